@@ -1,0 +1,223 @@
+"""ASGI composition: the Starlette app, its middleware, `/graphql` and `/healthz`."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import sqlalchemy as sa
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from strawberry.http.typevars import RootValue
+
+from resolvers.context import Context, Resources
+from schema.build import build_schema
+from settings import Settings, get_settings
+from tenancy.credentials import CredentialResolver
+from tenancy.database import TenantSessions, create_engine_async
+from tenancy.middleware import TenancyMiddleware
+from tenancy.passwords import Passwords
+from tenancy.principal import AuthResult
+from tenancy.registry import TenantRegistry
+from tenancy.sessions import SessionStore
+
+log = logging.getLogger("hospes.app")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (the caller's `X-Request-Id` if sane), echoed in the response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        offered = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error [request %s]", request_id)
+            response = JSONResponse(
+                {
+                    "errors": [
+                        {
+                            "message": "Internal error.",
+                            "extensions": {"code": "INTERNAL", "requestId": request_id},
+                        }
+                    ]
+                },
+                status_code=500,
+            )
+            await response(scope, receive, send_with_id)
+
+
+class BodySizeLimitMiddleware:
+    """Refuses request bodies over `max_bytes` (413) before anything parses them."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await JSONResponse({"errors": [{"message": "Request body too large."}]}, status_code=413)(
+                scope, receive, send
+            )
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _BodyTooLarge:
+            await JSONResponse({"errors": [{"message": "Request body too large."}]}, status_code=413)(
+                scope, receive, send
+            )
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class HospesGraphQL(GraphQL[Context, RootValue]):
+    """Strawberry's ASGI view with our context; the request owns the transaction and ends it
+    before the response is sent."""
+
+    def __init__(self, resources: Resources) -> None:
+        settings = resources.settings
+        super().__init__(
+            build_schema(settings),
+            graphql_ide="graphiql" if settings.is_development else None,
+            allow_queries_via_get=True,
+        )
+        self.resources = resources
+
+    async def get_context(self, request: Request, response: Any) -> Context:
+        state = request.scope.get("state", {})
+        return Context(
+            request=request,
+            resources=self.resources,
+            auth=state.get("auth") or AuthResult.anonymous(),
+            request_id=state.get("request_id") or uuid.uuid4().hex,
+        )
+
+    async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
+        context: Context = kwargs["context"]
+        try:
+            result = await super().execute_operation(*args, **kwargs)
+        except BaseException:
+            await context.finish(commit=False)
+            raise
+        await context.finish(commit=True)
+        return result
+
+
+def build_resources(settings: Settings, *, database_url: str, redis_url: str) -> Resources:
+    engine = create_engine_async(
+        database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
+    redis = Redis.from_url(redis_url)
+    return Resources(
+        settings=settings,
+        engine=engine,
+        redis=redis,
+        registry=TenantRegistry(engine, ttl_seconds=settings.tenant_cache_seconds),
+        sessions=SessionStore(
+            redis, ttl_seconds=settings.session_ttl_seconds, namespace=settings.redis_namespace
+        ),
+        tenant_sessions=TenantSessions(engine),
+        passwords=Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib),
+    )
+
+
+def create_app(settings: Settings, *, database_url: str, redis_url: str) -> Starlette:
+    """The whole API, wired to the given servers."""
+    resources = build_resources(settings, database_url=database_url, redis_url=redis_url)
+    graphql = HospesGraphQL(resources)
+
+    async def healthz(_: Request) -> Response:
+        checks: dict[str, str] = {}
+        try:
+            async with resources.engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception:
+            checks["database"] = "unavailable"
+        try:
+            await resources.redis.ping()
+            checks["redis"] = "ok"
+        except Exception:
+            checks["redis"] = "unavailable"
+        healthy = all(value == "ok" for value in checks.values())
+        return JSONResponse(
+            {"status": "ok" if healthy else "degraded", **checks},
+            status_code=200 if healthy else 503,
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        await resources.redis.aclose()
+        await resources.engine.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes),
+            Middleware(
+                TenancyMiddleware,
+                resolver=CredentialResolver(registry=resources.registry, sessions=resources.sessions),
+            ),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.resources = resources
+    return app
+
+
+def app_from_environment() -> Starlette:
+    """App factory for `uvicorn --factory` with several workers: servers come from the settings."""
+    settings = get_settings()
+    if not settings.database_url or not settings.redis_url:
+        raise RuntimeError("HOSPES_DATABASE_URL and HOSPES_REDIS_URL must be set")
+    return create_app(settings, database_url=settings.database_url, redis_url=settings.redis_url)

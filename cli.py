@@ -1,0 +1,334 @@
+"""The `hospes` command: dev, serve, migrate, tenant, user, keys, bench."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import secrets
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import click
+import sqlalchemy as sa
+
+from settings import Settings, get_settings
+
+
+@dataclass(frozen=True)
+class Servers:
+    database_url: str
+    redis_url: str
+    embedded: bool
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+@contextmanager
+def _servers(settings: Settings, *, need_redis: bool = True) -> Iterator[Servers]:
+    """The configured servers, or the embedded ones under `HOSPES_DATA_DIR` when none are set."""
+    from embedded import start_postgres, start_redis
+
+    handles: list[Any] = []
+    database_url = settings.database_url
+    redis_url = settings.redis_url
+    if database_url is None:
+        database_url, handle = start_postgres(settings.data_dir)
+        handles.append(handle)
+    if redis_url is None and need_redis:
+        redis_url, handle = start_redis(settings.data_dir)
+        handles.append(handle)
+    try:
+        yield Servers(database_url, redis_url or "", embedded=bool(handles))
+    finally:
+        handles.clear()
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValueError as error:
+        _fail(f"invalid settings: {error}")
+        raise  # unreachable; keeps type checkers content
+
+
+def _migrate_public(database_url: str) -> None:
+    from tenancy.database import create_engine_sync
+    from tenancy.migrations import upgrade_public
+
+    engine = create_engine_sync(database_url)
+    try:
+        with engine.begin() as connection:
+            upgrade_public(connection)
+    finally:
+        engine.dispose()
+
+
+@click.group()
+def main() -> None:
+    """Hospes: the guest-management API for property managers."""
+    try:
+        level = get_settings().log_level.upper()
+    except ValueError:
+        level = "INFO"  # the command itself reports the bad setting
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on (default HOSPES_HOST).")
+@click.option("--port", default=None, type=int, help="Port (default HOSPES_PORT).")
+def dev(host: str | None, port: int | None) -> None:
+    """Run everything on embedded servers with a demo company: one command, nothing to set up."""
+    import uvicorn
+
+    from app import create_app
+    from tenancy import demo
+    from tenancy.database import TenantSessions, create_engine_async, create_engine_sync
+    from tenancy.migrations import migrate_all
+    from tenancy.passwords import Passwords
+
+    settings = _settings()
+    with _servers(settings) as servers:
+        sync_engine = create_engine_sync(servers.database_url)
+        failed = [r for r in migrate_all(sync_engine) if r.outcome == "failed"]
+        for result in failed:
+            click.echo(f"warning: tenant {result.slug} failed to migrate: {result.detail}", err=True)
+        exists = _tenant_exists(sync_engine, demo.DEMO_SLUG)
+        if not exists:
+            engine = create_engine_async(servers.database_url)
+            passwords = Passwords(
+                time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib
+            )
+
+            async def seed() -> None:
+                try:
+                    await demo.seed_demo(sync_engine, TenantSessions(engine), passwords)
+                finally:
+                    await engine.dispose()
+
+            asyncio.run(seed())
+        sync_engine.dispose()
+        bind_host, bind_port = host or settings.host, port or settings.port
+        where = (
+            f"embedded servers in {settings.data_dir.resolve()}" if servers.embedded else "configured servers"
+        )
+        click.echo(
+            f"\nHospes is running ({settings.env.value}, {where})\n"
+            f"  GraphQL:  http://{bind_host}:{bind_port}/graphql   (open it in a browser for GraphiQL)\n"
+            f'  Login:    mutation {{ login(input: {{tenant: "{demo.DEMO_SLUG}", email: "{demo.DEMO_EMAIL}", '
+            f'password: "{demo.DEMO_PASSWORD}"}}) {{ token }} }}\n'
+            f"  Then send the token as:  Authorization: Bearer <token>\n"
+        )
+        app = create_app(settings, database_url=servers.database_url, redis_url=servers.redis_url)
+        uvicorn.run(app, host=bind_host, port=bind_port, log_level=settings.log_level.lower())
+
+
+def _tenant_exists(engine: sa.Engine, slug: str) -> bool:
+    from models.public import Tenant
+
+    with engine.connect() as connection:
+        return connection.execute(sa.select(Tenant.id).where(Tenant.slug == slug)).first() is not None  # type: ignore[arg-type]
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on (default HOSPES_HOST).")
+@click.option("--port", default=None, type=int, help="Port (default HOSPES_PORT).")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="uvicorn worker processes.",
+)
+def serve(host: str | None, port: int | None, workers: int) -> None:
+    """Serve the API under uvicorn against the configured servers."""
+    import uvicorn
+
+    settings = _settings()
+    with _servers(settings) as servers:
+        _migrate_public(servers.database_url)
+        if workers == 1:
+            from app import create_app
+
+            app = create_app(settings, database_url=servers.database_url, redis_url=servers.redis_url)
+            uvicorn.run(
+                app,
+                host=host or settings.host,
+                port=port or settings.port,
+                log_level=settings.log_level.lower(),
+            )
+            return
+        # Several processes build the app from the environment through the factory.
+        import os
+
+        os.environ["HOSPES_DATABASE_URL"] = servers.database_url
+        os.environ["HOSPES_REDIS_URL"] = servers.redis_url
+        uvicorn.run(
+            "app:app_from_environment",
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=workers,
+            log_level=settings.log_level.lower(),
+        )
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Only report which schemas are behind; change nothing.")
+def migrate(check: bool) -> None:
+    """Upgrade `public`, then every tenant schema (each in its own transaction)."""
+    from tenancy.database import create_engine_sync
+    from tenancy.migrations import Outcome, migrate_all
+
+    settings = _settings()
+    with _servers(settings, need_redis=False) as servers:
+        engine = create_engine_sync(servers.database_url, pool_size=settings.migrate_concurrency)
+
+        def report(index: int, total: int, result: Any) -> None:
+            detail = f" ({result.detail})" if result.detail else ""
+            click.echo(f"[{index}/{total} {result.schema_name}] {result.outcome.value}{detail}")
+
+        try:
+            results = migrate_all(
+                engine, concurrency=settings.migrate_concurrency, check=check, on_result=report
+            )
+        except Exception as error:
+            _fail(f"public schema failed to migrate: {str(error).splitlines()[0]}")
+        finally:
+            engine.dispose()
+        failed = [r for r in results if r.outcome is Outcome.FAILED]
+        behind = [r for r in results if r.outcome is Outcome.BEHIND]
+        click.echo(
+            f"{len(results)} tenant(s): {len(results) - len(failed) - len(behind)} at head, "
+            f"{len(behind)} behind, {len(failed)} failed"
+        )
+        if failed:
+            _fail("failed: " + ", ".join(r.slug for r in failed))
+        if check and behind:
+            sys.exit(1)
+
+
+@main.group()
+def tenant() -> None:
+    """Manage tenants (companies)."""
+
+
+@tenant.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="The company's display name.")
+def tenant_create(slug: str, name: str) -> None:
+    """Register a company and provision its schema."""
+    from tenancy.database import create_engine_sync
+    from tenancy.provisioning import ProvisioningError, create_tenant
+
+    settings = _settings()
+    with _servers(settings, need_redis=False) as servers:
+        _migrate_public(servers.database_url)
+        engine = create_engine_sync(servers.database_url)
+        try:
+            created = create_tenant(engine, slug=slug, name=name)
+        except ProvisioningError as error:
+            _fail(str(error))
+        finally:
+            engine.dispose()
+        click.echo(f"created tenant {created.slug} (schema {created.schema_name})")
+
+
+@tenant.command("list")
+def tenant_list() -> None:
+    """List the registered companies."""
+    from models.public import Tenant
+    from tenancy.database import create_engine_sync
+
+    settings = _settings()
+    with _servers(settings, need_redis=False) as servers:
+        _migrate_public(servers.database_url)
+        engine = create_engine_sync(servers.database_url)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(Tenant.slug, Tenant.name, Tenant.status, Tenant.created_at).order_by(Tenant.slug)  # type: ignore[call-overload]
+            ).all()
+        engine.dispose()
+        if not rows:
+            click.echo("no tenants")
+        for row in rows:
+            click.echo(f"{row.slug}\t{row.status}\t{row.created_at:%Y-%m-%d}\t{row.name}")
+
+
+@main.group()
+def user() -> None:
+    """Manage staff users."""
+
+
+@user.command("create")
+@click.option("--tenant", "slug", required=True, help="The company's slug.")
+@click.option("--email", required=True)
+@click.option("--password", required=True, help="At least 10 characters.")
+@click.option("--role", type=click.Choice(["owner", "manager", "agent"]), default="agent", show_default=True)
+@click.option("--name", default=None)
+def user_create(slug: str, email: str, password: str, role: str, name: str | None) -> None:
+    """Create a staff login for a company."""
+    from models.tenant import StaffRole
+    from resolvers.staff import create_staff_user
+    from resolvers.validation import Rejection
+    from tenancy.database import TenantSessions, create_engine_async
+    from tenancy.passwords import Passwords
+    from tenancy.registry import TenantRegistry
+
+    settings = _settings()
+    with _servers(settings, need_redis=False) as servers:
+        _migrate_public(servers.database_url)
+
+        async def create() -> str:
+            engine = create_engine_async(servers.database_url)
+            try:
+                registry = TenantRegistry(engine, ttl_seconds=0)
+                found = await registry.by_slug(slug)
+                if found is None:
+                    return f"error: unknown tenant {slug!r}"
+                passwords = Passwords(
+                    time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib
+                )
+                async with (
+                    TenantSessions(engine).open(found.schema_name) as session,
+                    session.begin(),
+                ):
+                    outcome = await create_staff_user(
+                        session,
+                        passwords=passwords,
+                        email=email,
+                        password=password,
+                        role=StaffRole(role),
+                        name=name,
+                    )
+                    if isinstance(outcome, Rejection):
+                        problem = outcome.errors[0]
+                        return f"error: {problem.field}: {problem.message}"
+                    return f"created {role} {outcome.email} in {slug}"
+            finally:
+                await engine.dispose()
+
+        message = asyncio.run(create())
+        if message.startswith("error: "):
+            _fail(message.removeprefix("error: "))
+        click.echo(message)
+
+
+@main.group()
+def keys() -> None:
+    """Encryption keys."""
+
+
+@keys.command("generate")
+def keys_generate() -> None:
+    """Print a new master key (32 random bytes, base64url) for HOSPES_MASTER_KEY."""
+    click.echo(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+
+
+if __name__ == "__main__":
+    main()

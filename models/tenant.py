@@ -1,0 +1,290 @@
+"""Tables of a tenant schema. They carry no schema name: each transaction's `search_path` is bound
+to exactly one tenant schema (see `tenancy/database.py`), so the same statement serves every tenant."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+from sqlmodel import Field, SQLModel
+
+from models.columns import (
+    ADDRESS_MAX,
+    EMAIL_MAX,
+    NAME_MAX,
+    PHONE_MAX,
+    SHORT_MAX,
+    created_at_field,
+    currency_field,
+    foreign_key_field,
+    id_field,
+    money_field,
+    timestamp_field,
+)
+
+
+def _one_of(column: str, values: type[StrEnum]) -> sa.CheckConstraint:
+    allowed = ", ".join(f"'{member.value}'" for member in values)
+    return sa.CheckConstraint(f"{column} IN ({allowed})", name=column)
+
+
+def _string(length: int, *, nullable: bool = True, default: str | None = None) -> Any:
+    server_default = sa.text(f"'{default}'") if default is not None else None
+    return Field(
+        default=default,
+        sa_column=sa.Column(sa.String(length), nullable=nullable, server_default=server_default),
+    )
+
+
+def _text(*, nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=sa.Column(sa.Text, nullable=nullable))
+
+
+def _flag() -> Any:
+    return Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false()))
+
+
+class StaffRole(StrEnum):
+    OWNER = "owner"
+    MANAGER = "manager"
+    AGENT = "agent"
+
+
+class Channel(StrEnum):
+    WHATSAPP = "whatsapp"
+    EMAIL = "email"
+    SMS = "sms"
+
+
+class BookingStatus(StrEnum):
+    INQUIRY = "inquiry"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+
+
+class BookingSource(StrEnum):
+    MANUAL = "manual"
+    OTA = "ota"
+    BOOKING_FORM = "booking_form"
+    INQUIRY = "inquiry"
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class MessageClass(StrEnum):
+    TRANSACTIONAL = "transactional"
+    MARKETING = "marketing"
+
+
+class CommunicationStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"
+
+
+class ServiceRequestStatus(StrEnum):
+    REQUESTED = "requested"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    DONE = "done"
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    REFUNDED = "refunded"
+    FAILED = "failed"
+
+
+class StaffUser(SQLModel, table=True):
+    __tablename__ = "staff_user"
+    __table_args__ = (_one_of("role", StaffRole),)
+
+    id: uuid.UUID = id_field()
+    email: str = Field(sa_column=sa.Column(sa.String(EMAIL_MAX), nullable=False, unique=True))
+    name: str | None = _string(NAME_MAX)
+    password_hash: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    role: str = _string(20, nullable=False, default=StaffRole.AGENT.value)
+    active: bool = Field(
+        default=True, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.true())
+    )
+    created_at: datetime = created_at_field()
+    last_login_at: datetime | None = timestamp_field()
+
+
+class Property(SQLModel, table=True):
+    __tablename__ = "property"
+
+    id: uuid.UUID = id_field()
+    name: str = _string(NAME_MAX, nullable=False)
+    address: str | None = _string(ADDRESS_MAX)
+    timezone: str = _string(64, nullable=False, default="UTC")
+    villa_guide: str | None = _text()
+    check_in_instructions: str | None = _text()
+    created_at: datetime = created_at_field()
+
+
+class Guest(SQLModel, table=True):
+    __tablename__ = "guest"
+    __table_args__ = (
+        _one_of("preferred_channel", Channel),
+        sa.Index("guest_created_at_id", "created_at", "id"),
+        sa.Index("guest_last_activity_at_id", "last_activity_at", "id"),
+        sa.Index("guest_lower_name_id", sa.text("lower(name)"), "id"),
+    )
+
+    id: uuid.UUID = id_field()
+    name: str = _string(NAME_MAX, nullable=False)
+    email: str | None = _string(EMAIL_MAX)
+    phone: str | None = _string(PHONE_MAX)
+    country: str | None = Field(default=None, sa_column=sa.Column(sa.CHAR(2)))
+    language: str | None = _string(35)
+    notes: str | None = _text()
+    preferred_channel: str | None = _string(20)
+    sms_opt_in: bool = _flag()
+    marketing_email_consent: bool = _flag()
+    created_at: datetime = created_at_field()
+    last_activity_at: datetime = created_at_field()
+    erased_at: datetime | None = timestamp_field()
+
+
+class Booking(SQLModel, table=True):
+    __tablename__ = "booking"
+    __table_args__ = (
+        _one_of("status", BookingStatus),
+        _one_of("source", BookingSource),
+        sa.CheckConstraint("check_out > check_in", name="dates_ordered"),
+        sa.CheckConstraint("adults >= 1 AND children >= 0", name="party_size"),
+        sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
+        sa.UniqueConstraint("channel", "external_id"),
+    )
+
+    id: uuid.UUID = id_field()
+    property_id: uuid.UUID = foreign_key_field("property.id")
+    guest_id: uuid.UUID = foreign_key_field("guest.id")
+    stay_guest_name: str | None = _string(NAME_MAX)
+    stay_guest_email: str | None = _string(EMAIL_MAX)
+    stay_guest_phone: str | None = _string(PHONE_MAX)
+    check_in: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    check_out: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    adults: int = Field(default=1, sa_column=sa.Column(sa.SmallInteger, nullable=False))
+    children: int = Field(default=0, sa_column=sa.Column(sa.SmallInteger, nullable=False, server_default="0"))
+    amount: Decimal = money_field()
+    currency: str = currency_field()
+    status: str = _string(20, nullable=False, default=BookingStatus.CONFIRMED.value)
+    source: str = _string(20, nullable=False, default=BookingSource.MANUAL.value)
+    channel: str | None = _string(SHORT_MAX)
+    external_id: str | None = _string(SHORT_MAX)
+    created_by_staff_id: uuid.UUID | None = foreign_key_field("staff_user.id", nullable=True)
+    created_at: datetime = created_at_field()
+    cancelled_at: datetime | None = timestamp_field()
+
+
+class Payment(SQLModel, table=True):
+    __tablename__ = "payment"
+    __table_args__ = (
+        _one_of("status", PaymentStatus),
+        sa.CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+    id: uuid.UUID = id_field()
+    booking_id: uuid.UUID = foreign_key_field("booking.id")
+    amount: Decimal = money_field()
+    currency: str = currency_field()
+    method: str = _string(SHORT_MAX, nullable=False)
+    status: str = _string(20, nullable=False, default=PaymentStatus.PAID.value)
+    provider_reference: str | None = _string(200)
+    paid_at: datetime | None = timestamp_field()
+    created_at: datetime = created_at_field()
+
+
+class Service(SQLModel, table=True):
+    """An item of the company's trip-services catalogue (zip-line tour, airport transfer…)."""
+
+    __tablename__ = "service"
+    __table_args__ = (sa.CheckConstraint("price >= 0", name="price_not_negative"),)
+
+    id: uuid.UUID = id_field()
+    name: str = _string(NAME_MAX, nullable=False)
+    description: str | None = _text()
+    price: Decimal = money_field()
+    currency: str = currency_field()
+    active: bool = Field(
+        default=True, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.true())
+    )
+    created_at: datetime = created_at_field()
+
+
+class ServiceRequest(SQLModel, table=True):
+    __tablename__ = "service_request"
+    __table_args__ = (
+        _one_of("status", ServiceRequestStatus),
+        sa.CheckConstraint("people >= 1", name="people_positive"),
+    )
+
+    id: uuid.UUID = id_field()
+    guest_id: uuid.UUID = foreign_key_field("guest.id")
+    booking_id: uuid.UUID = foreign_key_field("booking.id")
+    service_id: uuid.UUID = foreign_key_field("service.id")
+    service_date: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    people: int = Field(sa_column=sa.Column(sa.SmallInteger, nullable=False))
+    price: Decimal = money_field()
+    currency: str = currency_field()
+    status: str = _string(20, nullable=False, default=ServiceRequestStatus.REQUESTED.value)
+    notes: str | None = _text()
+    created_at: datetime = created_at_field()
+
+
+class Communication(SQLModel, table=True):
+    __tablename__ = "communication"
+    __table_args__ = (
+        _one_of("channel", Channel),
+        _one_of("direction", Direction),
+        _one_of("message_class", MessageClass),
+        _one_of("status", CommunicationStatus),
+    )
+
+    id: uuid.UUID = id_field()
+    guest_id: uuid.UUID = foreign_key_field("guest.id")
+    booking_id: uuid.UUID | None = foreign_key_field("booking.id", nullable=True)
+    channel: str = _string(20, nullable=False)
+    direction: str = _string(3, nullable=False)
+    template_key: str | None = _string(SHORT_MAX)
+    message_class: str = _string(20, nullable=False, default=MessageClass.TRANSACTIONAL.value)
+    subject: str | None = _string(500)
+    body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    status: str = _string(20, nullable=False, default=CommunicationStatus.QUEUED.value)
+    provider_message_id: str | None = _string(200)
+    error: str | None = _text()
+    created_at: datetime = created_at_field()
+    sent_at: datetime | None = timestamp_field()
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+    __table_args__ = (sa.Index("audit_event_entity", "entity", "entity_id"),)
+
+    id: uuid.UUID = id_field()
+    actor_kind: str = _string(20, nullable=False)
+    actor_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(pg.UUID(as_uuid=True)))
+    action: str = _string(SHORT_MAX, nullable=False)
+    entity: str = _string(50, nullable=False)
+    entity_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(pg.UUID(as_uuid=True)))
+    data: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_column=sa.Column(pg.JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    )
+    created_at: datetime = created_at_field()

@@ -1,0 +1,1 @@
+"""Query and mutation logic, DataLoaders and permission checks, behind the Strawberry schema."""

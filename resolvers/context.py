@@ -1,0 +1,132 @@
+"""The per-request GraphQL context: who is calling, one tenant-bound database session, and the
+request's DataLoaders. The request owns the transaction; each mutation runs in a savepoint."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, TypeVar
+
+import strawberry
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.sql import Executable
+from starlette.requests import Request
+
+from resolvers.validation import Rejection
+from schema.errors import ApiError, ErrorCode, forbidden, unauthenticated
+from settings import Settings
+from tenancy.database import TenantSessions
+from tenancy.passwords import Passwords
+from tenancy.principal import AuthResult, Principal, PrincipalKind
+from tenancy.registry import TenantRef, TenantRegistry
+from tenancy.sessions import SessionStore
+
+T = TypeVar("T")
+
+
+@dataclass
+class Resources:
+    """Process-wide handles the app is built with; shared by every request."""
+
+    settings: Settings
+    engine: AsyncEngine
+    redis: Redis
+    registry: TenantRegistry
+    sessions: SessionStore
+    tenant_sessions: TenantSessions
+    passwords: Passwords
+
+
+class Context:
+    def __init__(self, *, request: Request, resources: Resources, auth: AuthResult, request_id: str) -> None:
+        self.request = request
+        self.resources = resources
+        self.auth = auth
+        self.request_id = request_id
+        self._session: AsyncSession | None = None
+        # One AsyncSession allows one statement at a time; DataLoaders of sibling fields run concurrently.
+        self._lock = asyncio.Lock()
+
+    @property
+    def principal(self) -> Principal | None:
+        return self.auth.principal
+
+    def require(self, *kinds: PrincipalKind) -> Principal:
+        """The principal, if it is of one of `kinds`; else the matching top-level error."""
+        if self.auth.failure is not None:
+            raise ApiError(ErrorCode(self.auth.failure.code.value), self.auth.failure.message)
+        principal = self.auth.principal
+        if principal is None or (
+            principal.kind is PrincipalKind.PUBLIC and PrincipalKind.PUBLIC not in kinds
+        ):
+            raise unauthenticated()
+        if principal.kind not in kinds:
+            raise forbidden()
+        return principal
+
+    @property
+    def tenant(self) -> TenantRef:
+        principal = self.auth.principal
+        if principal is None:
+            raise unauthenticated()
+        return principal.tenant
+
+    def session(self) -> AsyncSession:
+        """The request's session, bound to the caller's tenant; opened on first use."""
+        if self._session is None:
+            self._session = self.resources.tenant_sessions.open(self.tenant.schema_name)
+        return self._session
+
+    @cached_property
+    def loaders(self) -> Any:
+        from resolvers.loaders import Loaders
+
+        return Loaders(self)
+
+    async def scalars(self, statement: Executable) -> Sequence[Any]:
+        async with self._lock:
+            return (await self.session().scalars(statement)).all()
+
+    async def rows(self, statement: Executable) -> Sequence[Any]:
+        async with self._lock:
+            return (await self.session().execute(statement)).all()
+
+    async def scalar(self, statement: Executable) -> Any:
+        async with self._lock:
+            return await self.session().scalar(statement)
+
+    async def write(self, work: Callable[[AsyncSession], Awaitable[T | Rejection]]) -> T | Rejection:
+        """Run one mutation's work in a savepoint: kept if it returns a result, rolled back if it
+        returns a rejection or raises, so nothing is written when a payload carries errors."""
+        async with self._lock:
+            session = self.session()
+            savepoint = await session.begin_nested()
+            try:
+                outcome = await work(session)
+            except BaseException:
+                await savepoint.rollback()
+                raise
+            if isinstance(outcome, Rejection):
+                await savepoint.rollback()
+            else:
+                await savepoint.commit()
+            return outcome
+
+    async def finish(self, *, commit: bool) -> None:
+        """End the request's transaction; safe to call more than once."""
+        session, self._session = self._session, None
+        if session is None:
+            return
+        try:
+            if commit:
+                await session.commit()
+            else:
+                await session.rollback()
+        finally:
+            await session.close()
+
+
+Info = strawberry.Info[Context, None]

@@ -1,0 +1,181 @@
+"""Request-scoped DataLoaders: one SQL statement per entity kind and nesting level, whatever the
+size of the lists. Created per request (never shared), so no row crosses requests or tenants."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import sqlalchemy as sa
+from sqlmodel import SQLModel
+from strawberry.dataloader import DataLoader
+
+from models.tenant import (
+    Booking,
+    Communication,
+    Guest,
+    Payment,
+    Property,
+    Service,
+    ServiceRequest,
+    StaffUser,
+)
+
+if TYPE_CHECKING:
+    from resolvers.context import Context
+
+M = TypeVar("M", bound=SQLModel)
+Keys = Sequence[uuid.UUID]
+
+
+def _by_id(ctx: Context, model: type[M]) -> Callable[[Keys], Awaitable[list[M | None]]]:
+    async def load(keys: Keys) -> list[M | None]:
+        rows = await ctx.scalars(sa.select(model).where(model.id.in_(keys)))  # type: ignore[attr-defined]
+        found = {row.id: row for row in rows}
+        return [found.get(key) for key in keys]
+
+    return load
+
+
+def _children(
+    ctx: Context, model: type[M], parent: Any, *order_by: Any
+) -> Callable[[Keys], Awaitable[list[list[M]]]]:
+    """Load the children of many parents at once, newest first within each parent."""
+
+    async def load(keys: Keys) -> list[list[M]]:
+        rows = await ctx.scalars(sa.select(model).where(parent.in_(keys)).order_by(*order_by))
+        grouped: dict[uuid.UUID, list[M]] = defaultdict(list)
+        for row in rows:
+            grouped[getattr(row, parent.key)].append(row)
+        return [grouped.get(key, []) for key in keys]
+
+    return load
+
+
+class Loaders:
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+
+    @cached_property
+    def guest(self) -> DataLoader[uuid.UUID, Guest | None]:
+        return DataLoader(_by_id(self._ctx, Guest))
+
+    @cached_property
+    def booking(self) -> DataLoader[uuid.UUID, Booking | None]:
+        return DataLoader(_by_id(self._ctx, Booking))
+
+    @cached_property
+    def property(self) -> DataLoader[uuid.UUID, Property | None]:
+        return DataLoader(_by_id(self._ctx, Property))
+
+    @cached_property
+    def service(self) -> DataLoader[uuid.UUID, Service | None]:
+        return DataLoader(_by_id(self._ctx, Service))
+
+    @cached_property
+    def staff_user(self) -> DataLoader[uuid.UUID, StaffUser | None]:
+        return DataLoader(_by_id(self._ctx, StaffUser))
+
+    @cached_property
+    def bookings_of_guest(self) -> DataLoader[uuid.UUID, list[Booking]]:
+        return DataLoader(
+            _children(self._ctx, Booking, Booking.guest_id, Booking.created_at.desc(), Booking.id.desc())  # type: ignore[attr-defined]
+        )
+
+    @cached_property
+    def service_requests_of_guest(self) -> DataLoader[uuid.UUID, list[ServiceRequest]]:
+        return DataLoader(
+            _children(
+                self._ctx,
+                ServiceRequest,
+                ServiceRequest.guest_id,
+                ServiceRequest.created_at.desc(),  # type: ignore[attr-defined]
+                ServiceRequest.id.desc(),  # type: ignore[attr-defined]
+            )
+        )
+
+    @cached_property
+    def communications_of_guest(self) -> DataLoader[uuid.UUID, list[Communication]]:
+        return DataLoader(
+            _children(
+                self._ctx,
+                Communication,
+                Communication.guest_id,
+                Communication.created_at.desc(),  # type: ignore[attr-defined]
+                Communication.id.desc(),  # type: ignore[attr-defined]
+            )
+        )
+
+    @cached_property
+    def payments_of_booking(self) -> DataLoader[uuid.UUID, list[Payment]]:
+        return DataLoader(
+            _children(self._ctx, Payment, Payment.booking_id, Payment.created_at.desc(), Payment.id.desc())  # type: ignore[attr-defined]
+        )
+
+    @cached_property
+    def service_requests_of_booking(self) -> DataLoader[uuid.UUID, list[ServiceRequest]]:
+        return DataLoader(
+            _children(
+                self._ctx,
+                ServiceRequest,
+                ServiceRequest.booking_id,
+                ServiceRequest.created_at.desc(),  # type: ignore[attr-defined]
+                ServiceRequest.id.desc(),  # type: ignore[attr-defined]
+            )
+        )
+
+    @cached_property
+    def communications_of_booking(self) -> DataLoader[uuid.UUID, list[Communication]]:
+        return DataLoader(
+            _children(
+                self._ctx,
+                Communication,
+                Communication.booking_id,
+                Communication.created_at.desc(),  # type: ignore[attr-defined]
+                Communication.id.desc(),  # type: ignore[attr-defined]
+            )
+        )
+
+    @cached_property
+    def payments_of_guest(self) -> DataLoader[uuid.UUID, list[Payment]]:
+        ctx = self._ctx
+
+        async def load(keys: Keys) -> list[list[Payment]]:
+            rows = await ctx.rows(
+                sa.select(Booking.guest_id, Payment)
+                .join(Booking, Booking.id == Payment.booking_id)  # type: ignore[arg-type]
+                .where(Booking.guest_id.in_(keys))  # type: ignore[attr-defined]
+                .order_by(Payment.created_at.desc(), Payment.id.desc())  # type: ignore[attr-defined]
+            )
+            grouped: dict[uuid.UUID, list[Payment]] = defaultdict(list)
+            for guest_id, payment in rows:
+                grouped[guest_id].append(payment)
+            return [grouped.get(key, []) for key in keys]
+
+        return DataLoader(load)
+
+    @cached_property
+    def booking_count_of_guest(self) -> DataLoader[uuid.UUID, int]:
+        ctx = self._ctx
+
+        async def load(keys: Keys) -> list[int]:
+            rows = await ctx.rows(
+                sa.select(Booking.guest_id, sa.func.count())
+                .where(Booking.guest_id.in_(keys))  # type: ignore[attr-defined]
+                .group_by(Booking.guest_id)
+            )
+            counts = dict(rows)
+            return [counts.get(key, 0) for key in keys]
+
+        return DataLoader(load)
+
+
+async def existing(loader: DataLoader[uuid.UUID, M | None], key: uuid.UUID) -> M:
+    """Load a row a foreign key guarantees; its absence is a broken invariant, not a user error."""
+    row = await loader.load(key)
+    if row is None:
+        raise LookupError(f"row {key} referenced by a foreign key is missing")
+    return row

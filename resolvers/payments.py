@@ -1,0 +1,52 @@
+"""Payments recorded against bookings."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.columns import SHORT_MAX, utcnow
+from models.tenant import Booking, Payment, PaymentStatus
+from resolvers import guests
+from resolvers import validation as check
+from resolvers.context import Context
+from resolvers.validation import Problems, Rejection, rejected
+from schema.errors import UserErrorCode
+from schema.inputs import RecordPaymentInput
+
+
+async def record_payment(ctx: Context, data: RecordPaymentInput) -> Payment | Rejection:
+    problems = Problems()
+    booking_pk = check.object_id(problems, "bookingId", "Booking", data.booking_id)
+    amount = check.amount(problems, "amount", data.amount, positive=True)
+    currency = check.currency(problems, "currency", data.currency)
+    method = check.text(problems, "method", data.method, max_length=SHORT_MAX, required=True)
+    reference = check.text(problems, "providerReference", data.provider_reference, max_length=200)
+    if problems or None in (booking_pk, amount, currency, method):
+        return problems.rejection()
+
+    async def work(session: AsyncSession) -> Payment | Rejection:
+        booking = await session.get(Booking, booking_pk)
+        if booking is None:
+            return rejected("bookingId", UserErrorCode.NOT_FOUND, "Booking not found.")
+        if currency != booking.currency:
+            return rejected(
+                "currency",
+                UserErrorCode.CURRENCY_MISMATCH,
+                f"The booking is in {booking.currency}.",
+            )
+        paid = data.status is PaymentStatus.PAID
+        payment = Payment(
+            booking_id=booking.id,
+            amount=amount,
+            currency=currency,
+            method=method,
+            status=data.status.value,
+            provider_reference=reference,
+            paid_at=(data.paid_at or utcnow()) if paid else data.paid_at,
+        )
+        session.add(payment)
+        await session.flush()
+        await guests.touch(session, booking.guest_id)
+        return payment
+
+    return await ctx.write(work)

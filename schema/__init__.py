@@ -1,0 +1,1 @@
+"""Strawberry types, inputs, enums and errors; `schema.build.schema` is the one Schema object."""

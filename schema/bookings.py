@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from models.tenant import Booking as BookingRow
+from models.tenant import BookingSource, BookingStatus, PaymentStatus
+from resolvers.context import Info
+from resolvers.loaders import existing
+from schema.catalogue import ServiceRequest
+from schema.communications import Communication
+from schema.ids import encode_id
+from schema.payments import Payment
+from schema.properties import Property
+
+if TYPE_CHECKING:
+    from schema.guests import Guest
+
+
+@strawberry.type(description="The person who stays, when the booker books for someone else.")
+class StayGuest:
+    name: str
+    email: str | None
+    phone: str | None
+
+
+@strawberry.type
+class Booking:
+    id: strawberry.ID
+    stay_guest: StayGuest | None
+    check_in: date
+    check_out: date
+    adults: int
+    children: int
+    amount: Decimal
+    currency: str
+    status: BookingStatus
+    source: BookingSource
+    channel: str | None
+    external_id: str | None
+    created_at: datetime
+    cancelled_at: datetime | None
+    pk: strawberry.Private[uuid.UUID]
+    guest_pk: strawberry.Private[uuid.UUID]
+    property_pk: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_row(cls, row: BookingRow) -> Booking:
+        stay_guest = (
+            StayGuest(name=row.stay_guest_name, email=row.stay_guest_email, phone=row.stay_guest_phone)
+            if row.stay_guest_name
+            else None
+        )
+        return cls(
+            id=strawberry.ID(encode_id("Booking", row.id)),
+            stay_guest=stay_guest,
+            check_in=row.check_in,
+            check_out=row.check_out,
+            adults=row.adults,
+            children=row.children,
+            amount=row.amount,
+            currency=row.currency,
+            status=BookingStatus(row.status),
+            source=BookingSource(row.source),
+            channel=row.channel,
+            external_id=row.external_id,
+            created_at=row.created_at,
+            cancelled_at=row.cancelled_at,
+            pk=row.id,
+            guest_pk=row.guest_id,
+            property_pk=row.property_id,
+        )
+
+    @strawberry.field
+    def nights(self) -> int:
+        return (self.check_out - self.check_in).days
+
+    @strawberry.field(description="The booker: the guest record this booking belongs to.")
+    async def guest(self, info: Info) -> Annotated[Guest, strawberry.lazy("schema.guests")]:
+        from schema.guests import Guest
+
+        return Guest.from_row(await existing(info.context.loaders.guest, self.guest_pk))
+
+    @strawberry.field
+    async def property(self, info: Info) -> Property:
+        return Property.from_row(await existing(info.context.loaders.property, self.property_pk))
+
+    @strawberry.field(description="Payments on this booking, newest first.")
+    async def payments(self, info: Info) -> list[Payment]:
+        return [Payment.from_row(row) for row in await info.context.loaders.payments_of_booking.load(self.pk)]
+
+    @strawberry.field(description="Trip services requested for this booking, newest first.")
+    async def service_requests(self, info: Info) -> list[ServiceRequest]:
+        rows = await info.context.loaders.service_requests_of_booking.load(self.pk)
+        return [ServiceRequest.from_row(row) for row in rows]
+
+    @strawberry.field(description="Messages about this booking, newest first.")
+    async def communications(self, info: Info) -> list[Communication]:
+        rows = await info.context.loaders.communications_of_booking.load(self.pk)
+        return [Communication.from_row(row) for row in rows]
+
+    @strawberry.field(description="Sum of the paid payments.")
+    async def amount_paid(self, info: Info) -> Decimal:
+        rows = await info.context.loaders.payments_of_booking.load(self.pk)
+        return sum((row.amount for row in rows if row.status == PaymentStatus.PAID.value), Decimal("0.00"))
+
+    @strawberry.field(description="What remains to be paid (never negative).")
+    async def amount_due(self, info: Info) -> Decimal:
+        paid = await self.amount_paid(info)
+        return max(self.amount - paid, Decimal("0.00"))

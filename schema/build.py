@@ -1,0 +1,26 @@
+"""The one Schema object, with its limits and error policy."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.schema.config import StrawberryConfig
+
+from schema.extensions import ErrorPolicy
+from schema.mutation import Mutation
+from schema.query import Query
+from settings import Settings
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        config=StrawberryConfig(auto_camel_case=True),
+        extensions=[
+            ErrorPolicy(),
+            QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+            MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+            MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        ],
+    )

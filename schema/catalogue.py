@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from models.tenant import Service as ServiceRow
+from models.tenant import ServiceRequest as ServiceRequestRow
+from models.tenant import ServiceRequestStatus
+from resolvers.context import Info
+from resolvers.loaders import existing
+from schema.ids import encode_id
+
+if TYPE_CHECKING:
+    from schema.bookings import Booking
+    from schema.guests import Guest
+
+
+@strawberry.type(description="An item of the company's trip-services catalogue.")
+class Service:
+    id: strawberry.ID
+    name: str
+    description: str | None
+    price: Decimal
+    currency: str
+    active: bool
+    created_at: datetime
+    pk: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_row(cls, row: ServiceRow) -> Service:
+        return cls(
+            id=strawberry.ID(encode_id("Service", row.id)),
+            name=row.name,
+            description=row.description,
+            price=row.price,
+            currency=row.currency,
+            active=row.active,
+            created_at=row.created_at,
+            pk=row.id,
+        )
+
+
+@strawberry.type(description="A guest's request for a catalogue service during a booking.")
+class ServiceRequest:
+    id: strawberry.ID
+    date: date
+    people: int
+    price: Decimal
+    currency: str
+    status: ServiceRequestStatus
+    notes: str | None
+    created_at: datetime
+    pk: strawberry.Private[uuid.UUID]
+    guest_pk: strawberry.Private[uuid.UUID]
+    booking_pk: strawberry.Private[uuid.UUID]
+    service_pk: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_row(cls, row: ServiceRequestRow) -> ServiceRequest:
+        return cls(
+            id=strawberry.ID(encode_id("ServiceRequest", row.id)),
+            date=row.service_date,
+            people=row.people,
+            price=row.price,
+            currency=row.currency,
+            status=ServiceRequestStatus(row.status),
+            notes=row.notes,
+            created_at=row.created_at,
+            pk=row.id,
+            guest_pk=row.guest_id,
+            booking_pk=row.booking_id,
+            service_pk=row.service_id,
+        )
+
+    @strawberry.field
+    async def service(self, info: Info) -> Service:
+        row = await existing(info.context.loaders.service, self.service_pk)
+        return Service.from_row(row)
+
+    @strawberry.field
+    async def booking(self, info: Info) -> Annotated[Booking, strawberry.lazy("schema.bookings")]:
+        from schema.bookings import Booking
+
+        return Booking.from_row(await existing(info.context.loaders.booking, self.booking_pk))
+
+    @strawberry.field
+    async def guest(self, info: Info) -> Annotated[Guest, strawberry.lazy("schema.guests")]:
+        from schema.guests import Guest
+
+        return Guest.from_row(await existing(info.context.loaders.guest, self.guest_pk))

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from models.tenant import Channel, CommunicationStatus, Direction, MessageClass
+from models.tenant import Communication as CommunicationRow
+from resolvers.context import Info
+from resolvers.loaders import existing
+from schema.ids import encode_id
+
+if TYPE_CHECKING:
+    from schema.bookings import Booking
+    from schema.guests import Guest
+
+
+@strawberry.type(description="One message to or from a guest, on any channel.")
+class Communication:
+    id: strawberry.ID
+    channel: Channel
+    direction: Direction
+    template_key: str | None
+    message_class: MessageClass
+    subject: str | None
+    body: str
+    status: CommunicationStatus
+    provider_message_id: str | None
+    error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    pk: strawberry.Private[uuid.UUID]
+    guest_pk: strawberry.Private[uuid.UUID]
+    booking_pk: strawberry.Private[uuid.UUID | None]
+
+    @classmethod
+    def from_row(cls, row: CommunicationRow) -> Communication:
+        return cls(
+            id=strawberry.ID(encode_id("Communication", row.id)),
+            channel=Channel(row.channel),
+            direction=Direction(row.direction),
+            template_key=row.template_key,
+            message_class=MessageClass(row.message_class),
+            subject=row.subject,
+            body=row.body,
+            status=CommunicationStatus(row.status),
+            provider_message_id=row.provider_message_id,
+            error=row.error,
+            created_at=row.created_at,
+            sent_at=row.sent_at,
+            pk=row.id,
+            guest_pk=row.guest_id,
+            booking_pk=row.booking_id,
+        )
+
+    @strawberry.field
+    async def guest(self, info: Info) -> Annotated[Guest, strawberry.lazy("schema.guests")]:
+        from schema.guests import Guest
+
+        return Guest.from_row(await existing(info.context.loaders.guest, self.guest_pk))
+
+    @strawberry.field
+    async def booking(self, info: Info) -> Annotated[Booking, strawberry.lazy("schema.bookings")] | None:
+        from schema.bookings import Booking
+
+        if self.booking_pk is None:
+            return None
+        return Booking.from_row(await existing(info.context.loaders.booking, self.booking_pk))

@@ -1,0 +1,58 @@
+"""Schema extensions: the error policy that gives every error a contract code and keeps
+internals out of responses."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from schema.errors import ApiError, ErrorCode
+
+log = logging.getLogger("hospes.graphql")
+
+# Messages of strawberry's built-in limiters (QueryDepthLimiter, MaxAliasesLimiter) and of
+# graphql-core's token limit; they carry no code of their own.
+_TOO_COMPLEX_MARKERS = (
+    "exceeds maximum operation depth",
+    "aliases found. Allowed",
+    "tokens. Parsing aborted",
+)
+
+
+class ErrorPolicy(SchemaExtension):
+    """Codes every error: ApiErrors keep theirs; request errors (syntax, validation, variables)
+    become BAD_USER_INPUT or QUERY_TOO_COMPLEX; anything else is logged with the request id and
+    answered as INTERNAL with no detail."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None and result.errors:
+            result.errors = [self._coded(error) for error in result.errors]
+
+    def _coded(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if isinstance(original, ApiError):
+            return error
+        if error.path is None:
+            code = ErrorCode.BAD_USER_INPUT
+            if original is None and any(marker in error.message for marker in _TOO_COMPLEX_MARKERS):
+                code = ErrorCode.QUERY_TOO_COMPLEX
+            error.extensions = {**(error.extensions or {}), "code": code.value}
+            return error
+        request_id = getattr(self.execution_context.context, "request_id", None)
+        log.error(
+            "unexpected error in %s [request %s]",
+            ".".join(map(str, error.path)),
+            request_id,
+            exc_info=original,
+        )
+        return GraphQLError(
+            "Internal error.",
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": ErrorCode.INTERNAL.value, "requestId": request_id},
+        )

@@ -1,0 +1,101 @@
+"""Mutation inputs. Optional fields use UNSET for "not given", so `null` can mean "clear"."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import strawberry
+
+from models.tenant import Channel, PaymentStatus
+
+
+@strawberry.input
+class LoginInput:
+    tenant: str = strawberry.field(description="The company's slug.")
+    email: str
+    password: str
+
+
+@strawberry.input
+class CreatePropertyInput:
+    name: str
+    timezone: str = "UTC"
+    address: str | None = None
+    villa_guide: str | None = None
+    check_in_instructions: str | None = None
+
+
+@strawberry.input
+class CreateServiceInput:
+    name: str
+    price: Decimal
+    currency: str
+    description: str | None = None
+    active: bool = True
+
+
+@strawberry.input
+class CreateGuestInput:
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    country: str | None = None
+    language: str | None = None
+    notes: str | None = None
+    preferred_channel: Channel | None = None
+
+
+@strawberry.input(description="Fields left out stay as they are; `null` clears an optional field.")
+class UpdateGuestInput:
+    guest_id: strawberry.ID
+    name: str | None = strawberry.UNSET
+    email: str | None = strawberry.UNSET
+    phone: str | None = strawberry.UNSET
+    country: str | None = strawberry.UNSET
+    language: str | None = strawberry.UNSET
+    notes: str | None = strawberry.UNSET
+    preferred_channel: Channel | None = strawberry.UNSET
+
+
+@strawberry.input(description="The person who stays, when it is not the booker.")
+class StayGuestInput:
+    name: str
+    email: str | None = None
+    phone: str | None = None
+
+
+@strawberry.input
+class CreateBookingInput:
+    property_id: strawberry.ID
+    guest_id: strawberry.ID
+    check_in: date
+    check_out: date
+    amount: Decimal
+    currency: str
+    adults: int = 1
+    children: int = 0
+    stay_guest: StayGuestInput | None = None
+
+
+@strawberry.input
+class RecordPaymentInput:
+    booking_id: strawberry.ID
+    amount: Decimal
+    currency: str
+    method: str
+    status: PaymentStatus = PaymentStatus.PAID
+    provider_reference: str | None = None
+    paid_at: datetime | None = None
+
+
+@strawberry.input
+class CreateServiceRequestInput:
+    booking_id: strawberry.ID
+    service_id: strawberry.ID
+    date: date
+    people: int = 1
+    notes: str | None = None
+    price: Decimal | None = strawberry.field(
+        default=None, description="Defaults to the catalogue price times the number of people."
+    )

@@ -1,0 +1,60 @@
+"""Mutation payloads: the object under its type's name and `errors: [UserError!]!`."""
+
+from __future__ import annotations
+
+import strawberry
+
+from schema.bookings import Booking
+from schema.catalogue import Service, ServiceRequest
+from schema.errors import UserError
+from schema.guests import Guest
+from schema.payments import Payment
+from schema.properties import Property
+
+
+@strawberry.type
+class LoginPayload:
+    token: str | None = strawberry.field(description="Send as `Authorization: Bearer <token>`.")
+    errors: list[UserError]
+
+
+@strawberry.type
+class CreatePropertyPayload:
+    property: Property | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class CreateServicePayload:
+    service: Service | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class CreateGuestPayload:
+    guest: Guest | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class UpdateGuestPayload:
+    guest: Guest | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class CreateBookingPayload:
+    booking: Booking | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class RecordPaymentPayload:
+    payment: Payment | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class CreateServiceRequestPayload:
+    service_request: ServiceRequest | None
+    errors: list[UserError]

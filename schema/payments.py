@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from models.tenant import Payment as PaymentRow
+from models.tenant import PaymentStatus
+from resolvers.context import Info
+from resolvers.loaders import existing
+from schema.ids import encode_id
+
+if TYPE_CHECKING:
+    from schema.bookings import Booking
+
+
+@strawberry.type
+class Payment:
+    id: strawberry.ID
+    amount: Decimal
+    currency: str
+    method: str
+    status: PaymentStatus
+    provider_reference: str | None
+    paid_at: datetime | None
+    created_at: datetime
+    pk: strawberry.Private[uuid.UUID]
+    booking_pk: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_row(cls, row: PaymentRow) -> Payment:
+        return cls(
+            id=strawberry.ID(encode_id("Payment", row.id)),
+            amount=row.amount,
+            currency=row.currency,
+            method=row.method,
+            status=PaymentStatus(row.status),
+            provider_reference=row.provider_reference,
+            paid_at=row.paid_at,
+            created_at=row.created_at,
+            pk=row.id,
+            booking_pk=row.booking_id,
+        )
+
+    @strawberry.field
+    async def booking(self, info: Info) -> Annotated[Booking, strawberry.lazy("schema.bookings")]:
+        from schema.bookings import Booking
+
+        return Booking.from_row(await existing(info.context.loaders.booking, self.booking_pk))

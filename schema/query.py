@@ -1,0 +1,89 @@
+"""The root Query type: thin fields that check permission and call into `resolvers/`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import strawberry
+
+from resolvers import auth, bookings, catalogue, guests, properties
+from resolvers.context import Info
+from resolvers.guests import GuestOrder
+from resolvers.pagination import Page
+from resolvers.permissions import IsStaff
+from schema.bookings import Booking
+from schema.catalogue import Service
+from schema.guests import Guest
+from schema.pagination import Connection, Edge, PageInfo
+from schema.properties import Property
+from schema.staff import Me
+
+NodeT = TypeVar("NodeT")
+
+
+def connection(
+    page: Page, count: Callable[[], Awaitable[int]], convert: Callable[[Any], NodeT]
+) -> Connection[NodeT]:
+    edges = [
+        Edge(cursor=cursor, node=convert(row)) for row, cursor in zip(page.rows, page.cursors, strict=True)
+    ]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next_page,
+            has_previous_page=page.has_previous_page,
+            start_cursor=page.cursors[0] if page.cursors else None,
+            end_cursor=page.cursors[-1] if page.cursors else None,
+        ),
+        count=count,
+    )
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(permission_classes=[IsStaff], description="The logged-in staff user.")
+    async def me(self, info: Info) -> Me:
+        return Me.from_row(await auth.current_staff_user(info.context), info.context.tenant)
+
+    @strawberry.field(permission_classes=[IsStaff])
+    async def guest(self, info: Info, id: strawberry.ID) -> Guest | None:
+        return Guest.from_row(await guests.guest_by_id(info.context, id))
+
+    @strawberry.field(permission_classes=[IsStaff], description="The company's customer list.")
+    async def guests(
+        self,
+        info: Info,
+        search: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        order_by: GuestOrder | None = None,
+    ) -> Connection[Guest]:
+        page, count = await guests.list_guests(
+            info.context, search=search, first=first, after=after, order=order_by or GuestOrder()
+        )
+        return connection(page, count, Guest.from_row)
+
+    @strawberry.field(permission_classes=[IsStaff])
+    async def booking(self, info: Info, id: strawberry.ID) -> Booking | None:
+        return Booking.from_row(await bookings.booking_by_id(info.context, id))
+
+    @strawberry.field(permission_classes=[IsStaff], description="The company's properties, by name.")
+    async def properties(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Property]:
+        page, count = await properties.list_properties(info.context, first=first, after=after)
+        return connection(page, count, Property.from_row)
+
+    @strawberry.field(permission_classes=[IsStaff], description="The trip-services catalogue, by name.")
+    async def services(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        include_inactive: bool = False,
+    ) -> Connection[Service]:
+        page, count = await catalogue.list_services(
+            info.context, first=first, after=after, active_only=not include_inactive
+        )
+        return connection(page, count, Service.from_row)

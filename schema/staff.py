@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from models.tenant import StaffRole
+from models.tenant import StaffUser as StaffUserRow
+from schema.ids import encode_id
+from tenancy.registry import TenantRef
+
+
+@strawberry.type(description="The company a caller belongs to.")
+class Company:
+    slug: str
+    name: str
+
+
+@strawberry.type(description="The logged-in staff user.")
+class Me:
+    id: strawberry.ID
+    email: str
+    name: str | None
+    role: StaffRole
+    created_at: datetime
+    last_login_at: datetime | None
+    tenant: Company
+
+    @classmethod
+    def from_row(cls, row: StaffUserRow, tenant: TenantRef) -> Me:
+        return cls(
+            id=strawberry.ID(encode_id("StaffUser", row.id)),
+            email=row.email,
+            name=row.name,
+            role=StaffRole(row.role),
+            created_at=row.created_at,
+            last_login_at=row.last_login_at,
+            tenant=Company(slug=tenant.slug, name=tenant.name),
+        )

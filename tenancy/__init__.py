@@ -1,0 +1,1 @@
+"""Tenant registry, schema provisioning, migrations, credential -> principal, request binding."""

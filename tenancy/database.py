@@ -1,0 +1,124 @@
+"""Engines and tenant-bound sessions.
+
+A tenant session binds `search_path` with `set_config(..., is_local => true)` at the start of every
+transaction it begins, so the binding ends with the transaction: a pooled connection never carries a
+tenant to the next request, and the scheme stays safe behind PgBouncer in transaction mode.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import Session, SessionTransaction
+
+SCHEMA_NAME = re.compile(r"^t_[a-z][a-z0-9_]{1,40}$")
+_SEARCH_PATH_KEY = "hospes.search_path"
+_SET_SEARCH_PATH = sa.text("SELECT set_config('search_path', :path, true)")
+
+
+class UnboundTenantError(RuntimeError):
+    """A tenant session was used without a tenant: refuse rather than fall back to any schema."""
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Accept the usual `postgresql://` spellings and select the psycopg 3 driver."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    raise ValueError("the database URL must be a postgresql:// URL")
+
+
+def quoted_schema(schema_name: str) -> str:
+    """The schema name as a quoted identifier; refuses anything that is not a tenant schema name."""
+    if not SCHEMA_NAME.fullmatch(schema_name):
+        raise ValueError(f"not a tenant schema name: {schema_name!r}")
+    return f'"{schema_name}"'
+
+
+def bind_search_path(connection: Connection, schema_name: str) -> None:
+    """Bind `search_path` to one tenant schema for the connection's current transaction only."""
+    connection.execute(_SET_SEARCH_PATH, {"path": quoted_schema(schema_name)})
+
+
+class TenantBoundSession(Session):
+    """A session whose every transaction runs inside exactly one tenant schema."""
+
+
+@event.listens_for(TenantBoundSession, "after_begin")
+def _bind_tenant(session: Session, _tx: SessionTransaction, connection: Connection) -> None:
+    schema_name = session.info.get(_SEARCH_PATH_KEY)
+    if schema_name is None:
+        raise UnboundTenantError("tenant session used without a tenant")
+    bind_search_path(connection, schema_name)
+
+
+def _engine_options(
+    *, pool_size: int, max_overflow: int, pool_timeout: float, statement_timeout_ms: int
+) -> dict[str, Any]:
+    return {
+        "pool_size": pool_size,
+        "max_overflow": max_overflow,
+        "pool_timeout": pool_timeout,
+        "pool_pre_ping": True,
+        "connect_args": {"options": f"-c statement_timeout={int(statement_timeout_ms)}"},
+    }
+
+
+def create_engine_async(
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+    pool_timeout: float = 10.0,
+    statement_timeout_ms: int = 15_000,
+) -> AsyncEngine:
+    return create_async_engine(
+        sqlalchemy_url(url),
+        **_engine_options(
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
+            statement_timeout_ms=statement_timeout_ms,
+        ),
+    )
+
+
+def create_engine_sync(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engine:
+    return sa.create_engine(
+        sqlalchemy_url(url),
+        **_engine_options(
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=30.0,
+            statement_timeout_ms=0,
+        ),
+    )
+
+
+class TenantSessions:
+    """Makes sessions bound to one tenant schema each."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._maker = async_sessionmaker(
+            engine, sync_session_class=TenantBoundSession, expire_on_commit=False, autoflush=False
+        )
+
+    def open(self, schema_name: str) -> AsyncSession:
+        quoted_schema(schema_name)  # validate now, not at the first statement
+        return self._maker(info={_SEARCH_PATH_KEY: schema_name})
+
+
+def tenant_sync_session(engine: Engine, schema_name: str) -> Session:
+    """A synchronous tenant-bound session, for the CLI and maintenance jobs."""
+    quoted_schema(schema_name)
+    return TenantBoundSession(bind=engine, info={_SEARCH_PATH_KEY: schema_name}, expire_on_commit=False)

@@ -1,0 +1,55 @@
+"""Who is calling: the principal a credential resolves to, or why it resolved to nothing."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from tenancy.registry import TenantRef
+
+
+class PrincipalKind(StrEnum):
+    STAFF = "staff"
+    GUEST_ACCOUNT = "guest_account"
+    PORTAL = "portal"
+    PARTNER = "partner"
+    PUBLIC = "public"
+
+
+class FailureCode(StrEnum):
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+
+
+@dataclass(frozen=True)
+class Principal:
+    tenant: TenantRef
+    kind: PrincipalKind
+    subject_id: uuid.UUID | None = None
+    role: str | None = None
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    # Hash of the credential that authenticated this call (lets `logout` end exactly this session).
+    credential_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class AuthFailure:
+    code: FailureCode
+    message: str
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    """The outcome of reading a request's credentials: a principal, a failure, or neither (anonymous)."""
+
+    principal: Principal | None = None
+    failure: AuthFailure | None = None
+
+    @classmethod
+    def anonymous(cls) -> AuthResult:
+        return cls()
+
+    @classmethod
+    def failed(cls, code: FailureCode, message: str) -> AuthResult:
+        return cls(failure=AuthFailure(code, message))
