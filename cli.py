@@ -129,10 +129,14 @@ def dev(host: str | None, port: int | None) -> None:
 
 
 def _tenant_exists(engine: sa.Engine, slug: str) -> bool:
+    from sqlmodel import col
+
     from models.public import Tenant
 
     with engine.connect() as connection:
-        return connection.execute(sa.select(Tenant.id).where(Tenant.slug == slug)).first() is not None  # type: ignore[arg-type]
+        return (
+            connection.execute(sa.select(col(Tenant.id)).where(col(Tenant.slug) == slug)).first() is not None
+        )
 
 
 @main.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import sqlalchemy as sa
+from sqlmodel import col, select
 
 from models.columns import utcnow
 from models.tenant import StaffUser
@@ -31,7 +32,7 @@ async def login(ctx: Context, data: LoginInput) -> str | Rejection:
     user: StaffUser | None = None
     if tenant is not None and tenant.active and email:
         async with resources.tenant_sessions.open(tenant.schema_name) as session:
-            user = await session.scalar(sa.select(StaffUser).where(StaffUser.email == email))
+            user = await session.scalar(select(StaffUser).where(col(StaffUser.email) == email))
     password_hash = user.password_hash if user is not None and user.active else None
     # argon2 is deliberately slow: keep it off the event loop.
     valid = await asyncio.to_thread(resources.passwords.verify, password_hash, data.password)
@@ -41,7 +42,7 @@ async def login(ctx: Context, data: LoginInput) -> str | Rejection:
         values: dict[str, object] = {"last_login_at": utcnow()}
         if resources.passwords.needs_rehash(user.password_hash):
             values["password_hash"] = await asyncio.to_thread(resources.passwords.hash, data.password)
-        await session.execute(sa.update(StaffUser).where(StaffUser.id == user.id).values(**values))  # type: ignore[arg-type]
+        await session.execute(sa.update(StaffUser).where(col(StaffUser.id) == user.id).values(**values))
     return await resources.sessions.create(
         tenant_id=tenant.id, kind=PrincipalKind.STAFF.value, subject_id=user.id, role=user.role
     )

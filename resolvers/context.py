@@ -13,7 +13,7 @@ import strawberry
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import Executable
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 
 from resolvers.validation import Rejection
 from schema.errors import ApiError, ErrorCode, forbidden, unauthenticated
@@ -41,7 +41,9 @@ class Resources:
 
 
 class Context:
-    def __init__(self, *, request: Request, resources: Resources, auth: AuthResult, request_id: str) -> None:
+    def __init__(
+        self, *, request: HTTPConnection, resources: Resources, auth: AuthResult, request_id: str
+    ) -> None:
         self.request = request
         self.resources = resources
         self.auth = auth

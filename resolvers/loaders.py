@@ -10,7 +10,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 from strawberry.dataloader import DataLoader
 
 from models.tenant import (
@@ -33,7 +33,7 @@ Keys = Sequence[uuid.UUID]
 
 def _by_id(ctx: Context, model: type[M]) -> Callable[[Keys], Awaitable[list[M | None]]]:
     async def load(keys: Keys) -> list[M | None]:
-        rows = await ctx.scalars(sa.select(model).where(model.id.in_(keys)))  # type: ignore[attr-defined]
+        rows = await ctx.scalars(sa.select(model).where(sa.inspect(model).primary_key[0].in_(keys)))
         found = {row.id: row for row in rows}
         return [found.get(key) for key in keys]
 
@@ -82,7 +82,13 @@ class Loaders:
     @cached_property
     def bookings_of_guest(self) -> DataLoader[uuid.UUID, list[Booking]]:
         return DataLoader(
-            _children(self._ctx, Booking, Booking.guest_id, Booking.created_at.desc(), Booking.id.desc())  # type: ignore[attr-defined]
+            _children(
+                self._ctx,
+                Booking,
+                col(Booking.guest_id),
+                col(Booking.created_at).desc(),
+                col(Booking.id).desc(),
+            )
         )
 
     @cached_property
@@ -91,9 +97,9 @@ class Loaders:
             _children(
                 self._ctx,
                 ServiceRequest,
-                ServiceRequest.guest_id,
-                ServiceRequest.created_at.desc(),  # type: ignore[attr-defined]
-                ServiceRequest.id.desc(),  # type: ignore[attr-defined]
+                col(ServiceRequest.guest_id),
+                col(ServiceRequest.created_at).desc(),
+                col(ServiceRequest.id).desc(),
             )
         )
 
@@ -103,16 +109,22 @@ class Loaders:
             _children(
                 self._ctx,
                 Communication,
-                Communication.guest_id,
-                Communication.created_at.desc(),  # type: ignore[attr-defined]
-                Communication.id.desc(),  # type: ignore[attr-defined]
+                col(Communication.guest_id),
+                col(Communication.created_at).desc(),
+                col(Communication.id).desc(),
             )
         )
 
     @cached_property
     def payments_of_booking(self) -> DataLoader[uuid.UUID, list[Payment]]:
         return DataLoader(
-            _children(self._ctx, Payment, Payment.booking_id, Payment.created_at.desc(), Payment.id.desc())  # type: ignore[attr-defined]
+            _children(
+                self._ctx,
+                Payment,
+                col(Payment.booking_id),
+                col(Payment.created_at).desc(),
+                col(Payment.id).desc(),
+            )
         )
 
     @cached_property
@@ -121,9 +133,9 @@ class Loaders:
             _children(
                 self._ctx,
                 ServiceRequest,
-                ServiceRequest.booking_id,
-                ServiceRequest.created_at.desc(),  # type: ignore[attr-defined]
-                ServiceRequest.id.desc(),  # type: ignore[attr-defined]
+                col(ServiceRequest.booking_id),
+                col(ServiceRequest.created_at).desc(),
+                col(ServiceRequest.id).desc(),
             )
         )
 
@@ -133,9 +145,9 @@ class Loaders:
             _children(
                 self._ctx,
                 Communication,
-                Communication.booking_id,
-                Communication.created_at.desc(),  # type: ignore[attr-defined]
-                Communication.id.desc(),  # type: ignore[attr-defined]
+                col(Communication.booking_id),
+                col(Communication.created_at).desc(),
+                col(Communication.id).desc(),
             )
         )
 
@@ -145,10 +157,10 @@ class Loaders:
 
         async def load(keys: Keys) -> list[list[Payment]]:
             rows = await ctx.rows(
-                sa.select(Booking.guest_id, Payment)
-                .join(Booking, Booking.id == Payment.booking_id)  # type: ignore[arg-type]
-                .where(Booking.guest_id.in_(keys))  # type: ignore[attr-defined]
-                .order_by(Payment.created_at.desc(), Payment.id.desc())  # type: ignore[attr-defined]
+                sa.select(col(Booking.guest_id), Payment)
+                .join(Booking, col(Booking.id) == col(Payment.booking_id))
+                .where(col(Booking.guest_id).in_(keys))
+                .order_by(col(Payment.created_at).desc(), col(Payment.id).desc())
             )
             grouped: dict[uuid.UUID, list[Payment]] = defaultdict(list)
             for guest_id, payment in rows:
@@ -163,11 +175,11 @@ class Loaders:
 
         async def load(keys: Keys) -> list[int]:
             rows = await ctx.rows(
-                sa.select(Booking.guest_id, sa.func.count())
-                .where(Booking.guest_id.in_(keys))  # type: ignore[attr-defined]
-                .group_by(Booking.guest_id)
+                sa.select(col(Booking.guest_id), sa.func.count())
+                .where(col(Booking.guest_id).in_(keys))
+                .group_by(col(Booking.guest_id))
             )
-            counts = dict(rows)
+            counts: dict[uuid.UUID, int] = {guest_id: count for guest_id, count in rows}
             return [counts.get(key, 0) for key in keys]
 
         return DataLoader(load)

@@ -21,7 +21,7 @@ async def record_payment(ctx: Context, data: RecordPaymentInput) -> Payment | Re
     currency = check.currency(problems, "currency", data.currency)
     method = check.text(problems, "method", data.method, max_length=SHORT_MAX, required=True)
     reference = check.text(problems, "providerReference", data.provider_reference, max_length=200)
-    if problems or None in (booking_pk, amount, currency, method):
+    if problems or booking_pk is None or amount is None or currency is None or method is None:
         return problems.rejection()
 
     async def work(session: AsyncSession) -> Payment | Rejection:

@@ -6,6 +6,7 @@ import asyncio
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from models.columns import NAME_MAX
 from models.tenant import StaffRole, StaffUser
@@ -33,7 +34,7 @@ async def create_staff_user(
         problems.add("password", UserErrorCode.INVALID, weakness)
     if problems or clean_email is None:
         return problems.rejection()
-    taken = await session.scalar(sa.select(StaffUser.id).where(StaffUser.email == clean_email))
+    taken = await session.scalar(sa.select(col(StaffUser.id)).where(col(StaffUser.email) == clean_email))
     if taken is not None:
         problems.add("email", UserErrorCode.DUPLICATE, "A staff user with this email exists.")
         return problems.rejection()

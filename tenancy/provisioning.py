@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from models.public import Tenant
 from tenancy.database import quoted_schema
@@ -49,9 +50,7 @@ def create_tenant(
         raise ProvisioningError(f"tenant name must be at most {NAME_MAX} characters")
     schema_name = schema_name_for(slug)
     with engine.begin() as connection:
-        taken = connection.execute(
-            sa.select(Tenant.id).where(Tenant.slug == slug),  # type: ignore[arg-type]
-        ).first()
+        taken = connection.execute(sa.select(col(Tenant.id)).where(col(Tenant.slug) == slug)).first()
         if taken is not None:
             raise ProvisioningError(f"tenant {slug!r} already exists")
         row = connection.execute(
@@ -73,5 +72,5 @@ def drop_tenant(engine: Engine, *, slug: str) -> None:
     """Remove a tenant and its schema with everything in it. For failed set-ups and tests."""
     schema_name = schema_name_for(validate_slug(slug))
     with engine.begin() as connection:
-        connection.execute(sa.delete(Tenant).where(Tenant.slug == slug))  # type: ignore[arg-type]
+        connection.execute(sa.delete(Tenant).where(col(Tenant.slug) == slug))
         connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {quoted_schema(schema_name)} CASCADE"))

@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
 
 from models.public import Tenant, TenantStatus
 
@@ -39,7 +40,7 @@ class TenantRef:
         )
 
 
-_COLUMNS = (Tenant.id, Tenant.slug, Tenant.name, Tenant.schema_name, Tenant.status, Tenant.settings)  # type: ignore[var-annotated]
+_COLUMNS = tuple(Tenant.__table__.c)  # type: ignore[attr-defined]
 
 
 class TenantRegistry:
@@ -52,10 +53,10 @@ class TenantRegistry:
         self._by_key: dict[object, tuple[float, TenantRef]] = {}
 
     async def by_slug(self, slug: str) -> TenantRef | None:
-        return await self._lookup(("slug", slug), Tenant.slug == slug)  # type: ignore[arg-type]
+        return await self._lookup(("slug", slug), col(Tenant.slug) == slug)
 
     async def by_id(self, tenant_id: uuid.UUID) -> TenantRef | None:
-        return await self._lookup(("id", tenant_id), Tenant.id == tenant_id)  # type: ignore[arg-type]
+        return await self._lookup(("id", tenant_id), col(Tenant.id) == tenant_id)
 
     def forget(self) -> None:
         self._by_key.clear()

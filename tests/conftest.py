@@ -101,7 +101,9 @@ class GraphQLClient:
         self.headers = headers or {}
 
     def __call__(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = self._client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=self.headers)
+        response = self._client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=self.headers
+        )
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
@@ -142,13 +144,17 @@ def login(client: TestClient, *, tenant: str, email: str, password: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def make_tenant(client: TestClient, sync_engine: sa.Engine, settings: Settings) -> Callable[..., TenantFixture]:
+def make_tenant(
+    client: TestClient, sync_engine: sa.Engine, settings: Settings
+) -> Callable[..., TenantFixture]:
     """Creates a fresh tenant with an owner, logged in; slugs are unique per call."""
     from cli import main
 
     def make(prefix: str = "t", *, name: str | None = None) -> TenantFixture:
         slug = f"{prefix}-{uuid.uuid4().hex[:10]}"
-        tenant = create_tenant(sync_engine, slug=slug, name=name or f"Company {slug}", settings={"default_region": "CR"})
+        tenant = create_tenant(
+            sync_engine, slug=slug, name=name or f"Company {slug}", settings={"default_region": "CR"}
+        )
         email = f"owner@{slug}.test"
         env = {
             "HOSPES_DATABASE_URL": settings.database_url or "",
@@ -162,7 +168,19 @@ def make_tenant(client: TestClient, sync_engine: sa.Engine, settings: Settings) 
 
         get_settings.cache_clear()
         result = CliRunner(env=env).invoke(
-            main, ["user", "create", "--tenant", slug, "--email", email, "--password", OWNER_PASSWORD, "--role", "owner"]
+            main,
+            [
+                "user",
+                "create",
+                "--tenant",
+                slug,
+                "--email",
+                email,
+                "--password",
+                OWNER_PASSWORD,
+                "--role",
+                "owner",
+            ],
         )
         get_settings.cache_clear()
         assert result.exit_code == 0, result.output

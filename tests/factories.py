@@ -16,7 +16,9 @@ CREATE_GUEST = """mutation($input: CreateGuestInput!) {
   createGuest(input: $input) { guest { id name email phone } errors { field code message } }
 }"""
 CREATE_BOOKING = """mutation($input: CreateBookingInput!) {
-  createBooking(input: $input) { booking { id status checkIn checkOut amount currency } errors { field code message } }
+  createBooking(input: $input) {
+    booking { id status checkIn checkOut amount currency } errors { field code message }
+  }
 }"""
 RECORD_PAYMENT = """mutation($input: RecordPaymentInput!) {
   recordPayment(input: $input) { payment { id amount status } errors { field code message } }
@@ -26,7 +28,9 @@ CREATE_SERVICE_REQUEST = """mutation($input: CreateServiceRequestInput!) {
 }"""
 
 
-def _created(api: GraphQLClient, mutation: str, name: str, key: str, values: dict[str, Any]) -> dict[str, Any]:
+def _created(
+    api: GraphQLClient, mutation: str, name: str, key: str, values: dict[str, Any]
+) -> dict[str, Any]:
     payload = api.data(mutation, {"input": values})[name]
     assert payload["errors"] == [], payload["errors"]
     created: dict[str, Any] = payload[key]
@@ -48,7 +52,9 @@ def create_guest(api: GraphQLClient, **overrides: Any) -> dict[str, Any]:
     return _created(api, CREATE_GUEST, "createGuest", "guest", values)
 
 
-def create_booking(api: GraphQLClient, *, property_id: str, guest_id: str, **overrides: Any) -> dict[str, Any]:
+def create_booking(
+    api: GraphQLClient, *, property_id: str, guest_id: str, **overrides: Any
+) -> dict[str, Any]:
     values = {
         "propertyId": property_id,
         "guestId": guest_id,
@@ -67,8 +73,16 @@ def record_payment(api: GraphQLClient, *, booking_id: str, **overrides: Any) -> 
     return _created(api, RECORD_PAYMENT, "recordPayment", "payment", values)
 
 
-def create_service_request(api: GraphQLClient, *, booking_id: str, service_id: str, **overrides: Any) -> dict[str, Any]:
-    values = {"bookingId": booking_id, "serviceId": service_id, "date": "2026-12-02", "people": 2, **overrides}
+def create_service_request(
+    api: GraphQLClient, *, booking_id: str, service_id: str, **overrides: Any
+) -> dict[str, Any]:
+    values = {
+        "bookingId": booking_id,
+        "serviceId": service_id,
+        "date": "2026-12-02",
+        "people": 2,
+        **overrides,
+    }
     return _created(api, CREATE_SERVICE_REQUEST, "createServiceRequest", "serviceRequest", values)
 
 
@@ -80,4 +94,11 @@ def stay(api: GraphQLClient, **guest_overrides: Any) -> dict[str, Any]:
     booking = create_booking(api, property_id=prop["id"], guest_id=guest["id"])
     payment = record_payment(api, booking_id=booking["id"])
     request = create_service_request(api, booking_id=booking["id"], service_id=service["id"])
-    return {"property": prop, "service": service, "guest": guest, "booking": booking, "payment": payment, "serviceRequest": request}
+    return {
+        "property": prop,
+        "service": service,
+        "guest": guest,
+        "booking": booking,
+        "payment": payment,
+        "serviceRequest": request,
+    }

@@ -42,8 +42,12 @@ def test_a_stay_shows_up_nested_on_the_guest(tenant: TenantFixture) -> None:
 def test_nested_lists_are_newest_first(tenant: TenantFixture) -> None:
     prop = create_property(tenant.api)
     guest = create_guest(tenant.api)
-    first = create_booking(tenant.api, property_id=prop["id"], guest_id=guest["id"], checkIn="2027-01-01", checkOut="2027-01-03")
-    second = create_booking(tenant.api, property_id=prop["id"], guest_id=guest["id"], checkIn="2026-12-01", checkOut="2026-12-03")
+    first = create_booking(
+        tenant.api, property_id=prop["id"], guest_id=guest["id"], checkIn="2027-01-01", checkOut="2027-01-03"
+    )
+    second = create_booking(
+        tenant.api, property_id=prop["id"], guest_id=guest["id"], checkIn="2026-12-01", checkOut="2026-12-03"
+    )
     record_payment(tenant.api, booking_id=first["id"], amount="1.00")
     record_payment(tenant.api, booking_id=first["id"], amount="2.00")
     data = tenant.api.data(GUEST_DETAIL, {"id": guest["id"]})["guest"]
@@ -53,4 +57,8 @@ def test_nested_lists_are_newest_first(tenant: TenantFixture) -> None:
 
 def test_me_names_the_user_and_company(tenant: TenantFixture) -> None:
     me = tenant.api.data("{ me { email role tenant { slug name } } }")["me"]
-    assert me == {"email": tenant.owner_email, "role": "OWNER", "tenant": {"slug": tenant.slug, "name": f"Company {tenant.slug}"}}
+    assert me == {
+        "email": tenant.owner_email,
+        "role": "OWNER",
+        "tenant": {"slug": tenant.slug, "name": f"Company {tenant.slug}"},
+    }
