@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import available_timezones
 
@@ -19,6 +19,7 @@ from schema.errors import UserError, UserErrorCode
 from schema.ids import decode_id
 
 MAX_AMOUNT = Decimal("9999999999.99")
+CENT = Decimal("0.01")
 
 
 @dataclass
@@ -157,26 +158,19 @@ def amount(
     if value is None:
         problems.add(field_name, UserErrorCode.REQUIRED, "Must not be empty.")
         return None
-    try:
-        finite = value.is_finite()
-        quantized = value.quantize(Decimal("0.01")) if finite else None
-    except InvalidOperation:
-        finite, quantized = False, None
-    if not finite or quantized is None:
+    if not value.is_finite():
         problems.add(field_name, UserErrorCode.INVALID, "Must be a number.")
         return None
-    if quantized != value:
-        problems.add(field_name, UserErrorCode.INVALID, "At most two decimal places.")
-        return None
     if value < 0 or (positive and value == 0):
-        problems.add(
-            field_name,
-            UserErrorCode.OUT_OF_RANGE,
-            "Must be greater than zero." if positive else "Must not be negative.",
-        )
+        message = "Must be greater than zero." if positive else "Must not be negative."
+        problems.add(field_name, UserErrorCode.OUT_OF_RANGE, message)
         return None
     if value > MAX_AMOUNT:
         problems.add(field_name, UserErrorCode.OUT_OF_RANGE, f"Must be at most {MAX_AMOUNT}.")
+        return None
+    quantized = value.quantize(CENT)
+    if quantized != value:
+        problems.add(field_name, UserErrorCode.INVALID, "At most two decimal places.")
         return None
     return quantized
 

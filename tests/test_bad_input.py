@@ -1,0 +1,341 @@
+"""Bad input gets a clear error and loses nothing: every refusal is checked for its code and for
+an unchanged database."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+import strawberry
+
+from schema.extensions import ErrorPolicy
+from schema.ids import encode_id
+from tests.conftest import GraphQLClient, TenantFixture, error_codes
+from tests.factories import (
+    CREATE_BOOKING,
+    CREATE_GUEST,
+    CREATE_PROPERTY,
+    CREATE_SERVICE,
+    CREATE_SERVICE_REQUEST,
+    RECORD_PAYMENT,
+    create_booking,
+    create_guest,
+    create_property,
+    create_service,
+)
+
+TABLES = ("property", "service", "guest", "booking", "payment", "service_request", "audit_event")
+
+
+def row_counts(engine: sa.Engine, schema: str) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {
+            table: conn.execute(
+                sa.select(sa.func.count()).select_from(sa.table(table, schema=schema))
+            ).scalar_one()
+            for table in TABLES
+        }
+
+
+@pytest.fixture
+def world(tenant: TenantFixture) -> dict[str, Any]:
+    prop = create_property(tenant.api)
+    guest = create_guest(tenant.api)
+    booking = create_booking(tenant.api, property_id=prop["id"], guest_id=guest["id"])
+    service = create_service(tenant.api)
+    return {"property": prop, "guest": guest, "booking": booking, "service": service}
+
+
+def refused(api: GraphQLClient, mutation: str, name: str, values: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run a mutation that must be refused; returns its payload errors (the object is null)."""
+    payload = api.data(mutation, {"input": values})[name]
+    assert payload["errors"], f"{name} accepted {values}"
+    object_fields = [value for key, value in payload.items() if key != "errors"]
+    assert object_fields == [None]
+    errors: list[dict[str, Any]] = payload["errors"]
+    return errors
+
+
+def codes(errors: list[dict[str, Any]]) -> set[tuple[str | None, str]]:
+    return {(error["field"], error["code"]) for error in errors}
+
+
+def booking_input(world: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    return {
+        "propertyId": world["property"]["id"],
+        "guestId": world["guest"]["id"],
+        "checkIn": "2027-02-01",
+        "checkOut": "2027-02-04",
+        "adults": 2,
+        "amount": "500.00",
+        "currency": "USD",
+        **overrides,
+    }
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"checkOut": "2027-02-01"}, {("checkOut", "OUT_OF_RANGE")}),
+        ({"checkOut": "2027-01-20"}, {("checkOut", "OUT_OF_RANGE")}),
+        ({"amount": "-1.00"}, {("amount", "OUT_OF_RANGE")}),
+        ({"amount": "10.005"}, {("amount", "INVALID")}),
+        ({"amount": "NaN"}, {("amount", "INVALID")}),
+        ({"amount": "1e30"}, {("amount", "OUT_OF_RANGE")}),
+        ({"currency": "XYZ"}, {("currency", "INVALID")}),
+        ({"currency": ""}, {("currency", "REQUIRED")}),
+        ({"adults": 0}, {("adults", "OUT_OF_RANGE")}),
+        ({"children": -1}, {("children", "OUT_OF_RANGE")}),
+        ({"propertyId": "garbage"}, {("propertyId", "NOT_FOUND")}),
+        ({"guestId": encode_id("Property", __import__("uuid").uuid4())}, {("guestId", "NOT_FOUND")}),
+        (
+            {"stayGuest": {"name": " ", "email": "not-an-email"}},
+            {("stayGuest.name", "REQUIRED"), ("stayGuest.email", "INVALID")},
+        ),
+        (
+            {"checkOut": "2027-01-01", "amount": "-5", "currency": "EURO"},
+            {("checkOut", "OUT_OF_RANGE"), ("amount", "OUT_OF_RANGE"), ("currency", "INVALID")},
+        ),
+    ],
+)
+def test_bad_booking_is_refused_and_nothing_written(
+    tenant: TenantFixture,
+    world: dict[str, Any],
+    sync_engine: sa.Engine,
+    overrides: dict[str, Any],
+    expected: set[Any],
+) -> None:
+    before = row_counts(sync_engine, tenant.schema_name)
+    errors = refused(tenant.api, CREATE_BOOKING, "createBooking", booking_input(world, **overrides))
+    assert codes(errors) == expected
+    assert all(error["message"] for error in errors)
+    assert row_counts(sync_engine, tenant.schema_name) == before
+
+
+def test_booking_for_an_unknown_property_is_not_found(
+    tenant: TenantFixture, world: dict[str, Any], sync_engine: sa.Engine
+) -> None:
+    import uuid
+
+    before = row_counts(sync_engine, tenant.schema_name)
+    missing = encode_id("Property", uuid.uuid4())
+    errors = refused(tenant.api, CREATE_BOOKING, "createBooking", booking_input(world, propertyId=missing))
+    assert codes(errors) == {("propertyId", "NOT_FOUND")}
+    assert row_counts(sync_engine, tenant.schema_name) == before
+
+
+def test_non_numeric_amount_is_a_bad_user_input_error(tenant: TenantFixture, world: dict[str, Any]) -> None:
+    body = tenant.api(CREATE_BOOKING, {"input": booking_input(world, amount="twelve")})
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+    assert body.get("data") is None
+
+
+def test_lower_case_currency_is_normalised(tenant: TenantFixture, world: dict[str, Any]) -> None:
+    booking = create_booking(
+        tenant.api, property_id=world["property"]["id"], guest_id=world["guest"]["id"], currency="eur"
+    )
+    assert booking["currency"] == "EUR"
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"name": ""}, {("name", "REQUIRED")}),
+        ({"name": "   "}, {("name", "REQUIRED")}),
+        ({"name": "x" * 201}, {("name", "TOO_LONG")}),
+        ({"name": "Anna", "email": "anna@"}, {("email", "INVALID")}),
+        ({"name": "Anna", "email": "a" * 330 + "@example.com"}, {("email", "TOO_LONG")}),
+        ({"name": "Anna", "phone": "12"}, {("phone", "INVALID")}),
+        ({"name": "Anna", "phone": "+1 555 0000 0000 0000"}, {("phone", "INVALID")}),
+        ({"name": "Anna", "country": "XX"}, {("country", "INVALID")}),
+        ({"name": "Anna", "country": "Spain"}, {("country", "INVALID")}),
+        ({"name": "Anna", "language": "not a language"}, {("language", "INVALID")}),
+        ({"name": "Anna", "notes": "n" * 20_001}, {("notes", "TOO_LONG")}),
+    ],
+)
+def test_bad_guest_is_refused_and_nothing_written(
+    tenant: TenantFixture, sync_engine: sa.Engine, values: dict[str, Any], expected: set[Any]
+) -> None:
+    before = row_counts(sync_engine, tenant.schema_name)
+    assert codes(refused(tenant.api, CREATE_GUEST, "createGuest", values)) == expected
+    assert row_counts(sync_engine, tenant.schema_name) == before
+
+
+def test_guest_contact_is_normalised(tenant: TenantFixture) -> None:
+    guest = create_guest(
+        tenant.api, email="  Anna.Hemm@Example.COM ", phone="8888-7777"
+    )  # CR national number
+    assert guest["email"] == "anna.hemm@example.com"
+    assert guest["phone"] == "+50688887777"
+
+
+def test_invalid_update_changes_nothing(tenant: TenantFixture, world: dict[str, Any]) -> None:
+    guest_id = world["guest"]["id"]
+    update = """mutation($input: UpdateGuestInput!) {
+      updateGuest(input: $input) { guest { id } errors { field code message } }
+    }"""
+    errors = refused(
+        tenant.api, update, "updateGuest", {"guestId": guest_id, "name": "Anna B.", "email": "bad@"}
+    )
+    assert codes(errors) == {("email", "INVALID")}
+    after = tenant.api.data("query($id: ID!) { guest(id: $id) { name email } }", {"id": guest_id})["guest"]
+    assert after == {"name": "Anna Hemm", "email": "anna@example.com"}
+
+
+def test_update_can_clear_optional_fields_but_not_the_name(
+    tenant: TenantFixture, world: dict[str, Any]
+) -> None:
+    update = """mutation($input: UpdateGuestInput!) {
+      updateGuest(input: $input) { guest { name email notes preferredChannel } errors { field code } }
+    }"""
+    guest_id = world["guest"]["id"]
+    payload = tenant.api.data(
+        update,
+        {
+            "input": {
+                "guestId": guest_id,
+                "email": None,
+                "notes": "allergic to nuts",
+                "preferredChannel": "WHATSAPP",
+            }
+        },
+    )["updateGuest"]
+    assert payload == {
+        "guest": {
+            "name": "Anna Hemm",
+            "email": None,
+            "notes": "allergic to nuts",
+            "preferredChannel": "WHATSAPP",
+        },
+        "errors": [],
+    }
+    assert codes(refused(tenant.api, update, "updateGuest", {"guestId": guest_id, "name": None})) == {
+        ("name", "REQUIRED")
+    }
+
+
+def test_update_of_a_missing_guest_is_not_found(tenant: TenantFixture) -> None:
+    update = """mutation($input: UpdateGuestInput!) {
+      updateGuest(input: $input) { guest { id } errors { field code message } }
+    }"""
+    assert codes(refused(tenant.api, update, "updateGuest", {"guestId": "nope", "name": "X"})) == {
+        ("guestId", "NOT_FOUND")
+    }
+
+
+def test_bad_property_and_service_are_refused(tenant: TenantFixture, sync_engine: sa.Engine) -> None:
+    before = row_counts(sync_engine, tenant.schema_name)
+    assert codes(
+        refused(tenant.api, CREATE_PROPERTY, "createProperty", {"name": "Villa", "timezone": "Mars/Olympus"})
+    ) == {("timezone", "INVALID")}
+    assert codes(refused(tenant.api, CREATE_PROPERTY, "createProperty", {"name": ""})) == {
+        ("name", "REQUIRED")
+    }
+    assert codes(
+        refused(
+            tenant.api, CREATE_SERVICE, "createService", {"name": "Tour", "price": "-1", "currency": "ABC"}
+        )
+    ) == {("price", "OUT_OF_RANGE"), ("currency", "INVALID")}
+    assert row_counts(sync_engine, tenant.schema_name) == before
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"amount": "0"}, {("amount", "OUT_OF_RANGE")}),
+        ({"amount": "-10"}, {("amount", "OUT_OF_RANGE")}),
+        ({"currency": "EUR"}, {("currency", "CURRENCY_MISMATCH")}),
+        ({"method": " "}, {("method", "REQUIRED")}),
+        ({"bookingId": "garbage"}, {("bookingId", "NOT_FOUND")}),
+    ],
+)
+def test_bad_payment_is_refused_and_nothing_written(
+    tenant: TenantFixture,
+    world: dict[str, Any],
+    sync_engine: sa.Engine,
+    overrides: dict[str, Any],
+    expected: set[Any],
+) -> None:
+    before = row_counts(sync_engine, tenant.schema_name)
+    values = {
+        "bookingId": world["booking"]["id"],
+        "amount": "100.00",
+        "currency": "USD",
+        "method": "card",
+        **overrides,
+    }
+    assert codes(refused(tenant.api, RECORD_PAYMENT, "recordPayment", values)) == expected
+    assert row_counts(sync_engine, tenant.schema_name) == before
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"date": "2027-06-01"}, {("date", "OUT_OF_RANGE")}),
+        ({"people": 0}, {("people", "OUT_OF_RANGE")}),
+        ({"serviceId": "garbage"}, {("serviceId", "NOT_FOUND")}),
+    ],
+)
+def test_bad_service_request_is_refused_and_nothing_written(
+    tenant: TenantFixture,
+    world: dict[str, Any],
+    sync_engine: sa.Engine,
+    overrides: dict[str, Any],
+    expected: set[Any],
+) -> None:
+    before = row_counts(sync_engine, tenant.schema_name)
+    values = {
+        "bookingId": world["booking"]["id"],
+        "serviceId": world["service"]["id"],
+        "date": "2026-12-02",
+        **overrides,
+    }
+    assert codes(refused(tenant.api, CREATE_SERVICE_REQUEST, "createServiceRequest", values)) == expected
+    assert row_counts(sync_engine, tenant.schema_name) == before
+
+
+@pytest.mark.parametrize(
+    "bad_id", ["garbage", "", "R3Vlc3Q6", encode_id("Booking", __import__("uuid").uuid4())]
+)
+def test_malformed_or_unknown_guest_id_is_not_found(tenant: TenantFixture, bad_id: str) -> None:
+    body = tenant.api("query($id: ID!) { guest(id: $id) { id name } }", {"id": bad_id})
+    assert body["data"] == {"guest": None}
+    assert error_codes(body) == ["NOT_FOUND"]
+    assert body["errors"][0]["message"] == "Guest not found."
+
+
+def test_id_of_another_type_is_not_found(tenant: TenantFixture, world: dict[str, Any]) -> None:
+    body = tenant.api("query($id: ID!) { booking(id: $id) { id } }", {"id": world["guest"]["id"]})
+    assert body["data"] == {"booking": None}
+    assert error_codes(body) == ["NOT_FOUND"]
+
+
+@pytest.mark.parametrize(
+    "arguments", ["first: 0", "first: 101", 'after: "not-a-cursor"', f'search: "{"a" * 201}"']
+)
+def test_bad_list_arguments_are_refused(tenant: TenantFixture, arguments: str) -> None:
+    body = tenant.api(f"{{ guests({arguments}) {{ totalCount }} }}")
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+
+
+def test_unexpected_errors_are_masked_with_a_request_id(caplog: pytest.LogCaptureFixture) -> None:
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def broken(self) -> str:
+            raise RuntimeError('relation "t_other.guest" does not exist')
+
+    class Ctx:
+        request_id = "req-12345678"
+
+    schema = strawberry.Schema(query=Query, extensions=[ErrorPolicy])
+    with caplog.at_level(logging.ERROR, logger="hospes.graphql"):
+        result = schema.execute_sync("{ broken }", context_value=Ctx())
+    assert result.errors is not None
+    [error] = result.errors
+    assert error.message == "Internal error."
+    assert error.extensions == {"code": "INTERNAL", "requestId": "req-12345678"}
+    assert "t_other" not in str(error.formatted)
+    assert "req-12345678" in caplog.text
