@@ -4,6 +4,7 @@ an unchanged database."""
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 import pytest
@@ -26,6 +27,8 @@ from tests.factories import (
     create_service,
 )
 
+# A fixed id, so parametrized test ids agree between xdist workers.
+MISSING = uuid.UUID("00000000-0000-4000-8000-000000000001")
 TABLES = ("property", "service", "guest", "booking", "payment", "service_request", "audit_event")
 
 
@@ -89,7 +92,7 @@ def booking_input(world: dict[str, Any], **overrides: Any) -> dict[str, Any]:
         ({"adults": 0}, {("adults", "OUT_OF_RANGE")}),
         ({"children": -1}, {("children", "OUT_OF_RANGE")}),
         ({"propertyId": "garbage"}, {("propertyId", "NOT_FOUND")}),
-        ({"guestId": encode_id("Property", __import__("uuid").uuid4())}, {("guestId", "NOT_FOUND")}),
+        ({"guestId": encode_id("Property", MISSING)}, {("guestId", "NOT_FOUND")}),
         (
             {"stayGuest": {"name": " ", "email": "not-an-email"}},
             {("stayGuest.name", "REQUIRED"), ("stayGuest.email", "INVALID")},
@@ -117,8 +120,6 @@ def test_bad_booking_is_refused_and_nothing_written(
 def test_booking_for_an_unknown_property_is_not_found(
     tenant: TenantFixture, world: dict[str, Any], sync_engine: sa.Engine
 ) -> None:
-    import uuid
-
     before = row_counts(sync_engine, tenant.schema_name)
     missing = encode_id("Property", uuid.uuid4())
     errors = refused(tenant.api, CREATE_BOOKING, "createBooking", booking_input(world, propertyId=missing))
@@ -297,7 +298,7 @@ def test_bad_service_request_is_refused_and_nothing_written(
 
 
 @pytest.mark.parametrize(
-    "bad_id", ["garbage", "", "R3Vlc3Q6", encode_id("Booking", __import__("uuid").uuid4())]
+    "bad_id", ["garbage", "", "R3Vlc3Q6", encode_id("Booking", MISSING)]
 )
 def test_malformed_or_unknown_guest_id_is_not_found(tenant: TenantFixture, bad_id: str) -> None:
     body = tenant.api("query($id: ID!) { guest(id: $id) { id name } }", {"id": bad_id})
