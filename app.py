@@ -26,6 +26,7 @@ from schema.build import build_schema
 from settings import Settings, get_settings
 from tenancy.credentials import CredentialResolver
 from tenancy.database import TenantSessions, create_engine_async
+from tenancy.keyring import Keyring, master_key_from
 from tenancy.middleware import TenancyMiddleware
 from tenancy.passwords import Passwords
 from tenancy.principal import AuthResult
@@ -164,6 +165,7 @@ def build_resources(settings: Settings, *, database_url: str, redis_url: str) ->
         ),
         tenant_sessions=TenantSessions(engine),
         passwords=Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib),
+        keyring=Keyring(master_key_from(settings), engine=engine, ttl_seconds=settings.tenant_cache_seconds),
     )
 
 

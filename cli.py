@@ -89,13 +89,15 @@ def dev(host: str | None, port: int | None) -> None:
     from app import create_app
     from tenancy import demo
     from tenancy.database import TenantSessions, create_engine_async, create_engine_sync
+    from tenancy.keyring import Keyring, master_key_from
     from tenancy.migrations import migrate_all
     from tenancy.passwords import Passwords
 
     settings = _settings()
+    master = master_key_from(settings)
     with _servers(settings) as servers:
         sync_engine = create_engine_sync(servers.database_url)
-        failed = [r for r in migrate_all(sync_engine) if r.outcome == "failed"]
+        failed = [r for r in migrate_all(sync_engine, master_key=master) if r.outcome == "failed"]
         for result in failed:
             click.echo(f"warning: tenant {result.slug} failed to migrate: {result.detail}", err=True)
         exists = _tenant_exists(sync_engine, demo.DEMO_SLUG)
@@ -107,7 +109,8 @@ def dev(host: str | None, port: int | None) -> None:
 
             async def seed() -> None:
                 try:
-                    await demo.seed_demo(sync_engine, TenantSessions(engine), passwords)
+                    keyring = Keyring(master, engine=engine, ttl_seconds=settings.tenant_cache_seconds)
+                    await demo.seed_demo(sync_engine, TenantSessions(engine), passwords, keyring)
                 finally:
                     await engine.dispose()
 
@@ -187,6 +190,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
 def migrate(check: bool) -> None:
     """Upgrade `public`, then every tenant schema (each in its own transaction)."""
     from tenancy.database import create_engine_sync
+    from tenancy.keyring import master_key_from
     from tenancy.migrations import Outcome, migrate_all
 
     settings = _settings()
@@ -199,7 +203,11 @@ def migrate(check: bool) -> None:
 
         try:
             results = migrate_all(
-                engine, concurrency=settings.migrate_concurrency, check=check, on_result=report
+                engine,
+                concurrency=settings.migrate_concurrency,
+                check=check,
+                master_key=master_key_from(settings),
+                on_result=report,
             )
         except Exception as error:
             _fail(f"public schema failed to migrate: {str(error).splitlines()[0]}")

@@ -42,6 +42,14 @@ class Settings(BaseSettings):
     tenant_cache_seconds: float = Field(default=10.0, ge=0)
     migrate_concurrency: int = Field(default=4, ge=1, le=64)
 
+    # Public forms: per client IP and per submitted contact, in fixed windows kept in Redis.
+    form_limit_per_ip: int = Field(default=20, ge=1)
+    form_limit_per_contact: int = Field(default=5, ge=1)
+    form_limit_window_seconds: int = Field(default=3600, ge=1)
+    # How many reverse proxies in front of Hospes append to X-Forwarded-For (0: trust none).
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
+    default_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+
     graphql_max_depth: int = Field(default=12, ge=2)
     graphql_max_aliases: int = Field(default=30, ge=1)
     graphql_max_tokens: int = Field(default=4_000, ge=100)

@@ -17,7 +17,6 @@ from models.columns import (
     ADDRESS_MAX,
     EMAIL_MAX,
     NAME_MAX,
-    PHONE_MAX,
     SHORT_MAX,
     created_at_field,
     currency_field,
@@ -43,6 +42,10 @@ def _string(length: int, *, nullable: bool = True, default: str | None = None) -
 
 def _text(*, nullable: bool = True) -> Any:
     return Field(default=None, sa_column=sa.Column(sa.Text, nullable=nullable))
+
+
+def _bytes() -> Any:
+    return Field(default=None, sa_column=sa.Column(pg.BYTEA, nullable=True))
 
 
 def _flag() -> Any:
@@ -138,27 +141,68 @@ class Property(SQLModel, table=True):
 
 
 class Guest(SQLModel, table=True):
+    """A person, once per company. Email, phone and notes are stored encrypted (`*_enc`); equality
+    lookups go through keyed blind indexes (`*_bidx`); the name stays searchable through
+    `search_vector` (accent-folded words) and sortable through `name_key`."""
+
     __tablename__ = "guest"
     __table_args__ = (
         _one_of("preferred_channel", Channel),
         sa.Index("guest_created_at_id", "created_at", "id"),
         sa.Index("guest_last_activity_at_id", "last_activity_at", "id"),
-        sa.Index("guest_lower_name_id", sa.text("lower(name)"), "id"),
+        sa.Index("guest_name_key_id", "name_key", "id"),
+        sa.Index("guest_booking_count_id", "booking_count", "id"),
+        sa.Index("guest_email_bidx", "email_bidx"),
+        sa.Index("guest_phone_bidx", "phone_bidx"),
+        sa.Index("guest_search_vector", "search_vector", postgresql_using="gin"),
     )
 
     id: uuid.UUID = id_field()
     name: str = _string(NAME_MAX, nullable=False)
-    email: str | None = _string(EMAIL_MAX)
-    phone: str | None = _string(PHONE_MAX)
+    name_key: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    search_vector: Any = Field(default=None, sa_column=sa.Column(pg.TSVECTOR, nullable=True))
+    email_enc: bytes | None = _bytes()
+    email_bidx: bytes | None = _bytes()
+    phone_enc: bytes | None = _bytes()
+    phone_bidx: bytes | None = _bytes()
+    notes_enc: bytes | None = _bytes()
     country: str | None = Field(default=None, sa_column=sa.Column(sa.CHAR(2)))
     language: str | None = _string(35)
-    notes: str | None = _text()
     preferred_channel: str | None = _string(20)
     sms_opt_in: bool = _flag()
     marketing_email_consent: bool = _flag()
+    booking_count: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0"))
     created_at: datetime = created_at_field()
     last_activity_at: datetime = created_at_field()
     erased_at: datetime | None = timestamp_field()
+
+
+class GuestAccount(SQLModel, table=True):
+    """An optional login for a guest."""
+
+    __tablename__ = "guest_account"
+
+    id: uuid.UUID = id_field()
+    guest_id: uuid.UUID = Field(
+        sa_column=sa.Column(pg.UUID(as_uuid=True), sa.ForeignKey("guest.id"), nullable=False, unique=True)
+    )
+    email_bidx: bytes = Field(sa_column=sa.Column(pg.BYTEA, nullable=False, unique=True))
+    password_hash: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    created_at: datetime = created_at_field()
+    last_login_at: datetime | None = timestamp_field()
+    disabled_at: datetime | None = timestamp_field()
+
+
+class DataKey(SQLModel, table=True):
+    """The tenant's encryption (`data`) and blind-index (`index`) keys, wrapped by the master key."""
+
+    __tablename__ = "data_key"
+    __table_args__ = (sa.CheckConstraint("purpose IN ('data', 'index')", name="purpose"),)
+
+    purpose: str = Field(sa_column=sa.Column(sa.String(10), primary_key=True))
+    version: int = Field(sa_column=sa.Column(sa.Integer, primary_key=True))
+    wrapped: bytes = Field(sa_column=sa.Column(pg.BYTEA, nullable=False))
+    created_at: datetime = created_at_field()
 
 
 class Booking(SQLModel, table=True):
@@ -170,14 +214,16 @@ class Booking(SQLModel, table=True):
         sa.CheckConstraint("adults >= 1 AND children >= 0", name="party_size"),
         sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
         sa.UniqueConstraint("channel", "external_id"),
+        sa.Index("booking_property_id_guest_id", "property_id", "guest_id"),
+        sa.Index("booking_guest_id_check_in", "guest_id", "check_in"),
     )
 
     id: uuid.UUID = id_field()
     property_id: uuid.UUID = foreign_key_field("property.id")
     guest_id: uuid.UUID = foreign_key_field("guest.id")
     stay_guest_name: str | None = _string(NAME_MAX)
-    stay_guest_email: str | None = _string(EMAIL_MAX)
-    stay_guest_phone: str | None = _string(PHONE_MAX)
+    stay_guest_email_enc: bytes | None = _bytes()
+    stay_guest_phone_enc: bytes | None = _bytes()
     check_in: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
     check_out: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
     adults: int = Field(default=1, sa_column=sa.Column(sa.SmallInteger, nullable=False))
@@ -191,6 +237,7 @@ class Booking(SQLModel, table=True):
     created_by_staff_id: uuid.UUID | None = foreign_key_field("staff_user.id", nullable=True)
     created_at: datetime = created_at_field()
     cancelled_at: datetime | None = timestamp_field()
+    cancel_reason: str | None = _text()
 
 
 class Payment(SQLModel, table=True):

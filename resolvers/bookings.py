@@ -1,24 +1,30 @@
-"""Bookings: lookup and manual entry by staff."""
+"""Bookings: lookup, manual entry by staff, OTA import and cancellation."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from models.columns import NAME_MAX
+from models.columns import NAME_MAX, SHORT_MAX, TEXT_MAX, utcnow
 from models.tenant import Booking, BookingSource, BookingStatus, Guest, Property
-from resolvers import guests
+from resolvers import audit, guest_fields, guests, intake
 from resolvers import validation as check
 from resolvers.context import Context
-from resolvers.validation import Problems, Rejection
+from resolvers.intake import GuestDetails
+from resolvers.validation import Problems, Rejection, rejected
 from schema.errors import UserErrorCode, not_found
 from schema.ids import decode_id
-from schema.inputs import CreateBookingInput, StayGuestInput
+from schema.inputs import CancelBookingInput, CreateBookingInput, ImportOtaBookingInput, StayGuestInput
+from tenancy.crypto import TenantKeys
 
 MAX_PARTY = 50
+_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 
 
 async def booking_by_id(ctx: Context, booking_id: str) -> Booking:
@@ -30,93 +36,282 @@ async def booking_by_id(ctx: Context, booking_id: str) -> Booking:
 
 
 @dataclass(frozen=True)
-class _StayGuest:
+class StayGuest:
     name: str | None = None
     email: str | None = None
     phone: str | None = None
 
 
 @dataclass(frozen=True)
-class _NewBooking:
+class Stay:
+    """The validated facts of a booking, whatever path it came by."""
+
     property_pk: uuid.UUID
-    guest_pk: uuid.UUID
+    check_in: date
+    check_out: date
     adults: int
     children: int
     amount: Decimal
     currency: str
-    stay_guest: _StayGuest
+    stay_guest: StayGuest
 
 
-def _stay_guest(ctx: Context, problems: Problems, stay: StayGuestInput | None) -> _StayGuest:
+def _stay_guest(ctx: Context, problems: Problems, stay: StayGuestInput | None) -> StayGuest:
     if stay is None:
-        return _StayGuest()
+        return StayGuest()
     region = ctx.tenant.settings.get("default_region")
-    return _StayGuest(
+    return StayGuest(
         name=check.text(problems, "stayGuest.name", stay.name, max_length=NAME_MAX, required=True),
         email=check.email(problems, "stayGuest.email", stay.email),
         phone=check.phone(problems, "stayGuest.phone", stay.phone, region=region),
     )
 
 
-def _validated(ctx: Context, data: CreateBookingInput) -> _NewBooking | Rejection:
-    problems = Problems()
-    property_pk = check.object_id(problems, "propertyId", "Property", data.property_id)
-    guest_pk = check.object_id(problems, "guestId", "Guest", data.guest_id)
-    check.stay_dates(problems, data.check_in, data.check_out)
-    adults = check.count(problems, "adults", data.adults, minimum=1, maximum=MAX_PARTY)
-    children = check.count(problems, "children", data.children, minimum=0, maximum=MAX_PARTY)
-    amount = check.amount(problems, "amount", data.amount)
-    currency = check.currency(problems, "currency", data.currency)
-    stay_guest = _stay_guest(ctx, problems, data.stay_guest)
+def clean_stay(
+    ctx: Context,
+    problems: Problems,
+    *,
+    property_id: str,
+    check_in: date,
+    check_out: date,
+    adults: int,
+    children: int,
+    amount: Decimal,
+    currency: str,
+    stay_guest: StayGuestInput | None,
+) -> Stay | None:
+    property_pk = check.object_id(problems, "propertyId", "Property", property_id)
+    check.stay_dates(problems, check_in, check_out)
+    clean_adults = check.count(problems, "adults", adults, minimum=1, maximum=MAX_PARTY)
+    clean_children = check.count(problems, "children", children, minimum=0, maximum=MAX_PARTY)
+    clean_amount = check.amount(problems, "amount", amount)
+    clean_currency = check.currency(problems, "currency", currency)
+    stay = _stay_guest(ctx, problems, stay_guest)
     if (
-        problems
-        or property_pk is None
-        or guest_pk is None
-        or adults is None
-        or children is None
-        or amount is None
-        or currency is None
+        property_pk is None
+        or clean_adults is None
+        or clean_children is None
+        or clean_amount is None
+        or clean_currency is None
     ):
-        return problems.rejection()
-    return _NewBooking(property_pk, guest_pk, adults, children, amount, currency, stay_guest)
+        return None
+    return Stay(
+        property_pk, check_in, check_out, clean_adults, clean_children, clean_amount, clean_currency, stay
+    )
+
+
+async def property_exists(session: AsyncSession, property_pk: uuid.UUID) -> bool:
+    return await session.get(Property, property_pk) is not None
+
+
+async def insert_booking(
+    session: AsyncSession,
+    keys: TenantKeys,
+    *,
+    guest: Guest,
+    stay: Stay,
+    status: BookingStatus,
+    source: BookingSource,
+    staff_id: uuid.UUID | None = None,
+    channel: str | None = None,
+    external_id: str | None = None,
+) -> Booking:
+    """Add a booking for `guest` and keep the guest's counters and activity current."""
+    booking = Booking(
+        id=uuid.uuid4(),
+        property_id=stay.property_pk,
+        guest_id=guest.id,
+        check_in=stay.check_in,
+        check_out=stay.check_out,
+        adults=stay.adults,
+        children=stay.children,
+        amount=stay.amount,
+        currency=stay.currency,
+        status=status.value,
+        source=source.value,
+        channel=channel,
+        external_id=external_id,
+        created_by_staff_id=staff_id,
+        cancelled_at=utcnow() if status is BookingStatus.CANCELLED else None,
+    )
+    guest_fields.set_stay_guest(
+        booking, keys, name=stay.stay_guest.name, email=stay.stay_guest.email, phone=stay.stay_guest.phone
+    )
+    session.add(booking)
+    await session.flush()
+    await guests.refresh_booking_count(session, guest.id)
+    await guests.touch(session, guest.id)
+    return booking
 
 
 async def create_booking(ctx: Context, data: CreateBookingInput) -> Booking | Rejection:
-    new = _validated(ctx, data)
-    if isinstance(new, Rejection):
-        return new
+    """Manual entry by staff, for a known guest (`guestId`) or a person found or created by details."""
+    problems = Problems()
+    stay = clean_stay(
+        ctx,
+        problems,
+        property_id=data.property_id,
+        check_in=data.check_in,
+        check_out=data.check_out,
+        adults=data.adults,
+        children=data.children,
+        amount=data.amount,
+        currency=data.currency,
+        stay_guest=data.stay_guest,
+    )
+    guest_pk: uuid.UUID | None = None
+    details: GuestDetails | None = None
+    if (data.guest_id is None) == (data.guest is None):
+        problems.add("guestId", UserErrorCode.REQUIRED, "Give either guestId or guest details.")
+    elif data.guest_id is not None:
+        guest_pk = check.object_id(problems, "guestId", "Guest", data.guest_id)
+    elif data.guest is not None:
+        details = intake.clean_details(problems, data.guest, region=ctx.tenant.settings.get("default_region"))
+    if problems or stay is None:
+        return problems.rejection()
+    keys = await ctx.keys()
+    principal = ctx.principal
 
     async def work(session: AsyncSession) -> Booking | Rejection:
         found = Problems()
-        if await session.get(Property, new.property_pk) is None:
+        if not await property_exists(session, stay.property_pk):
             found.add("propertyId", UserErrorCode.NOT_FOUND, "Property not found.")
-        guest = await session.get(Guest, new.guest_pk)
-        if guest is None:
-            found.add("guestId", UserErrorCode.NOT_FOUND, "Guest not found.")
-        elif guest.erased_at is not None:
-            found.add("guestId", UserErrorCode.INVALID_STATE, "This guest was erased.")
+        guest: Guest | None = None
+        if guest_pk is not None:
+            guest = await session.get(Guest, guest_pk)
+            if guest is None:
+                found.add("guestId", UserErrorCode.NOT_FOUND, "Guest not found.")
+            elif guest.erased_at is not None:
+                found.add("guestId", UserErrorCode.INVALID_STATE, "This guest was erased.")
         if found:
             return found.rejection()
-        principal = ctx.principal
-        booking = Booking(
-            property_id=new.property_pk,
-            guest_id=new.guest_pk,
-            check_in=data.check_in,
-            check_out=data.check_out,
-            adults=new.adults,
-            children=new.children,
-            amount=new.amount,
-            currency=new.currency,
-            status=BookingStatus.CONFIRMED.value,
-            source=BookingSource.MANUAL.value,
-            created_by_staff_id=principal.subject_id if principal else None,
-            stay_guest_name=new.stay_guest.name,
-            stay_guest_email=new.stay_guest.email,
-            stay_guest_phone=new.stay_guest.phone,
+        if details is not None:
+            guest, _ = await intake.find_or_create_guest(
+                session, keys, details, actor=principal, source="manual"
+            )
+        assert guest is not None
+        return await insert_booking(
+            session,
+            keys,
+            guest=guest,
+            stay=stay,
+            status=BookingStatus.CONFIRMED,
+            source=BookingSource.MANUAL,
+            staff_id=principal.subject_id if principal else None,
         )
-        session.add(booking)
+
+    return await ctx.write(work)
+
+
+async def import_ota_booking(ctx: Context, data: ImportOtaBookingInput) -> tuple[Booking, bool] | Rejection:
+    """Create or update a channel booking. Re-imports update dates, party, amount and status in
+    place; status CANCELLED cancels. The booking keeps its guest: a re-import naming a different
+    email is refused rather than silently moving the booking or rewriting the guest."""
+    problems = Problems()
+    channel = check.text(problems, "channel", data.channel, max_length=SHORT_MAX, required=True)
+    external_id = check.text(problems, "externalId", data.external_id, max_length=SHORT_MAX, required=True)
+    stay = clean_stay(
+        ctx,
+        problems,
+        property_id=data.property_id,
+        check_in=data.check_in,
+        check_out=data.check_out,
+        adults=data.adults,
+        children=data.children,
+        amount=data.amount,
+        currency=data.currency,
+        stay_guest=data.stay_guest,
+    )
+    details = intake.clean_details(problems, data.guest, region=ctx.tenant.settings.get("default_region"))
+    if problems or stay is None or details is None or channel is None or external_id is None:
+        return problems.rejection()
+    channel = channel.lower()
+    keys = await ctx.keys()
+    principal = ctx.principal
+
+    async def work(session: AsyncSession) -> tuple[Booking, bool] | Rejection:
+        await session.execute(_LOCK, {"key": f"ota:{channel}:{external_id}"})
+        if not await property_exists(session, stay.property_pk):
+            return rejected("propertyId", UserErrorCode.NOT_FOUND, "Property not found.")
+        existing = await session.scalar(
+            sa.select(Booking)
+            .where(col(Booking.channel) == channel, col(Booking.external_id) == external_id)
+            .with_for_update()
+        )
+        if existing is None:
+            guest, _ = await intake.find_or_create_guest(
+                session, keys, details, actor=principal, source=f"ota:{channel}"
+            )
+            booking = await insert_booking(
+                session,
+                keys,
+                guest=guest,
+                stay=stay,
+                status=data.status,
+                source=BookingSource.OTA,
+                channel=channel,
+                external_id=external_id,
+            )
+            return booking, True
+        owner = await session.get(Guest, existing.guest_id)
+        assert owner is not None
+        known_email = guest_fields.email_of(owner, keys)
+        if details.email is not None and known_email is not None and details.email != known_email:
+            return rejected(
+                "guest.email",
+                UserErrorCode.CONFLICT,
+                "This booking belongs to a guest with another email; change the guest record instead.",
+            )
+        _update_stay(existing, keys, stay=stay, status=data.status)
         await session.flush()
-        await guests.touch(session, new.guest_pk)
+        await guests.refresh_booking_count(session, existing.guest_id)
+        await guests.touch(session, existing.guest_id)
+        return existing, False
+
+    return await ctx.write(work)
+
+
+def _update_stay(booking: Booking, keys: TenantKeys, *, stay: Stay, status: BookingStatus) -> None:
+    booking.property_id = stay.property_pk
+    booking.check_in = stay.check_in
+    booking.check_out = stay.check_out
+    booking.adults = stay.adults
+    booking.children = stay.children
+    booking.amount = stay.amount
+    booking.currency = stay.currency
+    if stay.stay_guest.name is not None:
+        guest_fields.set_stay_guest(
+            booking, keys, name=stay.stay_guest.name, email=stay.stay_guest.email, phone=stay.stay_guest.phone
+        )
+    if status is BookingStatus.CANCELLED and booking.status != BookingStatus.CANCELLED.value:
+        booking.cancelled_at = utcnow()
+    elif status is not BookingStatus.CANCELLED:
+        booking.cancelled_at = None
+    booking.status = status.value
+
+
+async def cancel_booking(ctx: Context, data: CancelBookingInput) -> Booking | Rejection:
+    """Cancel a booking; the guest record and everything else stays, the booking keeps its history."""
+    problems = Problems()
+    pk = check.object_id(problems, "bookingId", "Booking", data.booking_id)
+    reason = check.text(problems, "reason", data.reason, max_length=TEXT_MAX)
+    if problems or pk is None:
+        return problems.rejection()
+
+    async def work(session: AsyncSession) -> Booking | Rejection:
+        booking = await session.get(Booking, pk, with_for_update=True, populate_existing=True)
+        if booking is None:
+            return rejected("bookingId", UserErrorCode.NOT_FOUND, "Booking not found.")
+        if booking.status == BookingStatus.CANCELLED.value:
+            return rejected("bookingId", UserErrorCode.INVALID_STATE, "The booking is already cancelled.")
+        booking.status = BookingStatus.CANCELLED.value
+        booking.cancelled_at = utcnow()
+        booking.cancel_reason = reason
+        await session.flush()
+        await guests.refresh_booking_count(session, booking.guest_id)
+        audit.record(
+            session, actor=ctx.principal, action="booking.cancelled", entity="booking", entity_id=booking.id
+        )
         return booking
 
     return await ctx.write(work)

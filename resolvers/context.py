@@ -18,7 +18,9 @@ from starlette.requests import HTTPConnection
 from resolvers.validation import Rejection
 from schema.errors import ApiError, ErrorCode, forbidden, unauthenticated
 from settings import Settings
+from tenancy.crypto import TenantKeys
 from tenancy.database import TenantSessions
+from tenancy.keyring import Keyring
 from tenancy.passwords import Passwords
 from tenancy.principal import AuthResult, Principal, PrincipalKind
 from tenancy.registry import TenantRef, TenantRegistry
@@ -38,6 +40,7 @@ class Resources:
     sessions: SessionStore
     tenant_sessions: TenantSessions
     passwords: Passwords
+    keyring: Keyring
 
 
 class Context:
@@ -99,6 +102,11 @@ class Context:
     async def scalar(self, statement: Executable) -> Any:
         async with self._lock:
             return await self.session().scalar(statement)
+
+    async def keys(self) -> TenantKeys:
+        """The caller's tenant keys (cached per process)."""
+        async with self._lock:
+            return await self.resources.keyring.keys(self.session(), self.tenant.schema_name)
 
     async def write(self, work: Callable[[AsyncSession], Awaitable[T | Rejection]]) -> T | Rejection:
         """Run one mutation's work in a savepoint: kept if it returns a result, rolled back if it

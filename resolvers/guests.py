@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import date
 from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from models.columns import NAME_MAX, TEXT_MAX
-from models.tenant import Guest
-from resolvers import audit
+from models.tenant import Booking, BookingStatus, Guest
+from resolvers import audit, guest_fields
 from resolvers import validation as check
 from resolvers.context import Context
 from resolvers.pagination import Page, Sort, keyset_page
@@ -21,8 +24,10 @@ from resolvers.validation import Problems, Rejection, rejected
 from schema.errors import UserErrorCode, bad_input, not_found
 from schema.ids import decode_id
 from schema.inputs import CreateGuestInput, UpdateGuestInput
+from tenancy.crypto import TenantKeys
 
 SEARCH_MAX = 200
+_PHONE_LIKE = re.compile(r"^\+?[\d\s().-]{6,}$")
 
 
 @strawberry.enum(description="How the customer list is ordered.")
@@ -30,6 +35,7 @@ class GuestOrderField(Enum):
     LAST_ACTIVITY_AT = "last_activity_at"
     REGISTERED_AT = "registered_at"
     NAME = "name"
+    BOOKING_COUNT = "booking_count"
 
 
 @strawberry.enum
@@ -44,22 +50,74 @@ class GuestOrder:
     direction: OrderDirection = OrderDirection.DESC
 
 
+@strawberry.input(description="Narrows the customer list; every given condition must hold.")
+class GuestFilter:
+    property_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Stayed (or will stay) there."
+    )
+    has_upcoming_booking: bool | None = None
+    sms_opt_in: bool | None = None
+    marketing_email_consent: bool | None = None
+    country: str | None = None
+
+
 def _sort(order: GuestOrder) -> Sort:
     descending = order.direction is OrderDirection.DESC
-    expression: Any
-    if order.field is GuestOrderField.NAME:
-        return Sort("name", sa.func.lower(Guest.name), Guest.id, "text", descending)
+    field = order.field
+    if field is GuestOrderField.NAME:
+        return Sort("name", col(Guest.name_key), col(Guest.id), "text", descending)
+    if field is GuestOrderField.BOOKING_COUNT:
+        return Sort("booking_count", col(Guest.booking_count), col(Guest.id), "int", descending)
     expression = (
-        Guest.last_activity_at if order.field is GuestOrderField.LAST_ACTIVITY_AT else Guest.created_at
+        col(Guest.last_activity_at) if field is GuestOrderField.LAST_ACTIVITY_AT else col(Guest.created_at)
     )
-    return Sort(order.field.value, expression, Guest.id, "datetime", descending)
+    return Sort(field.value, expression, col(Guest.id), "datetime", descending)
 
 
-def _search_condition(search: str) -> sa.ColumnElement[bool]:
-    term = search.strip().lower()
+def search_condition(search: str, *, keys: TenantKeys, region: str | None) -> sa.ColumnElement[bool]:
+    """Exact email or phone through the blind index; otherwise a prefix of any name part."""
+    term = search.strip()
     if "@" in term:
-        return Guest.email == term  # type: ignore[return-value]
-    return sa.func.lower(Guest.name).startswith(term, autoescape=True)
+        email = check.email(Problems(), "search", term)
+        return col(Guest.email_bidx) == keys.blind_index(email, kind="email") if email else sa.false()
+    if _PHONE_LIKE.fullmatch(term):
+        phone = check.phone(Problems(), "search", term, region=region)
+        return col(Guest.phone_bidx) == keys.blind_index(phone, kind="phone") if phone else sa.false()
+    query = guest_fields.prefix_query(term)
+    if query is None:
+        return sa.false()
+    return col(Guest.search_vector).op("@@")(
+        sa.func.to_tsquery(sa.literal_column("'simple'::regconfig"), query)
+    )
+
+
+def _filter_conditions(filter_: GuestFilter) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if filter_.property_id is not None:
+        property_pk = decode_id("Property", filter_.property_id)
+        conditions.append(
+            sa.exists().where(
+                col(Booking.guest_id) == col(Guest.id),
+                col(Booking.property_id) == property_pk,
+                col(Booking.status) != BookingStatus.CANCELLED.value,
+            )
+            if property_pk is not None
+            else sa.false()
+        )
+    if filter_.has_upcoming_booking is not None:
+        upcoming = sa.exists().where(
+            col(Booking.guest_id) == col(Guest.id),
+            col(Booking.check_in) >= date.today(),
+            col(Booking.status).in_([BookingStatus.CONFIRMED.value, BookingStatus.INQUIRY.value]),
+        )
+        conditions.append(upcoming if filter_.has_upcoming_booking else sa.not_(upcoming))
+    if filter_.sms_opt_in is not None:
+        conditions.append(col(Guest.sms_opt_in).is_(filter_.sms_opt_in))
+    if filter_.marketing_email_consent is not None:
+        conditions.append(col(Guest.marketing_email_consent).is_(filter_.marketing_email_consent))
+    if filter_.country is not None:
+        conditions.append(col(Guest.country) == filter_.country.strip().upper())
+    return conditions
 
 
 async def guest_by_id(ctx: Context, guest_id: str) -> Guest:
@@ -71,24 +129,31 @@ async def guest_by_id(ctx: Context, guest_id: str) -> Guest:
     return row
 
 
-def _list_query(search: str | None) -> tuple[sa.Select[Any], sa.Select[Any]]:
-    condition: sa.ColumnElement[bool] = sa.true()
+async def list_guests(
+    ctx: Context,
+    *,
+    search: str | None,
+    first: int | None,
+    after: str | None,
+    order: GuestOrder,
+    filter_: GuestFilter | None,
+) -> tuple[Page, Callable[[], Awaitable[int]]]:
+    """One page of the customer list (erased guests left out) and a counter run only if asked."""
+    conditions: list[sa.ColumnElement[bool]] = [col(Guest.erased_at).is_(None)]
     if search is not None and search.strip():
         if len(search) > SEARCH_MAX:
             raise bad_input(f"`search` must be at most {SEARCH_MAX} characters.")
-        condition = _search_condition(search)
-    return sa.select(Guest).where(condition), sa.select(sa.func.count()).select_from(Guest).where(condition)
-
-
-async def list_guests(
-    ctx: Context, *, search: str | None, first: int | None, after: str | None, order: GuestOrder
-) -> tuple[Page, Callable[[], Awaitable[int]]]:
-    """One page of the customer list and a function that counts all matches (run only if asked)."""
-    query, count_query = _list_query(search)
-    page = await keyset_page(ctx, query=query, sort=_sort(order), first=first, after=after)
+        region = ctx.tenant.settings.get("default_region")
+        conditions.append(search_condition(search, keys=await ctx.keys(), region=region))
+    if filter_ is not None:
+        conditions.extend(_filter_conditions(filter_))
+    where = sa.and_(*conditions)
+    page = await keyset_page(
+        ctx, query=sa.select(Guest).where(where), sort=_sort(order), first=first, after=after
+    )
 
     async def total() -> int:
-        return int(await ctx.scalar(count_query))
+        return int(await ctx.scalar(sa.select(sa.func.count()).select_from(Guest).where(where)))
 
     return page, total
 
@@ -96,7 +161,7 @@ async def list_guests(
 def _clean_fields(
     ctx: Context, problems: Problems, data: CreateGuestInput | UpdateGuestInput
 ) -> dict[str, Any]:
-    """Validate the fields present in `data`; returns column -> clean value."""
+    """Validate the fields present in `data`; returns field -> clean value."""
     region = ctx.tenant.settings.get("default_region")
     values: dict[str, Any] = {}
 
@@ -120,14 +185,44 @@ def _clean_fields(
     return values
 
 
+def _apply(guest: Guest, keys: TenantKeys, values: dict[str, Any]) -> list[str]:
+    """Write clean values onto a guest; returns the names of the fields that changed."""
+    current = {
+        "name": guest.name,
+        "email": guest_fields.email_of(guest, keys),
+        "phone": guest_fields.phone_of(guest, keys),
+        "notes": guest_fields.notes_of(guest, keys),
+        "country": guest.country,
+        "language": guest.language,
+        "preferred_channel": guest.preferred_channel,
+    }
+    changed = sorted(name for name, value in values.items() if current[name] != value)
+    for name in changed:
+        value = values[name]
+        if name == "name":
+            guest_fields.set_name(guest, value)
+        elif name == "email":
+            guest_fields.set_email(guest, keys, value)
+        elif name == "phone":
+            guest_fields.set_phone(guest, keys, value)
+        elif name == "notes":
+            guest_fields.set_notes(guest, keys, value)
+        else:
+            setattr(guest, name, value)
+    return changed
+
+
 async def create_guest(ctx: Context, data: CreateGuestInput) -> Guest | Rejection:
     problems = Problems()
     values = _clean_fields(ctx, problems, data)
     if problems:
         return problems.rejection()
+    keys = await ctx.keys()
 
     async def work(session: AsyncSession) -> Guest:
-        guest = Guest(**values)
+        guest = Guest(id=uuid.uuid4())
+        guest_fields.set_name(guest, values.pop("name"))
+        _apply(guest, keys, values)
         session.add(guest)
         await session.flush()
         audit.record(session, actor=ctx.principal, action="guest.created", entity="guest", entity_id=guest.id)
@@ -142,16 +237,15 @@ async def update_guest(ctx: Context, data: UpdateGuestInput) -> Guest | Rejectio
     values = _clean_fields(ctx, problems, data)
     if problems or pk is None:
         return problems.rejection()
+    keys = await ctx.keys()
 
     async def work(session: AsyncSession) -> Guest | Rejection:
-        guest = await session.get(Guest, pk, with_for_update=True)
+        guest = await session.get(Guest, pk, with_for_update=True, populate_existing=True)
         if guest is None:
             return rejected("guestId", UserErrorCode.NOT_FOUND, "Guest not found.")
         if guest.erased_at is not None:
             return rejected("guestId", UserErrorCode.INVALID_STATE, "This guest was erased.")
-        changed = sorted(name for name, value in values.items() if getattr(guest, name) != value)
-        for name in changed:
-            setattr(guest, name, values[name])
+        changed = _apply(guest, keys, values)
         await session.flush()
         if changed:
             audit.record(
@@ -162,6 +256,7 @@ async def update_guest(ctx: Context, data: UpdateGuestInput) -> Guest | Rejectio
                 entity_id=guest.id,
                 data={"fields": changed},
             )
+        await session.refresh(guest)
         return guest
 
     return await ctx.write(work)
@@ -170,5 +265,15 @@ async def update_guest(ctx: Context, data: UpdateGuestInput) -> Guest | Rejectio
 async def touch(session: AsyncSession, guest_id: uuid.UUID) -> None:
     """Mark activity on a guest record (bookings, payments, messages, service requests)."""
     await session.execute(
-        sa.update(Guest).where(Guest.id == guest_id).values(last_activity_at=sa.func.now())  # type: ignore[arg-type]
+        sa.update(Guest).where(col(Guest.id) == guest_id).values(last_activity_at=sa.func.now())
     )
+
+
+async def refresh_booking_count(session: AsyncSession, guest_id: uuid.UUID) -> None:
+    """Recount a guest's non-cancelled bookings (the customer list sorts by it)."""
+    live = (
+        sa.select(sa.func.count())
+        .where(col(Booking.guest_id) == guest_id, col(Booking.status) != BookingStatus.CANCELLED.value)
+        .scalar_subquery()
+    )
+    await session.execute(sa.update(Guest).where(col(Guest.id) == guest_id).values(booking_count=live))

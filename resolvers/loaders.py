@@ -17,6 +17,7 @@ from models.tenant import (
     Booking,
     Communication,
     Guest,
+    GuestAccount,
     Payment,
     Property,
     Service,
@@ -74,6 +75,31 @@ class Loaders:
     @cached_property
     def service(self) -> DataLoader[uuid.UUID, Service | None]:
         return DataLoader(_by_id(self._ctx, Service))
+
+    @cached_property
+    def payment(self) -> DataLoader[uuid.UUID, Payment | None]:
+        return DataLoader(_by_id(self._ctx, Payment))
+
+    @cached_property
+    def communication(self) -> DataLoader[uuid.UUID, Communication | None]:
+        return DataLoader(_by_id(self._ctx, Communication))
+
+    @cached_property
+    def service_request(self) -> DataLoader[uuid.UUID, ServiceRequest | None]:
+        return DataLoader(_by_id(self._ctx, ServiceRequest))
+
+    @cached_property
+    def has_account(self) -> DataLoader[uuid.UUID, bool]:
+        ctx = self._ctx
+
+        async def load(keys: Keys) -> list[bool]:
+            rows = await ctx.scalars(
+                sa.select(col(GuestAccount.guest_id)).where(col(GuestAccount.guest_id).in_(keys))
+            )
+            with_account = set(rows)
+            return [key in with_account for key in keys]
+
+        return DataLoader(load)
 
     @cached_property
     def staff_user(self) -> DataLoader[uuid.UUID, StaffUser | None]:
@@ -166,21 +192,6 @@ class Loaders:
             for guest_id, payment in rows:
                 grouped[guest_id].append(payment)
             return [grouped.get(key, []) for key in keys]
-
-        return DataLoader(load)
-
-    @cached_property
-    def booking_count_of_guest(self) -> DataLoader[uuid.UUID, int]:
-        ctx = self._ctx
-
-        async def load(keys: Keys) -> list[int]:
-            rows = await ctx.rows(
-                sa.select(col(Booking.guest_id), sa.func.count())
-                .where(col(Booking.guest_id).in_(keys))
-                .group_by(col(Booking.guest_id))
-            )
-            counts: dict[uuid.UUID, int] = {guest_id: count for guest_id, count in rows}
-            return [counts.get(key, 0) for key in keys]
 
         return DataLoader(load)
 

@@ -21,6 +21,16 @@ class IsStaff(BasePermission):
         return True
 
 
+class IsTenantCaller(BasePermission):
+    """Any caller bound to a tenant, including the public forms' bare `X-Tenant`."""
+
+    message = "Name the company with X-Tenant."
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        info.context.require(*PrincipalKind)
+        return True
+
+
 class IsAuthenticated(BasePermission):
     """Any credential that resolved to a principal (not the public forms' bare `X-Tenant`)."""
 

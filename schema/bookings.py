@@ -9,6 +9,7 @@ import strawberry
 
 from models.tenant import Booking as BookingRow
 from models.tenant import BookingSource, BookingStatus, PaymentStatus
+from resolvers import guest_fields
 from resolvers.context import Info
 from resolvers.loaders import existing
 from schema.catalogue import ServiceRequest
@@ -31,7 +32,6 @@ class StayGuest:
 @strawberry.type
 class Booking:
     id: strawberry.ID
-    stay_guest: StayGuest | None
     check_in: date
     check_out: date
     adults: int
@@ -44,20 +44,16 @@ class Booking:
     external_id: str | None
     created_at: datetime
     cancelled_at: datetime | None
+    cancel_reason: str | None
     pk: strawberry.Private[uuid.UUID]
     guest_pk: strawberry.Private[uuid.UUID]
     property_pk: strawberry.Private[uuid.UUID]
+    row: strawberry.Private[BookingRow]
 
     @classmethod
     def from_row(cls, row: BookingRow) -> Booking:
-        stay_guest = (
-            StayGuest(name=row.stay_guest_name, email=row.stay_guest_email, phone=row.stay_guest_phone)
-            if row.stay_guest_name
-            else None
-        )
         return cls(
             id=strawberry.ID(encode_id("Booking", row.id)),
-            stay_guest=stay_guest,
             check_in=row.check_in,
             check_out=row.check_out,
             adults=row.adults,
@@ -70,10 +66,17 @@ class Booking:
             external_id=row.external_id,
             created_at=row.created_at,
             cancelled_at=row.cancelled_at,
+            cancel_reason=row.cancel_reason,
             pk=row.id,
             guest_pk=row.guest_id,
             property_pk=row.property_id,
+            row=row,
         )
+
+    @strawberry.field(description="Who stays, when the booker booked for someone else.")
+    async def stay_guest(self, info: Info) -> StayGuest | None:
+        stay = guest_fields.stay_guest_of(self.row, await info.context.keys())
+        return StayGuest(**stay) if stay else None
 
     @strawberry.field
     def nights(self) -> int:

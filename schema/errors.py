@@ -22,8 +22,8 @@ class ErrorCode(StrEnum):
 class ApiError(GraphQLError):
     """An expected failure whose message and code are safe to show the caller."""
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
-        super().__init__(message, extensions={"code": code.value})
+    def __init__(self, code: ErrorCode, message: str, **extensions: object) -> None:
+        super().__init__(message, extensions={"code": code.value, **extensions})
         self.code = code
 
 
@@ -54,6 +54,7 @@ class UserErrorCode(Enum):
     CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
     INVALID_STATE = "INVALID_STATE"
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    CONFLICT = "CONFLICT"
 
 
 @strawberry.type(description="A validation problem with a mutation's input; nothing was written.")

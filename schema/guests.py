@@ -1,63 +1,76 @@
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from models.tenant import Channel
 from models.tenant import Guest as GuestRow
+from resolvers import guest_fields
 from resolvers.context import Info
 from schema.bookings import Booking
 from schema.catalogue import ServiceRequest
 from schema.communications import Communication
 from schema.ids import encode_id
+from schema.pagination import PageInfo
 from schema.payments import Payment
+
+if TYPE_CHECKING:
+    from schema.history import HistoryConnection
 
 
 @strawberry.type(description="One person, once per company, with everything they did with it.")
 class Guest:
     id: strawberry.ID
     name: str
-    email: str | None
-    phone: str | None = strawberry.field(description="E.164")
     country: str | None = strawberry.field(description="ISO 3166-1 alpha-2")
     language: str | None = strawberry.field(description="BCP 47")
-    notes: str | None
     preferred_channel: Channel | None
     sms_opt_in: bool
     marketing_email_consent: bool
     registered_at: datetime
     last_activity_at: datetime
     erased_at: datetime | None
+    booking_count: int = strawberry.field(description="Bookings that were not cancelled.")
     pk: strawberry.Private[uuid.UUID]
+    row: strawberry.Private[GuestRow]
 
     @classmethod
     def from_row(cls, row: GuestRow) -> Guest:
         return cls(
             id=strawberry.ID(encode_id("Guest", row.id)),
             name=row.name,
-            email=row.email,
-            phone=row.phone,
             country=row.country,
             language=row.language,
-            notes=row.notes,
             preferred_channel=Channel(row.preferred_channel) if row.preferred_channel else None,
             sms_opt_in=row.sms_opt_in,
             marketing_email_consent=row.marketing_email_consent,
             registered_at=row.created_at,
             last_activity_at=row.last_activity_at,
             erased_at=row.erased_at,
+            booking_count=row.booking_count,
             pk=row.id,
+            row=row,
         )
+
+    @strawberry.field(description="Stored encrypted; decrypted only when asked for.")
+    async def email(self, info: Info) -> str | None:
+        return guest_fields.email_of(self.row, await info.context.keys())
+
+    @strawberry.field(description="E.164. Stored encrypted.")
+    async def phone(self, info: Info) -> str | None:
+        return guest_fields.phone_of(self.row, await info.context.keys())
+
+    @strawberry.field(description="Staff notes. Stored encrypted.")
+    async def notes(self, info: Info) -> str | None:
+        return guest_fields.notes_of(self.row, await info.context.keys())
 
     @strawberry.field(description="Bookings made by this guest, newest first.")
     async def bookings(self, info: Info) -> list[Booking]:
         return [Booking.from_row(row) for row in await info.context.loaders.bookings_of_guest.load(self.pk)]
-
-    @strawberry.field
-    async def booking_count(self, info: Info) -> int:
-        return await info.context.loaders.booking_count_of_guest.load(self.pk)
 
     @strawberry.field(description="Messages to and from this guest, newest first.")
     async def communications(self, info: Info) -> list[Communication]:
@@ -72,3 +85,30 @@ class Guest:
     @strawberry.field(description="Payments on this guest's bookings, newest first.")
     async def payments(self, info: Info) -> list[Payment]:
         return [Payment.from_row(row) for row in await info.context.loaders.payments_of_guest.load(self.pk)]
+
+    @strawberry.field(description="Whether the guest has an account to log in with.")
+    async def has_account(self, info: Info) -> bool:
+        return await info.context.loaders.has_account.load(self.pk)
+
+    @strawberry.field(description="Bookings, messages, service requests and payments, newest first.")
+    async def history(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Annotated[HistoryConnection, strawberry.lazy("schema.history")]:
+        from resolvers.history import guest_history
+        from schema.history import HistoryConnection, HistoryEdge, event_of
+
+        entries, more = await guest_history(info.context, self.pk, first=first, after=after)
+        # Gathered, so the DataLoaders batch each kind into one statement.
+        events = await asyncio.gather(*(event_of(info, entry) for entry in entries))
+        return HistoryConnection(
+            edges=[
+                HistoryEdge(cursor=entry.cursor, node=event)
+                for entry, event in zip(entries, events, strict=True)
+            ],
+            page_info=PageInfo(
+                has_next_page=more,
+                has_previous_page=after is not None,
+                start_cursor=entries[0].cursor if entries else None,
+                end_cursor=entries[-1].cursor if entries else None,
+            ),
+        )

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import strawberry
 
-from models.tenant import Channel, PaymentStatus
+from models.tenant import BookingStatus, Channel, PaymentStatus
 
 
 @strawberry.input
@@ -65,17 +65,95 @@ class StayGuestInput:
     phone: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="A person as an intake path knows them; matched to an existing guest or new.")
+class GuestDetailsInput:
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    country: str | None = None
+    language: str | None = None
+
+
+@strawberry.input(
+    description="Give `guestId` or `guest` (details: the existing guest is found or a new one made)."
+)
 class CreateBookingInput:
     property_id: strawberry.ID
-    guest_id: strawberry.ID
+    check_in: date
+    check_out: date
+    amount: Decimal
+    currency: str
+    guest_id: strawberry.ID | None = None
+    guest: GuestDetailsInput | None = None
+    adults: int = 1
+    children: int = 0
+    stay_guest: StayGuestInput | None = None
+
+
+@strawberry.input(description="A booking from a channel manager or OTA; idempotent on (channel, externalId).")
+class ImportOtaBookingInput:
+    channel: str
+    external_id: str
+    property_id: strawberry.ID
+    guest: GuestDetailsInput
     check_in: date
     check_out: date
     amount: Decimal
     currency: str
     adults: int = 1
     children: int = 0
+    status: BookingStatus = BookingStatus.CONFIRMED
     stay_guest: StayGuestInput | None = None
+
+
+@strawberry.input
+class CancelBookingInput:
+    booking_id: strawberry.ID
+    reason: str | None = None
+
+
+@strawberry.input(description="A booking request from the company's booking site (public, `X-Tenant`).")
+class SubmitBookingFormInput:
+    property_id: strawberry.ID
+    check_in: date
+    check_out: date
+    guest: GuestDetailsInput
+    adults: int = 1
+    children: int = 0
+    message: str | None = None
+    sms_opt_in: bool = strawberry.field(default=False, description="The SMS reminders box.")
+    marketing_email_consent: bool = strawberry.field(default=False, description="The marketing email box.")
+
+
+@strawberry.input(description="The contact form of the company's site (public, `X-Tenant`).")
+class SubmitContactFormInput:
+    name: str
+    message: str
+    email: str | None = None
+    phone: str | None = None
+    sms_opt_in: bool = False
+    marketing_email_consent: bool = False
+
+
+@strawberry.input(description="Staff record consent as the guest gave it; both flags can be set or cleared.")
+class SetGuestConsentInput:
+    guest_id: strawberry.ID
+    sms_opt_in: bool | None = strawberry.UNSET
+    marketing_email_consent: bool | None = strawberry.UNSET
+
+
+@strawberry.input
+class MergeGuestsInput:
+    source_guest_id: strawberry.ID = strawberry.field(
+        description="Merged away; its history moves to the target."
+    )
+    target_guest_id: strawberry.ID
+
+
+@strawberry.input
+class EraseGuestInput:
+    guest_id: strawberry.ID
+    reason: str
 
 
 @strawberry.input

@@ -5,31 +5,45 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import auth, bookings, catalogue, guests, payments, properties
+from resolvers import auth, bookings, catalogue, forms, guests, payments, privacy, properties
 from resolvers.context import Info
-from resolvers.permissions import IsAuthenticated, IsStaff
+from resolvers.permissions import IsAuthenticated, IsStaff, IsTenantCaller
 from resolvers.validation import Rejection
 from schema.bookings import Booking
 from schema.catalogue import Service, ServiceRequest
 from schema.guests import Guest
 from schema.inputs import (
+    CancelBookingInput,
     CreateBookingInput,
     CreateGuestInput,
     CreatePropertyInput,
     CreateServiceInput,
     CreateServiceRequestInput,
+    EraseGuestInput,
+    ImportOtaBookingInput,
     LoginInput,
+    MergeGuestsInput,
     RecordPaymentInput,
+    SetGuestConsentInput,
+    SubmitBookingFormInput,
+    SubmitContactFormInput,
     UpdateGuestInput,
 )
 from schema.payloads import (
+    CancelBookingPayload,
     CreateBookingPayload,
     CreateGuestPayload,
     CreatePropertyPayload,
     CreateServicePayload,
     CreateServiceRequestPayload,
+    EraseGuestPayload,
+    ImportOtaBookingPayload,
     LoginPayload,
+    MergeGuestsPayload,
     RecordPaymentPayload,
+    SetGuestConsentPayload,
+    SubmitBookingFormPayload,
+    SubmitContactFormPayload,
     UpdateGuestPayload,
 )
 from schema.payments import Payment
@@ -101,3 +115,59 @@ class Mutation:
         if isinstance(outcome, Rejection):
             return CreateServiceRequestPayload(service_request=None, errors=outcome.errors)
         return CreateServiceRequestPayload(service_request=ServiceRequest.from_row(outcome), errors=[])
+
+    @strawberry.mutation(permission_classes=[IsStaff], description="Idempotent on (channel, externalId).")
+    async def import_ota_booking(self, info: Info, input: ImportOtaBookingInput) -> ImportOtaBookingPayload:
+        outcome = await bookings.import_ota_booking(info.context, input)
+        if isinstance(outcome, Rejection):
+            return ImportOtaBookingPayload(booking=None, created=False, errors=outcome.errors)
+        booking, created = outcome
+        return ImportOtaBookingPayload(booking=Booking.from_row(booking), created=created, errors=[])
+
+    @strawberry.mutation(permission_classes=[IsStaff])
+    async def cancel_booking(self, info: Info, input: CancelBookingInput) -> CancelBookingPayload:
+        outcome = await bookings.cancel_booking(info.context, input)
+        if isinstance(outcome, Rejection):
+            return CancelBookingPayload(booking=None, errors=outcome.errors)
+        return CancelBookingPayload(booking=Booking.from_row(outcome), errors=[])
+
+    @strawberry.mutation(
+        permission_classes=[IsStaff], description="Consent as the guest gave it to staff; audited."
+    )
+    async def set_guest_consent(self, info: Info, input: SetGuestConsentInput) -> SetGuestConsentPayload:
+        outcome = await privacy.set_guest_consent(info.context, input)
+        if isinstance(outcome, Rejection):
+            return SetGuestConsentPayload(guest=None, errors=outcome.errors)
+        return SetGuestConsentPayload(guest=Guest.from_row(outcome), errors=[])
+
+    @strawberry.mutation(permission_classes=[IsStaff], description="Fold a duplicate record into another.")
+    async def merge_guests(self, info: Info, input: MergeGuestsInput) -> MergeGuestsPayload:
+        outcome = await privacy.merge_guests(info.context, input)
+        if isinstance(outcome, Rejection):
+            return MergeGuestsPayload(guest=None, errors=outcome.errors)
+        return MergeGuestsPayload(guest=Guest.from_row(outcome), errors=[])
+
+    @strawberry.mutation(permission_classes=[IsStaff], description="The right to be forgotten.")
+    async def erase_guest(self, info: Info, input: EraseGuestInput) -> EraseGuestPayload:
+        outcome = await privacy.erase_guest(info.context, input)
+        if isinstance(outcome, Rejection):
+            return EraseGuestPayload(guest=None, errors=outcome.errors)
+        return EraseGuestPayload(guest=Guest.from_row(outcome), errors=[])
+
+    @strawberry.mutation(permission_classes=[IsTenantCaller], description="Public; returns a reference only.")
+    async def submit_booking_form(
+        self, info: Info, input: SubmitBookingFormInput
+    ) -> SubmitBookingFormPayload:
+        outcome = await forms.submit_booking_form(info.context, input)
+        if isinstance(outcome, Rejection):
+            return SubmitBookingFormPayload(reference=None, errors=outcome.errors)
+        return SubmitBookingFormPayload(reference=outcome, errors=[])
+
+    @strawberry.mutation(permission_classes=[IsTenantCaller], description="Public; returns a reference only.")
+    async def submit_contact_form(
+        self, info: Info, input: SubmitContactFormInput
+    ) -> SubmitContactFormPayload:
+        outcome = await forms.submit_contact_form(info.context, input)
+        if isinstance(outcome, Rejection):
+            return SubmitContactFormPayload(reference=None, errors=outcome.errors)
+        return SubmitContactFormPayload(reference=outcome, errors=[])

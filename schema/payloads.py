@@ -58,3 +58,46 @@ class RecordPaymentPayload:
 class CreateServiceRequestPayload:
     service_request: ServiceRequest | None
     errors: list[UserError]
+
+
+@strawberry.type
+class ImportOtaBookingPayload:
+    booking: Booking | None
+    created: bool = strawberry.field(description="False when the import updated a booking imported before.")
+    errors: list[UserError]
+
+
+@strawberry.type
+class CancelBookingPayload:
+    booking: Booking | None
+    errors: list[UserError]
+
+
+@strawberry.type(description="Public forms answer with a reference only, never with data.")
+class SubmitBookingFormPayload:
+    reference: str | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class SubmitContactFormPayload:
+    reference: str | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class SetGuestConsentPayload:
+    guest: Guest | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class MergeGuestsPayload:
+    guest: Guest | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class EraseGuestPayload:
+    guest: Guest | None
+    errors: list[UserError]

@@ -9,7 +9,7 @@ import strawberry
 
 from resolvers import auth, bookings, catalogue, guests, properties
 from resolvers.context import Info
-from resolvers.guests import GuestOrder
+from resolvers.guests import GuestFilter, GuestOrder
 from resolvers.pagination import Page
 from resolvers.permissions import IsStaff
 from schema.bookings import Booking
@@ -54,13 +54,20 @@ class Query:
     async def guests(
         self,
         info: Info,
+        *,
         search: str | None = None,
         first: int | None = None,
         after: str | None = None,
         order_by: GuestOrder | None = None,
+        filter: GuestFilter | None = None,
     ) -> Connection[Guest]:
         page, count = await guests.list_guests(
-            info.context, search=search, first=first, after=after, order=order_by or GuestOrder()
+            info.context,
+            search=search,
+            first=first,
+            after=after,
+            order=order_by or GuestOrder(),
+            filter_=filter,
         )
         return connection(page, count, Guest.from_row)
 

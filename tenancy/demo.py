@@ -25,9 +25,12 @@ from models.tenant import (
     ServiceRequestStatus,
     StaffRole,
 )
+from resolvers import guest_fields
 from resolvers.staff import create_staff_user
 from resolvers.validation import Rejection
+from tenancy.crypto import TenantKeys
 from tenancy.database import TenantSessions
+from tenancy.keyring import Keyring
 from tenancy.passwords import Passwords
 from tenancy.provisioning import create_tenant, drop_tenant
 from tenancy.registry import TenantRef
@@ -49,7 +52,7 @@ _GUESTS = [
 ]
 
 
-async def _seed(session: AsyncSession, *, today: date) -> None:
+async def _seed(session: AsyncSession, keys: TenantKeys, *, today: date) -> None:
     properties = [
         Property(
             name="Casa del Sol",
@@ -93,15 +96,15 @@ async def _seed(session: AsyncSession, *, today: date) -> None:
     await session.flush()
     for index, (name, email, phone, country, language, channel) in enumerate(_GUESTS):
         guest = Guest(
-            name=name,
-            email=email,
-            phone=phone,
             country=country,
             language=language,
             preferred_channel=channel.value if channel else None,
             sms_opt_in=channel is Channel.SMS,
             marketing_email_consent=index % 3 == 0,
         )
+        guest_fields.set_name(guest, name)
+        guest_fields.set_email(guest, keys, email)
+        guest_fields.set_phone(guest, keys, phone)
         session.add(guest)
         await session.flush()
         for stay in range(1 + index % 3):
@@ -122,6 +125,7 @@ async def _seed(session: AsyncSession, *, today: date) -> None:
                 external_id=f"HM{1000 + 10 * index + stay}" if stay == 1 else None,
             )
             session.add(booking)
+            guest.booking_count += 1
             await session.flush()
             session.add(
                 Payment(
@@ -169,7 +173,9 @@ async def _seed(session: AsyncSession, *, today: date) -> None:
         )
 
 
-async def seed_demo(sync_engine: Engine, sessions: TenantSessions, passwords: Passwords) -> TenantRef:
+async def seed_demo(
+    sync_engine: Engine, sessions: TenantSessions, passwords: Passwords, keyring: Keyring
+) -> TenantRef:
     """Create the demo tenant with its owner and sample data. Call only when it does not exist."""
     tenant = create_tenant(sync_engine, slug=DEMO_SLUG, name=DEMO_NAME, settings={"default_region": "CR"})
     try:
@@ -184,7 +190,7 @@ async def seed_demo(sync_engine: Engine, sessions: TenantSessions, passwords: Pa
             )
             if isinstance(user, Rejection):
                 raise RuntimeError(f"demo owner rejected: {user.errors}")
-            await _seed(session, today=date.today())
+            await _seed(session, await keyring.keys(session, tenant.schema_name), today=date.today())
     except BaseException:
         drop_tenant(sync_engine, slug=DEMO_SLUG)  # a half-seeded demo would never be retried
         raise

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 
 import models.migrations
 from models.public import Tenant
+from tenancy.crypto import MasterKey
 from tenancy.database import quoted_schema
 
 STREAMS = Path(models.migrations.__file__).parent
@@ -70,14 +71,18 @@ def upgrade_public(connection: Connection) -> None:
     command.upgrade(_config("public", connection=connection), "head")
 
 
-def upgrade_tenant(connection: Connection, *, schema_name: str) -> None:
-    """Upgrade one tenant schema to head inside the caller's transaction."""
+def upgrade_tenant(connection: Connection, *, schema_name: str, master_key: MasterKey | None = None) -> None:
+    """Upgrade one tenant schema to head inside the caller's transaction. Data migrations that
+    encrypt need `master_key`; without it they fail on a tenant that holds such data."""
     quoted_schema(schema_name)
     connection.execute(_LOCK, {"name": schema_name})
-    command.upgrade(_config("tenant", connection=connection, schema_name=schema_name), "head")
+    config = _config("tenant", connection=connection, schema_name=schema_name, master_key=master_key)
+    command.upgrade(config, "head")
 
 
-def migrate_tenant(engine: Engine, *, slug: str, schema_name: str, check: bool = False) -> TenantMigration:
+def migrate_tenant(
+    engine: Engine, *, slug: str, schema_name: str, check: bool = False, master_key: MasterKey | None = None
+) -> TenantMigration:
     """Bring one tenant to head in its own transaction; never raises, reports instead."""
     try:
         with engine.begin() as connection:
@@ -86,7 +91,7 @@ def migrate_tenant(engine: Engine, *, slug: str, schema_name: str, check: bool =
                 return TenantMigration(slug, schema_name, Outcome.UP_TO_DATE)
             if check:
                 return TenantMigration(slug, schema_name, Outcome.BEHIND, f"at {before or 'nothing'}")
-            upgrade_tenant(connection, schema_name=schema_name)
+            upgrade_tenant(connection, schema_name=schema_name, master_key=master_key)
             return TenantMigration(slug, schema_name, Outcome.UPGRADED, f"from {before or 'nothing'}")
     except Exception as error:  # one broken tenant must not stop the others
         detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -104,6 +109,7 @@ def migrate_all(
     *,
     concurrency: int = 4,
     check: bool = False,
+    master_key: MasterKey | None = None,
     on_result: Callable[[int, int, TenantMigration], None] | None = None,
 ) -> list[TenantMigration]:
     """Upgrade `public`, then every tenant with bounded parallelism. Raises only if `public` fails
@@ -115,7 +121,9 @@ def migrate_all(
     results: list[TenantMigration] = []
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         futures = [
-            pool.submit(migrate_tenant, engine, slug=slug, schema_name=schema, check=check)
+            pool.submit(
+                migrate_tenant, engine, slug=slug, schema_name=schema, check=check, master_key=master_key
+            )
             for slug, schema in tenants
         ]
         for index, future in enumerate(futures, start=1):

@@ -22,11 +22,14 @@ from starlette.testclient import TestClient
 from app import create_app
 from embedded import start_postgres, start_redis
 from settings import Settings
+from tenancy.crypto import encode_key, new_key
 from tenancy.database import create_engine_sync
 from tenancy.migrations import upgrade_public
 from tenancy.provisioning import create_tenant
 
 OWNER_PASSWORD = "correct-horse-battery"
+# One master key for the whole run, seen by the app, the CLI and migrations alike.
+os.environ.setdefault("HOSPES_MASTER_KEY", encode_key(new_key()))
 
 
 @dataclass(frozen=True)

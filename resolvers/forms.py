@@ -1,0 +1,168 @@
+"""The public forms of a company's site (`X-Tenant`): a booking request and a contact message.
+They answer with a reference only, never with data, and are rate-limited per IP and per contact."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.columns import TEXT_MAX
+from models.tenant import BookingSource, BookingStatus, Communication, CommunicationStatus, Direction, Guest
+from models.tenant import Channel as ChannelKind
+from resolvers import bookings, guests, intake, ratelimit
+from resolvers import validation as check
+from resolvers.context import Context
+from resolvers.intake import GuestDetails
+from resolvers.validation import Problems, Rejection, rejected
+from schema.errors import UserErrorCode
+from schema.ids import encode_id
+from schema.inputs import GuestDetailsInput, SubmitBookingFormInput, SubmitContactFormInput
+from tenancy.crypto import TenantKeys
+from tenancy.principal import Principal
+
+
+async def _limit(ctx: Context, *, form: str, keys: TenantKeys, details: GuestDetails | None) -> None:
+    settings = ctx.resources.settings
+    window = settings.form_limit_window_seconds
+    ip = ratelimit.client_ip(ctx.request, trusted_hops=settings.trusted_proxy_hops)
+    await ratelimit.hit(
+        ctx, bucket=f"{form}:ip", subject=ip, limit=settings.form_limit_per_ip, window_seconds=window
+    )
+    if details is None:
+        return
+    # Keyed by the blind index: no contact data is ever written to Redis.
+    contact = keys.blind_index(details.email, kind="email") or keys.blind_index(details.phone, kind="phone")
+    if contact is not None:
+        await ratelimit.hit(
+            ctx,
+            bucket=f"{form}:contact",
+            subject=contact.hex()[:32],
+            limit=settings.form_limit_per_contact,
+            window_seconds=window,
+        )
+
+
+def _inbound(guest: Guest, *, subject: str, body: str, booking_id: uuid.UUID | None = None) -> Communication:
+    return Communication(
+        id=uuid.uuid4(),
+        guest_id=guest.id,
+        booking_id=booking_id,
+        channel=ChannelKind.EMAIL.value,
+        direction=Direction.IN.value,
+        subject=subject,
+        body=body,
+        status=CommunicationStatus.DELIVERED.value,
+    )
+
+
+async def submit_booking_form(ctx: Context, data: SubmitBookingFormInput) -> str | Rejection:
+    """A booking request: the guest is found or created, consent from the two boxes is granted,
+    and a booking in status INQUIRY (no price yet) is recorded."""
+    region = ctx.tenant.settings.get("default_region")
+    problems = Problems()
+    currency = str(ctx.tenant.settings.get("default_currency") or ctx.resources.settings.default_currency)
+    stay = bookings.clean_stay(
+        ctx,
+        problems,
+        property_id=data.property_id,
+        check_in=data.check_in,
+        check_out=data.check_out,
+        adults=data.adults,
+        children=data.children,
+        amount=Decimal("0.00"),
+        currency=currency,
+        stay_guest=None,
+    )
+    details = intake.clean_details(problems, data.guest, region=region, require_contact=True)
+    message = check.text(problems, "message", data.message, max_length=TEXT_MAX)
+    keys = await ctx.keys()
+    await _limit(ctx, form="booking_form", keys=keys, details=details)
+    if problems or stay is None or details is None:
+        return problems.rejection()
+    actor = ctx.principal
+
+    async def work(session: AsyncSession) -> str | Rejection:
+        if not await bookings.property_exists(session, stay.property_pk):
+            return rejected("propertyId", UserErrorCode.NOT_FOUND, "Property not found.")
+        guest = await _intake_guest(
+            session,
+            keys,
+            details,
+            actor=actor,
+            source="booking_form",
+            sms_opt_in=data.sms_opt_in,
+            marketing_email_consent=data.marketing_email_consent,
+        )
+        booking = await bookings.insert_booking(
+            session,
+            keys,
+            guest=guest,
+            stay=stay,
+            status=BookingStatus.INQUIRY,
+            source=BookingSource.BOOKING_FORM,
+        )
+        if message:
+            session.add(_inbound(guest, subject="Booking request", body=message, booking_id=booking.id))
+        return encode_id("Booking", booking.id)
+
+    return await ctx.write(work)
+
+
+async def submit_contact_form(ctx: Context, data: SubmitContactFormInput) -> str | Rejection:
+    """A message from the site's contact form, stored as an inbound communication of the guest."""
+    problems = Problems()
+    details = intake.clean_details(
+        problems,
+        GuestDetailsInput(name=data.name, email=data.email, phone=data.phone),
+        region=ctx.tenant.settings.get("default_region"),
+        prefix="contact",
+        require_contact=True,
+    )
+    message = check.text(problems, "message", data.message, max_length=TEXT_MAX, required=True)
+    keys = await ctx.keys()
+    await _limit(ctx, form="contact_form", keys=keys, details=details)
+    if problems or details is None or message is None:
+        return problems.rejection()
+    actor = ctx.principal
+
+    async def work(session: AsyncSession) -> str:
+        guest = await _intake_guest(
+            session,
+            keys,
+            details,
+            actor=actor,
+            source="contact_form",
+            sms_opt_in=data.sms_opt_in,
+            marketing_email_consent=data.marketing_email_consent,
+        )
+        communication = _inbound(guest, subject="Contact form", body=message)
+        session.add(communication)
+        await session.flush()
+        await guests.touch(session, guest.id)
+        return encode_id("Communication", communication.id)
+
+    return await ctx.write(work)
+
+
+async def _intake_guest(
+    session: AsyncSession,
+    keys: TenantKeys,
+    details: GuestDetails,
+    *,
+    actor: Principal | None,
+    source: str,
+    sms_opt_in: bool,
+    marketing_email_consent: bool,
+) -> Guest:
+    guest, _ = await intake.find_or_create_guest(session, keys, details, actor=actor, source=source)
+    intake.grant_consent(
+        session,
+        guest,
+        sms_opt_in=sms_opt_in,
+        marketing_email_consent=marketing_email_consent,
+        source=source,
+        actor=actor,
+    )
+    return guest

@@ -1,0 +1,71 @@
+"""`Guest.history`: one chronological list as a union with a common `at` time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from resolvers.context import Info
+from resolvers.history import Entry
+from resolvers.loaders import existing
+from schema.bookings import Booking
+from schema.catalogue import ServiceRequest
+from schema.communications import Communication
+from schema.pagination import PageInfo
+from schema.payments import Payment
+
+
+@strawberry.type(description="A booking was made (its current status shows what became of it).")
+class BookingEvent:
+    at: datetime
+    booking: Booking
+
+
+@strawberry.type(description="A message went out or came in.")
+class MessageEvent:
+    at: datetime
+    communication: Communication
+
+
+@strawberry.type(description="A trip service was requested.")
+class ServiceRequestEvent:
+    at: datetime
+    service_request: ServiceRequest
+
+
+@strawberry.type(description="A payment was recorded.")
+class PaymentEvent:
+    at: datetime
+    payment: Payment
+
+
+HistoryEvent = Annotated[
+    BookingEvent | MessageEvent | ServiceRequestEvent | PaymentEvent, strawberry.union("HistoryEvent")
+]
+
+
+@strawberry.type
+class HistoryEdge:
+    cursor: str
+    node: HistoryEvent
+
+
+@strawberry.type
+class HistoryConnection:
+    edges: list[HistoryEdge]
+    page_info: PageInfo
+
+
+async def event_of(info: Info, entry: Entry) -> HistoryEvent:
+    loaders = info.context.loaders
+    if entry.kind == "booking":
+        return BookingEvent(at=entry.at, booking=Booking.from_row(await existing(loaders.booking, entry.pk)))
+    if entry.kind == "message":
+        row = await existing(loaders.communication, entry.pk)
+        return MessageEvent(at=entry.at, communication=Communication.from_row(row))
+    if entry.kind == "service_request":
+        row = await existing(loaders.service_request, entry.pk)
+        return ServiceRequestEvent(at=entry.at, service_request=ServiceRequest.from_row(row))
+    return PaymentEvent(at=entry.at, payment=Payment.from_row(await existing(loaders.payment, entry.pk)))

@@ -1,0 +1,125 @@
+"""Each tenant's keys: stored wrapped in its own schema (`data_key`), unwrapped on demand and
+cached per process for a short time (so a rotation reaches every process quickly)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from settings import Settings
+from tenancy.crypto import CryptoError, MasterKey, TenantKeys, encode_key, new_key, parse_master_key
+from tenancy.database import bind_search_path
+
+DATA = "data"
+INDEX = "index"
+
+_KEYS = sa.text("SELECT purpose, version, wrapped FROM data_key ORDER BY purpose, version")
+_INSERT = sa.text(
+    "INSERT INTO data_key (purpose, version, wrapped) VALUES (:purpose, :version, :wrapped) "
+    "ON CONFLICT (purpose, version) DO NOTHING"
+)
+_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext(:name))")
+
+
+def master_key_from(settings: Settings) -> MasterKey:
+    """The configured master key; in development one is generated into the data folder."""
+    if settings.master_key is not None:
+        return MasterKey(parse_master_key(settings.master_key.get_secret_value()))
+    if not settings.is_development:
+        raise CryptoError("HOSPES_MASTER_KEY is required in production")
+    path = Path(settings.data_dir) / "master.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(encode_key(new_key()) + "\n")
+        path.chmod(0o600)
+    return MasterKey(parse_master_key(path.read_text()))
+
+
+def _context(schema_name: str, purpose: str, version: int) -> str:
+    return f"{schema_name}/{purpose}/{version}"
+
+
+def _unwrap(
+    master: MasterKey, schema_name: str, rows: list[sa.Row[tuple[str, int, bytes]]]
+) -> TenantKeys | None:
+    data = {
+        row.version: master.unwrap(bytes(row.wrapped), context=_context(schema_name, DATA, row.version))
+        for row in rows
+        if row.purpose == DATA
+    }
+    index = [row for row in rows if row.purpose == INDEX]
+    if not data or not index:
+        return None
+    last = index[-1]
+    return TenantKeys(
+        data, master.unwrap(bytes(last.wrapped), context=_context(schema_name, INDEX, last.version))
+    )
+
+
+def add_key(connection: Connection, master: MasterKey, *, schema_name: str, purpose: str) -> int:
+    """Add the next version of a key inside the caller's transaction (search_path bound)."""
+    connection.execute(_LOCK, {"name": f"{schema_name}/keys"})
+    version = connection.execute(
+        sa.text("SELECT coalesce(max(version), 0) + 1 FROM data_key WHERE purpose = :purpose"),
+        {"purpose": purpose},
+    ).scalar_one()
+    wrapped = master.wrap(new_key(), context=_context(schema_name, purpose, version))
+    connection.execute(_INSERT, {"purpose": purpose, "version": version, "wrapped": wrapped})
+    return int(version)
+
+
+def ensure_keys(connection: Connection, master: MasterKey, *, schema_name: str) -> TenantKeys:
+    """The tenant's keys, creating the first ones inside the caller's transaction if none exist."""
+    connection.execute(_LOCK, {"name": f"{schema_name}/keys"})
+    keys = _unwrap(master, schema_name, list(connection.execute(_KEYS)))
+    if keys is not None:
+        return keys
+    for purpose in (DATA, INDEX):
+        add_key(connection, master, schema_name=schema_name, purpose=purpose)
+    keys = _unwrap(master, schema_name, list(connection.execute(_KEYS)))
+    assert keys is not None
+    return keys
+
+
+class Keyring:
+    """Per-process cache of unwrapped tenant keys."""
+
+    def __init__(self, master: MasterKey, *, engine: AsyncEngine, ttl_seconds: float) -> None:
+        self._master = master
+        self._engine = engine
+        self._ttl = ttl_seconds
+        self._cache: dict[str, tuple[float, TenantKeys]] = {}
+
+    @property
+    def master(self) -> MasterKey:
+        return self._master
+
+    async def keys(self, session: AsyncSession, schema_name: str) -> TenantKeys:
+        """Keys for the session's tenant. A missing version (a rotation began elsewhere) or a
+        tenant without keys reloads; first keys are created in their own committed transaction,
+        so they are never lost with a rolled-back request."""
+        cached = self._cache.get(schema_name)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        keys = _unwrap(self._master, schema_name, list(await session.execute(_KEYS)))
+        if keys is None:
+            async with self._engine.begin() as conn:
+                await conn.run_sync(self._create_first_keys, schema_name)
+            keys = _unwrap(self._master, schema_name, list(await session.execute(_KEYS)))
+            assert keys is not None
+        self._cache[schema_name] = (time.monotonic() + self._ttl, keys)
+        return keys
+
+    def _create_first_keys(self, connection: Connection, schema_name: str) -> None:
+        bind_search_path(connection, schema_name)
+        ensure_keys(connection, self._master, schema_name=schema_name)
+
+    def forget(self, schema_name: str | None = None) -> None:
+        if schema_name is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(schema_name, None)
