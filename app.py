@@ -152,7 +152,6 @@ def build_resources(settings: Settings, *, database_url: str, redis_url: str) ->
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
-        statement_timeout_ms=settings.db_statement_timeout_ms,
     )
     redis = Redis.from_url(redis_url)
     return Resources(
@@ -163,7 +162,7 @@ def build_resources(settings: Settings, *, database_url: str, redis_url: str) ->
         sessions=SessionStore(
             redis, ttl_seconds=settings.session_ttl_seconds, namespace=settings.redis_namespace
         ),
-        tenant_sessions=TenantSessions(engine),
+        tenant_sessions=TenantSessions(engine, statement_timeout_ms=settings.db_statement_timeout_ms),
         passwords=Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib),
         keyring=Keyring(master_key_from(settings), engine=engine, ttl_seconds=settings.tenant_cache_seconds),
     )

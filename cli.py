@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 import sqlalchemy as sa
+from pydantic import ValidationError
 
 from settings import Settings, get_settings
 
@@ -52,8 +53,11 @@ def _servers(settings: Settings, *, need_redis: bool = True) -> Iterator[Servers
 def _settings() -> Settings:
     try:
         return get_settings()
-    except ValueError as error:
-        _fail(f"invalid settings: {error}")
+    except ValidationError as error:  # one line per problem, no pydantic boilerplate
+        problems = "; ".join(
+            f"HOSPES_{'_'.join(map(str, e['loc'])).upper() or 'SETTINGS'}: {e['msg']}" for e in error.errors()
+        )
+        _fail(f"invalid settings: {problems}")
         raise  # unreachable; keeps type checkers content
 
 
@@ -97,7 +101,8 @@ def dev(host: str | None, port: int | None) -> None:
     master = master_key_from(settings)
     with _servers(settings) as servers:
         sync_engine = create_engine_sync(servers.database_url)
-        failed = [r for r in migrate_all(sync_engine, master_key=master) if r.outcome == "failed"]
+        results = migrate_all(sync_engine, concurrency=settings.migrate_concurrency, master_key=master)
+        failed = [r for r in results if r.outcome == "failed"]
         for result in failed:
             click.echo(f"warning: tenant {result.slug} failed to migrate: {result.detail}", err=True)
         exists = _tenant_exists(sync_engine, demo.DEMO_SLUG)
@@ -340,6 +345,49 @@ def keys() -> None:
 def keys_generate() -> None:
     """Print a new master key (32 random bytes, base64url) for HOSPES_MASTER_KEY."""
     click.echo(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+
+
+@main.command()
+@click.option("--guests", default=1000, show_default=True, type=click.IntRange(10, 100_000))
+@click.option("--requests", default=200, show_default=True, type=click.IntRange(10), help="Per phase.")
+@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.option("--warmup", default=20, show_default=True, type=click.IntRange(0))
+@click.option(
+    "--max-seconds", default=30.0, show_default=True, type=click.FloatRange(1), help="Cap per phase."
+)
+@click.option("--profile", is_flag=True, help="Also cProfile guest detail in-process.")
+@click.option("--show-sql", is_flag=True, help="Print the statements each operation sends.")
+def bench(
+    *,
+    guests: int,
+    requests: int,
+    concurrency: int,
+    warmup: int,
+    max_seconds: float,
+    profile: bool,
+    show_sql: bool,
+) -> None:
+    """Benchmark the guest graph over HTTP against hand-written SQL (seeds and drops its own tenant)."""
+    from bench.guest_graph import BenchError, Options, run
+
+    options = Options(
+        guests=guests,
+        requests=requests,
+        concurrency=concurrency,
+        warmup=warmup,
+        max_seconds=max_seconds,
+        profile=profile,
+        show_sql=show_sql,
+    )
+    settings = _settings()
+    with _servers(settings) as servers:
+        try:
+            report = run(
+                settings, database_url=servers.database_url, redis_url=servers.redis_url, options=options
+            )
+        except BenchError as error:
+            _fail(str(error))
+        click.echo(report)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ tenant to the next request, and the scheme stays safe behind PgBouncer in transa
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -23,7 +22,12 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 SCHEMA_NAME = re.compile(r"^t_[a-z][a-z0-9_]{1,40}$")
 _SEARCH_PATH_KEY = "hospes.search_path"
+_TIMEOUT_KEY = "hospes.statement_timeout"
 _SET_SEARCH_PATH = sa.text("SELECT set_config('search_path', :path, true)")
+# Both transaction-local (never a startup option), so they also work behind PgBouncer.
+_BIND = sa.text(
+    "SELECT set_config('search_path', :path, true), set_config('statement_timeout', :timeout, true)"
+)
 
 
 class UnboundTenantError(RuntimeError):
@@ -59,63 +63,44 @@ def _bind_tenant(session: Session, _tx: SessionTransaction, connection: Connecti
     schema_name = session.info.get(_SEARCH_PATH_KEY)
     if schema_name is None:
         raise UnboundTenantError("tenant session used without a tenant")
-    bind_search_path(connection, schema_name)
-
-
-def _engine_options(
-    *, pool_size: int, max_overflow: int, pool_timeout: float, statement_timeout_ms: int
-) -> dict[str, Any]:
-    return {
-        "pool_size": pool_size,
-        "max_overflow": max_overflow,
-        "pool_timeout": pool_timeout,
-        "pool_pre_ping": True,
-        "connect_args": {"options": f"-c statement_timeout={int(statement_timeout_ms)}"},
-    }
+    timeout = session.info.get(_TIMEOUT_KEY, 0)
+    connection.execute(_BIND, {"path": quoted_schema(schema_name), "timeout": f"{int(timeout)}ms"})
 
 
 def create_engine_async(
-    url: str,
-    *,
-    pool_size: int = 10,
-    max_overflow: int = 10,
-    pool_timeout: float = 10.0,
-    statement_timeout_ms: int = 15_000,
+    url: str, *, pool_size: int = 10, max_overflow: int = 10, pool_timeout: float = 10.0
 ) -> AsyncEngine:
     return create_async_engine(
         sqlalchemy_url(url),
-        **_engine_options(
-            pool_size=pool_size,
-            max_overflow=max_overflow,
-            pool_timeout=pool_timeout,
-            statement_timeout_ms=statement_timeout_ms,
-        ),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
+        pool_pre_ping=True,
     )
 
 
 def create_engine_sync(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engine:
     return sa.create_engine(
         sqlalchemy_url(url),
-        **_engine_options(
-            pool_size=pool_size,
-            max_overflow=max_overflow,
-            pool_timeout=30.0,
-            statement_timeout_ms=0,
-        ),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=30.0,
+        pool_pre_ping=True,
     )
 
 
 class TenantSessions:
     """Makes sessions bound to one tenant schema each."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, statement_timeout_ms: int = 0) -> None:
         self._maker = async_sessionmaker(
             engine, sync_session_class=TenantBoundSession, expire_on_commit=False, autoflush=False
         )
+        self._timeout = statement_timeout_ms
 
     def open(self, schema_name: str) -> AsyncSession:
         quoted_schema(schema_name)  # validate now, not at the first statement
-        return self._maker(info={_SEARCH_PATH_KEY: schema_name})
+        return self._maker(info={_SEARCH_PATH_KEY: schema_name, _TIMEOUT_KEY: self._timeout})
 
 
 def tenant_sync_session(engine: Engine, schema_name: str) -> Session:
