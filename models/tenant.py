@@ -148,10 +148,19 @@ class Guest(SQLModel, table=True):
     __tablename__ = "guest"
     __table_args__ = (
         _one_of("preferred_channel", Channel),
-        sa.Index("guest_created_at_id", "created_at", "id"),
-        sa.Index("guest_last_activity_at_id", "last_activity_at", "id"),
-        sa.Index("guest_name_key_id", "name_key", "id"),
-        sa.Index("guest_booking_count_id", "booking_count", "id"),
+        # The customer list never shows erased guests: its sort indexes leave them out, which also
+        # lets an unfiltered count run as an index-only scan.
+        sa.Index("guest_created_at_id", "created_at", "id", postgresql_where=sa.text("erased_at IS NULL")),
+        sa.Index(
+            "guest_last_activity_at_id",
+            "last_activity_at",
+            "id",
+            postgresql_where=sa.text("erased_at IS NULL"),
+        ),
+        sa.Index("guest_name_key_id", "name_key", "id", postgresql_where=sa.text("erased_at IS NULL")),
+        sa.Index(
+            "guest_booking_count_id", "booking_count", "id", postgresql_where=sa.text("erased_at IS NULL")
+        ),
         sa.Index("guest_email_bidx", "email_bidx"),
         sa.Index("guest_phone_bidx", "phone_bidx"),
         sa.Index("guest_search_vector", "search_vector", postgresql_using="gin"),
@@ -175,6 +184,19 @@ class Guest(SQLModel, table=True):
     created_at: datetime = created_at_field()
     last_activity_at: datetime = created_at_field()
     erased_at: datetime | None = timestamp_field()
+
+
+class GuestTally(SQLModel, table=True):
+    """How many live (not erased) guests the tenant has: the unfiltered customer list's totalCount
+    without counting rows. One row, kept by statement-level triggers on `guest`."""
+
+    __tablename__ = "guest_tally"
+    __table_args__ = (sa.CheckConstraint("id", name="single_row"),)
+
+    id: bool = Field(
+        default=True, sa_column=sa.Column(sa.Boolean, primary_key=True, server_default=sa.true())
+    )
+    live: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
 
 
 class GuestAccount(SQLModel, table=True):

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from models.columns import NAME_MAX, TEXT_MAX
-from models.tenant import Booking, BookingStatus, Guest
+from models.tenant import Booking, BookingStatus, Guest, GuestTally
 from resolvers import audit, guest_fields
 from resolvers import validation as check
 from resolvers.context import Context
@@ -151,9 +151,15 @@ async def list_guests(
     page = await keyset_page(
         ctx, query=sa.select(Guest).where(where), sort=_sort(order), first=first, after=after
     )
+    # The whole list's size is kept by triggers; only a narrowed list is counted.
+    count_query = (
+        sa.select(col(GuestTally.live))
+        if len(conditions) == 1
+        else sa.select(sa.func.count()).select_from(Guest).where(where)
+    )
 
     async def total() -> int:
-        return int(await ctx.scalar(sa.select(sa.func.count()).select_from(Guest).where(where)))
+        return int(await ctx.scalar(count_query))
 
     return page, total
 

@@ -155,7 +155,13 @@ def test_booking_for_someone_else_stays_with_the_booker(tenant: TenantFixture) -
 def test_booking_needs_exactly_one_of_guest_id_and_details(tenant: TenantFixture) -> None:
     villa = create_property(tenant.api)
     guest = create_guest(tenant.api)
-    base = {"propertyId": villa["id"], "checkIn": "2027-01-10", "checkOut": "2027-01-12", "amount": "1", "currency": "USD"}
+    base = {
+        "propertyId": villa["id"],
+        "checkIn": "2027-01-10",
+        "checkOut": "2027-01-12",
+        "amount": "1",
+        "currency": "USD",
+    }
     for extra in ({}, {"guestId": guest["id"], "guest": {"name": "X"}}):
         payload = tenant.api.data(BOOKING, {"input": {**base, **extra}})["createBooking"]
         assert payload["booking"] is None
@@ -192,7 +198,7 @@ def test_ota_import_without_external_id_is_refused(tenant: TenantFixture, sync_e
     payload = _import(tenant.api, villa["id"], externalId="  ")
     assert payload["booking"] is None
     assert [(e["field"], e["code"]) for e in payload["errors"]] == [("externalId", "REQUIRED")]
-    body = tenant.api("mutation { importOtaBooking(input: {channel: \"airbnb\"}) { created } }")
+    body = tenant.api('mutation { importOtaBooking(input: {channel: "airbnb"}) { created } }')
     # Missing required fields fail validation, one error each, before anything runs.
     assert set(error_codes(body)) == {"BAD_USER_INPUT"}
     assert any("externalId" in error["message"] for error in body["errors"])
@@ -212,7 +218,9 @@ def test_reimport_that_changes_the_guest_email_is_refused(tenant: TenantFixture)
     assert [(e["field"], e["code"]) for e in payload["errors"]] == [("guest.email", "CONFLICT")]
     guest = tenant.api.data(GUEST, {"id": first["booking"]["guest"]["id"]})["guest"]
     assert guest["email"] == "anna@example.com"
-    booking = tenant.api.data("query($id: ID!) { booking(id: $id) { amount } }", {"id": first["booking"]["id"]})
+    booking = tenant.api.data(
+        "query($id: ID!) { booking(id: $id) { amount } }", {"id": first["booking"]["id"]}
+    )
     assert booking["booking"]["amount"] == "950.00"
     assert _guest_count(tenant.api) == 1
 
@@ -223,7 +231,9 @@ def test_cancelled_booking_stays_in_the_history(tenant: TenantFixture) -> None:
     cancel = """mutation($input: CancelBookingInput!) {
       cancelBooking(input: $input) { booking { id status cancelledAt cancelReason } errors { field code } }
     }"""
-    payload = tenant.api.data(cancel, {"input": {"bookingId": booking["id"], "reason": "guest changed plans"}})
+    payload = tenant.api.data(
+        cancel, {"input": {"bookingId": booking["id"], "reason": "guest changed plans"}}
+    )
     assert payload["cancelBooking"]["booking"]["status"] == "CANCELLED"
     assert payload["cancelBooking"]["booking"]["cancelledAt"]
     again = tenant.api.data(cancel, {"input": {"bookingId": booking["id"]}})["cancelBooking"]
@@ -235,7 +245,10 @@ def test_cancelled_booking_stays_in_the_history(tenant: TenantFixture) -> None:
     )["guest"]
     assert history["bookingCount"] == 0
     [event] = history["history"]["edges"]
-    assert event["node"] == {"__typename": "BookingEvent", "booking": {"id": booking["id"], "status": "CANCELLED"}}
+    assert event["node"] == {
+        "__typename": "BookingEvent",
+        "booking": {"id": booking["id"], "status": "CANCELLED"},
+    }
 
 
 def _form(public: GraphQLClient, property_id: str, **values: Any) -> dict[str, Any]:
@@ -247,7 +260,13 @@ def _form(public: GraphQLClient, property_id: str, **values: Any) -> dict[str, A
                 "checkIn": "2027-04-01",
                 "checkOut": "2027-04-04",
                 "adults": 2,
-                "guest": {"name": "Diego Rojas", "email": "diego@example.com", "phone": "+50670001111", "country": "CR", "language": "es"},
+                "guest": {
+                    "name": "Diego Rojas",
+                    "email": "diego@example.com",
+                    "phone": "+50670001111",
+                    "country": "CR",
+                    "language": "es",
+                },
                 **values,
             }
         },
@@ -255,10 +274,14 @@ def _form(public: GraphQLClient, property_id: str, **values: Any) -> dict[str, A
     return payload
 
 
-def test_booking_form_creates_a_request_and_grants_checked_consent(tenant: TenantFixture, anonymous: GraphQLClient) -> None:
+def test_booking_form_creates_a_request_and_grants_checked_consent(
+    tenant: TenantFixture, anonymous: GraphQLClient
+) -> None:
     villa = create_property(tenant.api)
     public = anonymous.as_(**{"X-Tenant": tenant.slug})
-    payload = _form(public, villa["id"], smsOptIn=True, marketingEmailConsent=False, message="Late arrival, 23:00")
+    payload = _form(
+        public, villa["id"], smsOptIn=True, marketingEmailConsent=False, message="Late arrival, 23:00"
+    )
     assert payload["errors"] == [] and payload["reference"]
     [node] = [edge["node"] for edge in tenant.api.data(GUESTS)["guests"]["edges"]]
     assert (node["smsOptIn"], node["marketingEmailConsent"]) == (True, False)
@@ -268,7 +291,9 @@ def test_booking_form_creates_a_request_and_grants_checked_consent(tenant: Tenan
     assert guest["communications"][0]["body"] == "Late arrival, 23:00"
 
 
-def test_unchecked_box_never_clears_consent(tenant: TenantFixture, anonymous: GraphQLClient, sync_engine: sa.Engine) -> None:
+def test_unchecked_box_never_clears_consent(
+    tenant: TenantFixture, anonymous: GraphQLClient, sync_engine: sa.Engine
+) -> None:
     villa = create_property(tenant.api)
     public = anonymous.as_(**{"X-Tenant": tenant.slug})
     _form(public, villa["id"], smsOptIn=True, marketingEmailConsent=True)
@@ -277,7 +302,9 @@ def test_unchecked_box_never_clears_consent(tenant: TenantFixture, anonymous: Gr
     assert (node["smsOptIn"], node["marketingEmailConsent"]) == (True, True)
     with sync_engine.connect() as conn:
         events = conn.execute(
-            sa.text(f'SELECT action, data FROM "{tenant.schema_name}".audit_event WHERE action = :a ORDER BY created_at'),
+            sa.text(
+                f'SELECT action, data FROM "{tenant.schema_name}".audit_event WHERE action = :a ORDER BY created_at'
+            ),
             {"a": "consent.changed"},
         ).all()
     assert [(e.data["consent"], e.data["value"], e.data["source"]) for e in events] == [
@@ -286,7 +313,9 @@ def test_unchecked_box_never_clears_consent(tenant: TenantFixture, anonymous: Gr
     ]
 
 
-def test_booking_form_returns_a_reference_and_never_data(tenant: TenantFixture, anonymous: GraphQLClient) -> None:
+def test_booking_form_returns_a_reference_and_never_data(
+    tenant: TenantFixture, anonymous: GraphQLClient
+) -> None:
     villa = create_property(tenant.api)
     public = anonymous.as_(**{"X-Tenant": tenant.slug})
     assert set(_form(public, villa["id"]).keys()) == {"reference", "errors"}
@@ -300,7 +329,10 @@ def test_booking_form_returns_a_reference_and_never_data(tenant: TenantFixture, 
         ({"name": "Diego Rojas"}, {("guest", "REQUIRED")}),
         ({"name": "Diego Rojas", "phone": "12345"}, {("guest.phone", "INVALID")}),
         ({"name": "Diego Rojas", "email": "d@example.com", "country": "ZZ"}, {("guest.country", "INVALID")}),
-        ({"name": "Diego Rojas", "email": "d@example.com", "language": "xx-notreal"}, {("guest.language", "INVALID")}),
+        (
+            {"name": "Diego Rojas", "email": "d@example.com", "language": "xx-notreal"},
+            {("guest.language", "INVALID")},
+        ),
     ],
 )
 def test_bad_booking_form_is_refused_and_nothing_written(
@@ -316,7 +348,14 @@ def test_bad_booking_form_is_refused_and_nothing_written(
 def test_booking_form_needs_a_known_company(anonymous: GraphQLClient) -> None:
     body = anonymous.as_(**{"X-Tenant": "no-such-company"})(
         BOOKING_FORM,
-        {"input": {"propertyId": "x", "checkIn": "2027-04-01", "checkOut": "2027-04-04", "guest": {"name": "A", "email": "a@example.com"}}},
+        {
+            "input": {
+                "propertyId": "x",
+                "checkIn": "2027-04-01",
+                "checkOut": "2027-04-04",
+                "guest": {"name": "A", "email": "a@example.com"},
+            }
+        },
     )
     assert error_codes(body) == ["UNAUTHENTICATED"]
 
@@ -326,16 +365,30 @@ def test_contact_form_records_an_inbound_message(tenant: TenantFixture, anonymou
     public = anonymous.as_(**{"X-Tenant": tenant.slug})
     payload = public.data(
         CONTACT_FORM,
-        {"input": {"name": "Chloe Martin", "email": "chloe@example.com", "message": "Do you have availability in March?", "marketingEmailConsent": True}},
+        {
+            "input": {
+                "name": "Chloe Martin",
+                "email": "chloe@example.com",
+                "message": "Do you have availability in March?",
+                "marketingEmailConsent": True,
+            }
+        },
     )["submitContactForm"]
     assert payload["errors"] == [] and payload["reference"]
     guest = tenant.api.data(GUEST, {"id": existing["id"]})["guest"]
     assert guest["marketingEmailConsent"] is True and guest["smsOptIn"] is False
     [message] = guest["communications"]
-    assert message == {"direction": "IN", "channel": "EMAIL", "subject": "Contact form", "body": "Do you have availability in March?"}
+    assert message == {
+        "direction": "IN",
+        "channel": "EMAIL",
+        "subject": "Contact form",
+        "body": "Do you have availability in March?",
+    }
 
 
-def test_contact_form_flood_is_rate_limited(tenant: TenantFixture, anonymous: GraphQLClient, settings: Any) -> None:
+def test_contact_form_flood_is_rate_limited(
+    tenant: TenantFixture, anonymous: GraphQLClient, settings: Any
+) -> None:
     public = anonymous.as_(**{"X-Tenant": tenant.slug})
     values = {"name": "Spammer", "email": "flood@example.com", "message": "buy now"}
     answers = [public(CONTACT_FORM, {"input": values}) for _ in range(settings.form_limit_per_contact + 2)]
@@ -344,7 +397,9 @@ def test_contact_form_flood_is_rate_limited(tenant: TenantFixture, anonymous: Gr
     assert len(accepted) == settings.form_limit_per_contact
     assert len(limited) == 2
     assert limited[0]["errors"][0]["extensions"]["retryAfter"] > 0
-    guest = tenant.api.data("{ guests(search: \"flood@example.com\") { edges { node { communications { id } } } } }")
+    guest = tenant.api.data(
+        '{ guests(search: "flood@example.com") { edges { node { communications { id } } } } }'
+    )
     assert len(guest["guests"]["edges"][0]["node"]["communications"]) == settings.form_limit_per_contact
 
 

@@ -34,7 +34,9 @@ def audit_events(engine: sa.Engine, schema: str, action: str) -> list[Any]:
     with engine.connect() as conn:
         return list(
             conn.execute(
-                sa.text(f'SELECT actor_kind, actor_id, entity_id, data FROM "{schema}".audit_event WHERE action = :a'),
+                sa.text(
+                    f'SELECT actor_kind, actor_id, entity_id, data FROM "{schema}".audit_event WHERE action = :a'
+                ),
                 {"a": action},
             )
         )
@@ -60,8 +62,13 @@ def _full_guest(api: Any, *, name: str, email: str | None, phone: str | None) ->
 
 def test_staff_set_and_clear_consent_and_it_is_audited(tenant: TenantFixture, sync_engine: sa.Engine) -> None:
     guest = create_guest(tenant.api)
-    on = tenant.api.data(CONSENT, {"input": {"guestId": guest["id"], "smsOptIn": True, "marketingEmailConsent": False}})
-    assert on["setGuestConsent"] == {"guest": {"smsOptIn": True, "marketingEmailConsent": False}, "errors": []}
+    on = tenant.api.data(
+        CONSENT, {"input": {"guestId": guest["id"], "smsOptIn": True, "marketingEmailConsent": False}}
+    )
+    assert on["setGuestConsent"] == {
+        "guest": {"smsOptIn": True, "marketingEmailConsent": False},
+        "errors": [],
+    }
     off = tenant.api.data(CONSENT, {"input": {"guestId": guest["id"], "smsOptIn": False}})
     assert off["setGuestConsent"]["guest"] == {"smsOptIn": False, "marketingEmailConsent": False}
     events = audit_events(sync_engine, tenant.schema_name, "consent.changed")
@@ -71,16 +78,24 @@ def test_staff_set_and_clear_consent_and_it_is_audited(tenant: TenantFixture, sy
     ]
 
 
-def test_merge_moves_everything_and_leaves_nothing_dangling(tenant: TenantFixture, sync_engine: sa.Engine) -> None:
+def test_merge_moves_everything_and_leaves_nothing_dangling(
+    tenant: TenantFixture, sync_engine: sa.Engine
+) -> None:
     source = _full_guest(tenant.api, name="Anna Hemm", email=None, phone="+34600111222")
     target = _full_guest(tenant.api, name="Anna Hemm", email="anna@example.com", phone=None)
     tenant.api.data(CONSENT, {"input": {"guestId": source["id"], "smsOptIn": True}})
     before = guest_rows(sync_engine, tenant.schema_name)
-    payload = tenant.api.data(MERGE, {"input": {"sourceGuestId": source["id"], "targetGuestId": target["id"]}})
+    payload = tenant.api.data(
+        MERGE, {"input": {"sourceGuestId": source["id"], "targetGuestId": target["id"]}}
+    )
     merged = payload["mergeGuests"]["guest"]
     assert payload["mergeGuests"]["errors"] == []
     assert merged["id"] == target["id"]
-    assert (merged["email"], merged["phone"], merged["smsOptIn"]) == ("anna@example.com", "+34600111222", True)
+    assert (merged["email"], merged["phone"], merged["smsOptIn"]) == (
+        "anna@example.com",
+        "+34600111222",
+        True,
+    )
     assert merged["bookingCount"] == 2 and len(merged["bookings"]) == 2
     assert len(merged["payments"]) == 2 and len(merged["serviceRequests"]) == 2
     after = guest_rows(sync_engine, tenant.schema_name)
@@ -88,46 +103,70 @@ def test_merge_moves_everything_and_leaves_nothing_dangling(tenant: TenantFixtur
     with sync_engine.connect() as conn:
         for table in ("booking", "service_request", "communication"):
             dangling = conn.execute(
-                sa.text(f'SELECT count(*) FROM "{tenant.schema_name}".{table} WHERE guest_id NOT IN '
-                        f'(SELECT id FROM "{tenant.schema_name}".guest)')
+                sa.text(
+                    f'SELECT count(*) FROM "{tenant.schema_name}".{table} WHERE guest_id NOT IN '
+                    f'(SELECT id FROM "{tenant.schema_name}".guest)'
+                )
             ).scalar_one()
             assert dangling == 0
     [event] = audit_events(sync_engine, tenant.schema_name, "guest.merged")
     assert event.data["source_guest_id"]
-    assert tenant.api("query($id: ID!) { guest(id: $id) { id } }", {"id": source["id"]})["data"] == {"guest": None}
+    assert tenant.api("query($id: ID!) { guest(id: $id) { id } }", {"id": source["id"]})["data"] == {
+        "guest": None
+    }
 
 
-def test_merge_into_itself_or_into_an_erased_guest_is_refused(tenant: TenantFixture, sync_engine: sa.Engine) -> None:
+def test_merge_into_itself_or_into_an_erased_guest_is_refused(
+    tenant: TenantFixture, sync_engine: sa.Engine
+) -> None:
     a = create_guest(tenant.api, email="a@example.com")
     b = create_guest(tenant.api, name="Ben Carter", email="b@example.com")
-    self_merge = tenant.api.data(MERGE, {"input": {"sourceGuestId": a["id"], "targetGuestId": a["id"]}})["mergeGuests"]
+    self_merge = tenant.api.data(MERGE, {"input": {"sourceGuestId": a["id"], "targetGuestId": a["id"]}})[
+        "mergeGuests"
+    ]
     assert self_merge["guest"] is None
     assert [(e["field"], e["code"]) for e in self_merge["errors"]] == [("targetGuestId", "INVALID")]
     tenant.api.data(ERASE, {"input": {"guestId": b["id"], "reason": "guest request"}})
     before = guest_rows(sync_engine, tenant.schema_name)
-    into_erased = tenant.api.data(MERGE, {"input": {"sourceGuestId": a["id"], "targetGuestId": b["id"]}})["mergeGuests"]
+    into_erased = tenant.api.data(MERGE, {"input": {"sourceGuestId": a["id"], "targetGuestId": b["id"]}})[
+        "mergeGuests"
+    ]
     assert [(e["field"], e["code"]) for e in into_erased["errors"]] == [("targetGuestId", "INVALID_STATE")]
     assert guest_rows(sync_engine, tenant.schema_name) == before
-    missing = tenant.api.data(MERGE, {"input": {"sourceGuestId": "nope", "targetGuestId": a["id"]}})["mergeGuests"]
+    missing = tenant.api.data(MERGE, {"input": {"sourceGuestId": "nope", "targetGuestId": a["id"]}})[
+        "mergeGuests"
+    ]
     assert [(e["field"], e["code"]) for e in missing["errors"]] == [("sourceGuestId", "NOT_FOUND")]
 
 
-def test_erasure_forgets_the_person_and_keeps_the_accounts(tenant: TenantFixture, sync_engine: sa.Engine) -> None:
+def test_erasure_forgets_the_person_and_keeps_the_accounts(
+    tenant: TenantFixture, sync_engine: sa.Engine
+) -> None:
     guest = _full_guest(tenant.api, name="Anna Hemm", email="anna@example.com", phone="+34600111222")
     update = "mutation($i: UpdateGuestInput!) { updateGuest(input: $i) { errors { code } } }"
     tenant.api.data(update, {"i": {"guestId": guest["id"], "notes": "allergic to nuts"}})
     before = guest_rows(sync_engine, tenant.schema_name)
-    payload = tenant.api.data(ERASE, {"input": {"guestId": guest["id"], "reason": "guest request by email"}})["eraseGuest"]
+    payload = tenant.api.data(ERASE, {"input": {"guestId": guest["id"], "reason": "guest request by email"}})[
+        "eraseGuest"
+    ]
     assert payload["errors"] == []
     erased = payload["guest"]
-    assert (erased["name"], erased["email"], erased["phone"], erased["notes"]) == ("Erased guest", None, None, None)
+    assert (erased["name"], erased["email"], erased["phone"], erased["notes"]) == (
+        "Erased guest",
+        None,
+        None,
+        None,
+    )
     assert erased["erasedAt"]
     assert guest_rows(sync_engine, tenant.schema_name) == before  # bookings and payments kept
     detail = tenant.api.data(
         "query($id: ID!) { guest(id: $id) { bookings { amount payments { amount } } communications { body } } }",
         {"id": guest["id"]},
     )["guest"]
-    assert detail["bookings"][0]["amount"] == "1200.00" and detail["bookings"][0]["payments"][0]["amount"] == "600.00"
+    assert (
+        detail["bookings"][0]["amount"] == "1200.00"
+        and detail["bookings"][0]["payments"][0]["amount"] == "600.00"
+    )
     assert all(message["body"] == "" for message in detail["communications"])
     [event] = audit_events(sync_engine, tenant.schema_name, "guest.erased")
     assert event.actor_kind == "staff" and event.data == {"reason": "guest request by email"}

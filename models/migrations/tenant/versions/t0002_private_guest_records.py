@@ -42,17 +42,24 @@ def upgrade() -> None:
     _encrypt_existing_rows()
 
     op.drop_index("guest_lower_name_id", table_name="guest")
+    op.drop_index("guest_created_at_id", table_name="guest")
+    op.drop_index("guest_last_activity_at_id", table_name="guest")
     for column in ("email", "phone", "notes"):
         op.drop_column("guest", column)
     for column in ("stay_guest_email", "stay_guest_phone"):
         op.drop_column("booking", column)
-    op.create_index("guest_name_key_id", "guest", ["name_key", "id"])
-    op.create_index("guest_booking_count_id", "guest", ["booking_count", "id"])
+    live = sa.text("erased_at IS NULL")
+    op.create_index("guest_created_at_id", "guest", ["created_at", "id"], postgresql_where=live)
+    op.create_index("guest_last_activity_at_id", "guest", ["last_activity_at", "id"], postgresql_where=live)
+    op.create_index("guest_name_key_id", "guest", ["name_key", "id"], postgresql_where=live)
+    op.create_index("guest_booking_count_id", "guest", ["booking_count", "id"], postgresql_where=live)
     op.create_index("guest_email_bidx", "guest", ["email_bidx"])
     op.create_index("guest_phone_bidx", "guest", ["phone_bidx"])
     op.create_index("guest_search_vector", "guest", ["search_vector"], postgresql_using="gin")
     op.create_index("booking_property_id_guest_id", "booking", ["property_id", "guest_id"])
     op.create_index("booking_guest_id_check_in", "booking", ["guest_id", "check_in"])
+
+    _guest_tally()
 
     op.create_table(
         "guest_account",
@@ -67,6 +74,53 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("guest_account_pkey")),
         sa.UniqueConstraint("email_bidx", name=op.f("guest_account_email_bidx_key")),
         sa.UniqueConstraint("guest_id", name=op.f("guest_account_guest_id_key")),
+    )
+
+
+_TALLY_FUNCTION = """
+CREATE FUNCTION guest_tally_apply() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+DECLARE
+    delta bigint := 0;
+BEGIN
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        delta := delta + (SELECT count(*) FROM new_rows WHERE erased_at IS NULL);
+    END IF;
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        delta := delta - (SELECT count(*) FROM old_rows WHERE erased_at IS NULL);
+    END IF;
+    IF delta <> 0 THEN
+        UPDATE guest_tally SET live = live + delta;
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
+
+
+def _guest_tally() -> None:
+    """A live-guest counter kept by statement-level triggers (one update per statement, so bulk
+    intake stays cheap); the function's search_path is pinned to this tenant's schema."""
+    op.create_table(
+        "guest_tally",
+        sa.Column("id", sa.Boolean(), server_default=sa.text("true"), nullable=False),
+        sa.Column("live", sa.BigInteger(), nullable=False),
+        sa.CheckConstraint("id", name=op.f("guest_tally_single_row")),
+        sa.PrimaryKeyConstraint("id", name=op.f("guest_tally_pkey")),
+    )
+    op.execute("INSERT INTO guest_tally (id, live) SELECT true, count(*) FROM guest WHERE erased_at IS NULL")
+    op.execute(_TALLY_FUNCTION)
+    op.execute(
+        "CREATE TRIGGER guest_tally_insert AFTER INSERT ON guest REFERENCING NEW TABLE AS new_rows "
+        "FOR EACH STATEMENT EXECUTE FUNCTION guest_tally_apply()"
+    )
+    op.execute(
+        "CREATE TRIGGER guest_tally_update AFTER UPDATE ON guest REFERENCING OLD TABLE AS old_rows "
+        "NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION guest_tally_apply()"
+    )
+    op.execute(
+        "CREATE TRIGGER guest_tally_delete AFTER DELETE ON guest REFERENCING OLD TABLE AS old_rows "
+        "FOR EACH STATEMENT EXECUTE FUNCTION guest_tally_apply()"
     )
 
 
