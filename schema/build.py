@@ -9,6 +9,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema.extensions import ErrorPolicy
+from schema.history import BookingEvent, MessageEvent, PaymentEvent, ServiceRequestEvent
 from schema.mutation import Mutation
 from schema.query import Query
 from settings import Settings
@@ -25,6 +26,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return HospesSchema(
         query=Query,
         mutation=Mutation,
+        # Implementations reached only through the HistoryEvent interface.
+        types=[BookingEvent, MessageEvent, ServiceRequestEvent, PaymentEvent],
         config=StrawberryConfig(auto_camel_case=True),
         # Factories, not instances: an extension holds per-operation state.
         extensions=[

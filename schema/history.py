@@ -1,9 +1,11 @@
-"""`Guest.history`: one chronological list as a union with a common `at` time."""
+"""`Guest.history`: one chronological list of events sharing an `at` time.
+
+`HistoryEvent` is an interface rather than a union: a union has no fields, and clients ask for
+`node { __typename at ... on BookingEvent { … } }`."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
 import strawberry
 
@@ -17,33 +19,29 @@ from schema.pagination import PageInfo
 from schema.payments import Payment
 
 
-@strawberry.type(description="A booking was made (its current status shows what became of it).")
-class BookingEvent:
+@strawberry.interface(description="Something that happened in a guest's history.")
+class HistoryEvent:
     at: datetime
+
+
+@strawberry.type(description="A booking was made (its current status shows what became of it).")
+class BookingEvent(HistoryEvent):
     booking: Booking
 
 
 @strawberry.type(description="A message went out or came in.")
-class MessageEvent:
-    at: datetime
+class MessageEvent(HistoryEvent):
     communication: Communication
 
 
 @strawberry.type(description="A trip service was requested.")
-class ServiceRequestEvent:
-    at: datetime
+class ServiceRequestEvent(HistoryEvent):
     service_request: ServiceRequest
 
 
 @strawberry.type(description="A payment was recorded.")
-class PaymentEvent:
-    at: datetime
+class PaymentEvent(HistoryEvent):
     payment: Payment
-
-
-HistoryEvent = Annotated[
-    BookingEvent | MessageEvent | ServiceRequestEvent | PaymentEvent, strawberry.union("HistoryEvent")
-]
 
 
 @strawberry.type
