@@ -255,7 +255,7 @@ async def import_ota_booking(ctx: Context, data: ImportOtaBookingInput) -> tuple
             return booking, True
         owner = await session.get(Guest, existing.guest_id)
         assert owner is not None
-        known_email = guest_fields.email_of(owner, keys)
+        known_email = guest_fields.email_of(owner, await ctx.keys_within(session, owner.email_enc))
         if details.email is not None and known_email is not None and details.email != known_email:
             return rejected(
                 "guest.email",

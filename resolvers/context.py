@@ -18,7 +18,7 @@ from starlette.requests import HTTPConnection
 from resolvers.validation import Rejection
 from schema.errors import ApiError, ErrorCode, forbidden, unauthenticated
 from settings import Settings
-from tenancy.crypto import TenantKeys
+from tenancy.crypto import TenantKeys, versions_in
 from tenancy.database import TenantSessions
 from tenancy.keyring import Keyring
 from tenancy.passwords import Passwords
@@ -103,10 +103,15 @@ class Context:
         async with self._lock:
             return await self.session().scalar(statement)
 
-    async def keys(self) -> TenantKeys:
-        """The caller's tenant keys (cached per process)."""
+    async def keys(self, *ciphertexts: bytes | None) -> TenantKeys:
+        """The caller's tenant keys (cached per process), able to open `ciphertexts`."""
         async with self._lock:
-            return await self.resources.keyring.keys(self.session(), self.tenant.schema_name)
+            return await self.keys_within(self.session(), *ciphertexts)
+
+    async def keys_within(self, session: AsyncSession, *ciphertexts: bytes | None) -> TenantKeys:
+        """Like `keys`, for work that already holds the session (inside `write`)."""
+        versions = versions_in(list(ciphertexts))
+        return await self.resources.keyring.keys(session, self.tenant.schema_name, versions=versions)
 
     async def write(self, work: Callable[[AsyncSession], Awaitable[T | Rejection]]) -> T | Rejection:
         """Run one mutation's work in a savepoint: kept if it returns a result, rolled back if it

@@ -243,7 +243,6 @@ async def update_guest(ctx: Context, data: UpdateGuestInput) -> Guest | Rejectio
     values = _clean_fields(ctx, problems, data)
     if problems or pk is None:
         return problems.rejection()
-    keys = await ctx.keys()
 
     async def work(session: AsyncSession) -> Guest | Rejection:
         guest = await session.get(Guest, pk, with_for_update=True, populate_existing=True)
@@ -251,6 +250,7 @@ async def update_guest(ctx: Context, data: UpdateGuestInput) -> Guest | Rejectio
             return rejected("guestId", UserErrorCode.NOT_FOUND, "Guest not found.")
         if guest.erased_at is not None:
             return rejected("guestId", UserErrorCode.INVALID_STATE, "This guest was erased.")
+        keys = await ctx.keys_within(session, guest.email_enc, guest.phone_enc, guest.notes_enc)
         changed = _apply(guest, keys, values)
         await session.flush()
         if changed:

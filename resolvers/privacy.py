@@ -81,7 +81,6 @@ async def merge_guests(ctx: Context, data: MergeGuestsInput) -> Guest | Rejectio
         return problems.rejection()
     if source_pk == target_pk:
         return rejected("targetGuestId", UserErrorCode.INVALID, "A guest cannot be merged into itself.")
-    keys = await ctx.keys()
 
     async def work(session: AsyncSession) -> Guest | Rejection:
         pair = await _locked_pair(session, source_pk, target_pk)
@@ -104,6 +103,9 @@ async def merge_guests(ctx: Context, data: MergeGuestsInput) -> Guest | Rejectio
             return rejected(
                 "sourceGuestId", UserErrorCode.CONFLICT, "Both guests have an account; disable one first."
             )
+        keys = await ctx.keys_within(
+            session, *(blob for g in (source, target) for blob in (g.email_enc, g.phone_enc, g.notes_enc))
+        )
         filled = _fill_from(target, source, keys)
         for table in (Booking, Communication, ServiceRequest, GuestAccount):
             guest_id = sa.inspect(table).columns["guest_id"]

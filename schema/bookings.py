@@ -75,7 +75,8 @@ class Booking:
 
     @strawberry.field(description="Who stays, when the booker booked for someone else.")
     async def stay_guest(self, info: Info) -> StayGuest | None:
-        stay = guest_fields.stay_guest_of(self.row, await info.context.keys())
+        keys = await info.context.keys(self.row.stay_guest_email_enc, self.row.stay_guest_phone_enc)
+        stay = guest_fields.stay_guest_of(self.row, keys)
         return StayGuest(**stay) if stay else None
 
     @strawberry.field

@@ -58,15 +58,15 @@ class Guest:
 
     @strawberry.field(description="Stored encrypted; decrypted only when asked for.")
     async def email(self, info: Info) -> str | None:
-        return guest_fields.email_of(self.row, await info.context.keys())
+        return guest_fields.email_of(self.row, await info.context.keys(self.row.email_enc))
 
     @strawberry.field(description="E.164. Stored encrypted.")
     async def phone(self, info: Info) -> str | None:
-        return guest_fields.phone_of(self.row, await info.context.keys())
+        return guest_fields.phone_of(self.row, await info.context.keys(self.row.phone_enc))
 
     @strawberry.field(description="Staff notes. Stored encrypted.")
     async def notes(self, info: Info) -> str | None:
-        return guest_fields.notes_of(self.row, await info.context.keys())
+        return guest_fields.notes_of(self.row, await info.context.keys(self.row.notes_enc))
 
     @strawberry.field(description="Bookings made by this guest, newest first.")
     async def bookings(self, info: Info) -> list[Booking]:

@@ -113,7 +113,14 @@ class TenantKeys:
 
 
 def version_of(blob: bytes) -> int:
+    """The data key version a ciphertext names."""
+    if len(blob) < _HEADER.size + _NONCE_BYTES + 16:  # header, nonce and the GCM tag at least
+        raise CryptoError("not a ciphertext")
     fmt, version = _HEADER.unpack_from(bytes(blob[: _HEADER.size]))
     if fmt != FORMAT:
         raise CryptoError(f"unknown ciphertext format {fmt}")
     return int(version)
+
+
+def versions_in(blobs: list[bytes | None]) -> set[int]:
+    return {version_of(blob) for blob in blobs if blob is not None}

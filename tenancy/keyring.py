@@ -4,6 +4,7 @@ cached per process for a short time (so a rotation reaches every process quickly
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -98,12 +99,18 @@ class Keyring:
     def master(self) -> MasterKey:
         return self._master
 
-    async def keys(self, session: AsyncSession, schema_name: str) -> TenantKeys:
-        """Keys for the session's tenant. A missing version (a rotation began elsewhere) or a
-        tenant without keys reloads; first keys are created in their own committed transaction,
-        so they are never lost with a rolled-back request."""
+    async def keys(
+        self, session: AsyncSession, schema_name: str, *, versions: Iterable[int] = ()
+    ) -> TenantKeys:
+        """Keys for the session's tenant, holding at least the data key `versions` asked for. A
+        version the cache lacks (a rotation began in another process) reloads; first keys are
+        created in their own committed transaction, so a rolled-back request never loses them."""
         cached = self._cache.get(schema_name)
-        if cached is not None and cached[0] > time.monotonic():
+        if (
+            cached is not None
+            and cached[0] > time.monotonic()
+            and all(version in cached[1].data_keys for version in versions)
+        ):
             return cached[1]
         keys = _unwrap(self._master, schema_name, list(await session.execute(_KEYS)))
         if keys is None:
@@ -112,6 +119,9 @@ class Keyring:
             keys = _unwrap(self._master, schema_name, list(await session.execute(_KEYS)))
             assert keys is not None
         self._cache[schema_name] = (time.monotonic() + self._ttl, keys)
+        missing = [version for version in versions if version not in keys.data_keys]
+        if missing:
+            raise CryptoError(f"{schema_name} has no data key version {missing[0]}")
         return keys
 
     def _create_first_keys(self, connection: Connection, schema_name: str) -> None:
