@@ -7,6 +7,7 @@ parallelism. A tenant already at head costs one query.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,6 +28,9 @@ from tenancy.database import quoted_schema
 
 STREAMS = Path(models.migrations.__file__).parent
 _LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext(:name))")
+# Alembic's `context` and `op` are process-wide proxies, so two upgrades may not run at once in
+# one process. Checking versions stays parallel; the (rare) upgrades take turns.
+_ALEMBIC = threading.Lock()
 
 
 class Outcome(StrEnum):
@@ -67,14 +71,16 @@ def current_revision(connection: Connection, *, schema_name: str) -> str | None:
 def upgrade_public(connection: Connection) -> None:
     """Upgrade `public` to head inside the caller's transaction."""
     connection.execute(_LOCK, {"name": "public"})
-    command.upgrade(_config("public", connection=connection), "head")
+    with _ALEMBIC:
+        command.upgrade(_config("public", connection=connection), "head")
 
 
 def upgrade_tenant(connection: Connection, *, schema_name: str) -> None:
     """Upgrade one tenant schema to head inside the caller's transaction."""
     quoted_schema(schema_name)
     connection.execute(_LOCK, {"name": schema_name})
-    command.upgrade(_config("tenant", connection=connection, schema_name=schema_name), "head")
+    with _ALEMBIC:
+        command.upgrade(_config("tenant", connection=connection, schema_name=schema_name), "head")
 
 
 def migrate_tenant(engine: Engine, *, slug: str, schema_name: str, check: bool = False) -> TenantMigration:
@@ -89,7 +95,8 @@ def migrate_tenant(engine: Engine, *, slug: str, schema_name: str, check: bool =
             upgrade_tenant(connection, schema_name=schema_name)
             return TenantMigration(slug, schema_name, Outcome.UPGRADED, f"from {before or 'nothing'}")
     except Exception as error:  # one broken tenant must not stop the others
-        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        detail = f"{type(error).__name__}: {message}" if message else type(error).__name__
         return TenantMigration(slug, schema_name, Outcome.FAILED, detail[:300])
 
 
