@@ -7,6 +7,7 @@ parallelism. A tenant already at head costs one query.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ from tenancy.database import quoted_schema
 
 STREAMS = Path(models.migrations.__file__).parent
 _LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext(:name))")
+# Alembic's `context` and `op` are process-wide proxies, so two upgrades may not run at once in
+# one process. Checking versions stays parallel; the (rare) upgrades take turns.
+_ALEMBIC = threading.Lock()
 
 
 class Outcome(StrEnum):
@@ -68,7 +72,8 @@ def current_revision(connection: Connection, *, schema_name: str) -> str | None:
 def upgrade_public(connection: Connection) -> None:
     """Upgrade `public` to head inside the caller's transaction."""
     connection.execute(_LOCK, {"name": "public"})
-    command.upgrade(_config("public", connection=connection), "head")
+    with _ALEMBIC:
+        command.upgrade(_config("public", connection=connection), "head")
 
 
 def upgrade_tenant(connection: Connection, *, schema_name: str, master_key: MasterKey | None = None) -> None:
@@ -77,7 +82,8 @@ def upgrade_tenant(connection: Connection, *, schema_name: str, master_key: Mast
     quoted_schema(schema_name)
     connection.execute(_LOCK, {"name": schema_name})
     config = _config("tenant", connection=connection, schema_name=schema_name, master_key=master_key)
-    command.upgrade(config, "head")
+    with _ALEMBIC:
+        command.upgrade(config, "head")
 
 
 def migrate_tenant(
@@ -94,7 +100,8 @@ def migrate_tenant(
             upgrade_tenant(connection, schema_name=schema_name, master_key=master_key)
             return TenantMigration(slug, schema_name, Outcome.UPGRADED, f"from {before or 'nothing'}")
     except Exception as error:  # one broken tenant must not stop the others
-        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        detail = f"{type(error).__name__}: {message}" if message else type(error).__name__
         return TenantMigration(slug, schema_name, Outcome.FAILED, detail[:300])
 
 

@@ -56,7 +56,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     if not redis_url:
         redis_url, handle = start_redis(Path(tmp_path_factory.mktemp("redis")))
         handles.append(handle)
-    database = f"hospes_test_{_worker()}"
+    # Unique per run, so two runs on one server (a developer and CI) never drop each other's.
+    database = f"hospes_test_{_worker()}_{secrets.token_hex(3)}"
     plain_admin = make_url(admin_url.replace("postgresql+psycopg://", "postgresql://"))
     with psycopg.connect(plain_admin.render_as_string(hide_password=False), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
@@ -67,6 +68,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         upgrade_public(connection)
     engine.dispose()
     yield Servers(database_url=database_url, redis_url=redis_url, admin_url=admin_url)
+    with psycopg.connect(plain_admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
     handles.clear()
 
 

@@ -1,0 +1,60 @@
+"""Plain-SQL views of the database, for tests that must see what the API cannot show them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from tenancy.database import quoted_schema
+
+TENANT_TABLES = (
+    "staff_user",
+    "property",
+    "guest",
+    "booking",
+    "payment",
+    "service",
+    "service_request",
+    "communication",
+    "audit_event",
+)
+
+
+def row_counts(engine: sa.Engine, schema_name: str) -> dict[str, int]:
+    """Rows per table of one tenant schema."""
+    schema = quoted_schema(schema_name)
+    with engine.connect() as connection:
+        counts = {}
+        for table in TENANT_TABLES:
+            query = sa.text(f"SELECT count(*) FROM {schema}.{table}")  # noqa: S608
+            counts[table] = int(connection.execute(query).scalar_one())
+        return counts
+
+
+def table_contents(engine: sa.Engine, schema_name: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table of one tenant schema, in a stable order: a before/after snapshot."""
+    schema = quoted_schema(schema_name)
+    with engine.connect() as connection:
+        contents = {}
+        for table in TENANT_TABLES:
+            query = sa.text(f"SELECT * FROM {schema}.{table} ORDER BY id")  # noqa: S608
+            contents[table] = [tuple(row) for row in connection.execute(query)]
+        return contents
+
+
+def tenant_slugs(engine: sa.Engine) -> set[str]:
+    with engine.connect() as connection:
+        return set(connection.execute(sa.text("SELECT slug FROM public.tenant")).scalars())
+
+
+def schema_names(engine: sa.Engine) -> set[str]:
+    with engine.connect() as connection:
+        return set(connection.execute(sa.text("SELECT nspname FROM pg_namespace")).scalars())
+
+
+def alembic_version(engine: sa.Engine, schema_name: str) -> str | None:
+    """The revision a tenant schema's `alembic_version` table records."""
+    query = sa.text(f"SELECT version_num FROM {quoted_schema(schema_name)}.alembic_version")  # noqa: S608
+    with engine.connect() as connection:
+        return connection.execute(query).scalar()
