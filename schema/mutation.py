@@ -120,7 +120,7 @@ class Mutation:
     async def import_ota_booking(self, info: Info, input: ImportOtaBookingInput) -> ImportOtaBookingPayload:
         outcome = await bookings.import_ota_booking(info.context, input)
         if isinstance(outcome, Rejection):
-            return ImportOtaBookingPayload(booking=None, created=False, errors=outcome.errors)
+            return ImportOtaBookingPayload(booking=None, created=None, errors=outcome.errors)
         booking, created = outcome
         return ImportOtaBookingPayload(booking=Booking.from_row(booking), created=created, errors=[])
 

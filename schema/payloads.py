@@ -63,7 +63,9 @@ class CreateServiceRequestPayload:
 @strawberry.type
 class ImportOtaBookingPayload:
     booking: Booking | None
-    created: bool = strawberry.field(description="False when the import updated a booking imported before.")
+    created: bool | None = strawberry.field(
+        description="False when the import updated a booking imported before; null when refused."
+    )
     errors: list[UserError]
 
 

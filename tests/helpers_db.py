@@ -27,7 +27,7 @@ def row_counts(engine: sa.Engine, schema_name: str) -> dict[str, int]:
     with engine.connect() as connection:
         counts = {}
         for table in TENANT_TABLES:
-            query = sa.text(f"SELECT count(*) FROM {schema}.{table}")  # noqa: S608
+            query = sa.text(f"SELECT count(*) FROM {schema}.{table}")
             counts[table] = int(connection.execute(query).scalar_one())
         return counts
 
@@ -38,7 +38,7 @@ def table_contents(engine: sa.Engine, schema_name: str) -> dict[str, list[tuple[
     with engine.connect() as connection:
         contents = {}
         for table in TENANT_TABLES:
-            query = sa.text(f"SELECT * FROM {schema}.{table} ORDER BY id")  # noqa: S608
+            query = sa.text(f"SELECT * FROM {schema}.{table} ORDER BY id")
             contents[table] = [tuple(row) for row in connection.execute(query)]
         return contents
 
@@ -55,6 +55,6 @@ def schema_names(engine: sa.Engine) -> set[str]:
 
 def alembic_version(engine: sa.Engine, schema_name: str) -> str | None:
     """The revision a tenant schema's `alembic_version` table records."""
-    query = sa.text(f"SELECT version_num FROM {quoted_schema(schema_name)}.alembic_version")  # noqa: S608
+    query = sa.text(f"SELECT version_num FROM {quoted_schema(schema_name)}.alembic_version")
     with engine.connect() as connection:
         return connection.execute(query).scalar()

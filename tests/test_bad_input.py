@@ -297,9 +297,7 @@ def test_bad_service_request_is_refused_and_nothing_written(
     assert row_counts(sync_engine, tenant.schema_name) == before
 
 
-@pytest.mark.parametrize(
-    "bad_id", ["garbage", "", "R3Vlc3Q6", encode_id("Booking", MISSING)]
-)
+@pytest.mark.parametrize("bad_id", ["garbage", "", "R3Vlc3Q6", encode_id("Booking", MISSING)])
 def test_malformed_or_unknown_guest_id_is_not_found(tenant: TenantFixture, bad_id: str) -> None:
     body = tenant.api("query($id: ID!) { guest(id: $id) { id name } }", {"id": bad_id})
     assert body["data"] == {"guest": None}

@@ -58,6 +58,27 @@ GUESTS = """query($search: String) {
 PROPERTIES = "{ properties(first: 100) { totalCount edges { node { id name } } } }"
 SERVICES = "{ services(first: 100, includeInactive: true) { totalCount edges { node { id name } } } }"
 LOGOUT = "mutation { logout }"
+CANCEL_BOOKING = """mutation($input: CancelBookingInput!) {
+  cancelBooking(input: $input) { booking { id } errors { field code message } }
+}"""
+IMPORT_OTA = """mutation($input: ImportOtaBookingInput!) {
+  importOtaBooking(input: $input) { booking { id } created errors { field code message } }
+}"""
+SET_CONSENT = """mutation($input: SetGuestConsentInput!) {
+  setGuestConsent(input: $input) { guest { id } errors { field code message } }
+}"""
+MERGE_GUESTS = """mutation($input: MergeGuestsInput!) {
+  mergeGuests(input: $input) { guest { id } errors { field code message } }
+}"""
+ERASE_GUEST = """mutation($input: EraseGuestInput!) {
+  eraseGuest(input: $input) { guest { id } errors { field code message } }
+}"""
+BOOKING_FORM = """mutation($input: SubmitBookingFormInput!) {
+  submitBookingForm(input: $input) { reference errors { field code message } }
+}"""
+CONTACT_FORM = """mutation($input: SubmitContactFormInput!) {
+  submitContactForm(input: $input) { reference errors { field code message } }
+}"""
 UPDATE_GUEST = """mutation($input: UpdateGuestInput!) {
   updateGuest(input: $input) { guest { id name notes } errors { field code message } }
 }"""
@@ -134,7 +155,7 @@ def _add_communication(engine: sa.Engine, company: Company) -> None:
     with engine.begin() as connection:
         pk = connection.execute(
             sa.text(
-                f'INSERT INTO "{schema}".communication (guest_id, booking_id, channel, direction, body) '  # noqa: S608
+                f'INSERT INTO "{schema}".communication (guest_id, booking_id, channel, direction, body) '
                 "VALUES (:guest, :booking, 'email', 'out', 'Welcome to Casa del Sol') RETURNING id"
             ),
             {"guest": guest_pk, "booking": booking_pk},
@@ -243,7 +264,8 @@ def test_own_objects_are_found_with_only_own_rows_nested(world: World) -> None:
         ("anna", "guest:anna"),
         ("anna@example.com", "guest:anna"),
         ("ben@example.com", "guest:ben"),
-        ("Hemm", "nobody"),  # search matches the start of the name only
+        ("Hemm", "guest:"),  # a prefix of any name part: both Anna and Ben Hemm
+        ("emm", "nobody"),  # but only a prefix
     ],
 )
 def test_customer_list_holds_only_own_guests(world: World, search: str | None, who: str) -> None:
@@ -340,6 +362,37 @@ FOREIGN_ID_CASES = {
         {"serviceId": ("Service", "service:zipline")},
         {"bookingId": "a:booking", "date": "2026-12-02", "people": 2},
     ),
+    "cancelBooking of B's booking": ForeignIdCase(
+        CANCEL_BOOKING, "cancelBooking", {"bookingId": ("Booking", "booking")}, {}
+    ),
+    "importOtaBooking into B's property": ForeignIdCase(
+        IMPORT_OTA,
+        "importOtaBooking",
+        {"propertyId": ("Property", "property")},
+        {
+            "channel": "airbnb",
+            "externalId": "HM-ISO",
+            "guest": {"name": "Anna Hemm", "email": "anna@example.com"},
+        },
+    ),
+    "setGuestConsent of B's guest": ForeignIdCase(
+        SET_CONSENT, "setGuestConsent", {"guestId": ("Guest", "guest:anna")}, {"smsOptIn": True}
+    ),
+    "mergeGuests of B's guest into A's": ForeignIdCase(
+        MERGE_GUESTS,
+        "mergeGuests",
+        {"sourceGuestId": ("Guest", "guest:ben")},
+        {"targetGuestId": "a:guest:anna"},
+    ),
+    "mergeGuests of A's guest into B's": ForeignIdCase(
+        MERGE_GUESTS,
+        "mergeGuests",
+        {"targetGuestId": ("Guest", "guest:ben")},
+        {"sourceGuestId": "a:guest:anna"},
+    ),
+    "eraseGuest of B's guest": ForeignIdCase(
+        ERASE_GUEST, "eraseGuest", {"guestId": ("Guest", "guest:anna")}, {"reason": "hostile request"}
+    ),
     "createServiceRequest on B's booking for B's service": ForeignIdCase(
         CREATE_SERVICE_REQUEST,
         "createServiceRequest",
@@ -357,7 +410,9 @@ BOOKING_VALUES = {
 
 
 def _input(world: World, case: ForeignIdCase, *, foreign: Callable[[str, str], str]) -> dict[str, Any]:
-    values: dict[str, Any] = dict(BOOKING_VALUES) if case.name == "createBooking" else {}
+    values: dict[str, Any] = (
+        dict(BOOKING_VALUES) if case.name in {"createBooking", "importOtaBooking"} else {}
+    )
     for key, value in case.values.items():
         own = isinstance(value, str) and value.startswith("a:")
         values[key] = world.a.ids[value.removeprefix("a:")] if own else value
@@ -487,11 +542,26 @@ def _operations() -> dict[str, tuple[str, Callable[[World], dict[str, Any]]]]:
             CREATE_SERVICE_REQUEST,
             inputs(bookingId=b("booking"), serviceId=b("service:zipline"), date="2026-12-02", people=2),
         ),
+        "cancelBooking": (CANCEL_BOOKING, inputs(bookingId=b("booking"))),
+        "importOtaBooking": (
+            IMPORT_OTA,
+            inputs(
+                channel="airbnb",
+                externalId="HM-ISO",
+                propertyId=b("property"),
+                guest={"name": "Anna Hemm", "email": "anna@example.com"},
+                **BOOKING_VALUES,
+            ),
+        ),
+        "setGuestConsent": (SET_CONSENT, inputs(guestId=b("guest:anna"), smsOptIn=True)),
+        "mergeGuests": (MERGE_GUESTS, inputs(sourceGuestId=b("guest:ben"), targetGuestId=b("guest:anna"))),
+        "eraseGuest": (ERASE_GUEST, inputs(guestId=b("guest:anna"), reason="hostile request")),
     }
 
 
 OPERATIONS = _operations()
-PUBLIC_OPERATIONS = {"login"}  # needs no credential; covered by the login tests above
+# Need no session: login (covered above) and the public forms (named by X-Tenant, covered below).
+PUBLIC_OPERATIONS = {"login", "submitBookingForm", "submitContactForm"}
 
 
 def test_every_operation_of_the_schema_has_an_isolation_case(world: World) -> None:
@@ -710,3 +780,32 @@ def test_concurrent_requests_of_two_tenants_through_a_small_pool_see_only_their_
         server_default = connection.execute(sa.text("SHOW search_path")).scalar_one()
     assert search_paths == [(server_default, server_default)] * 2
     assert all("t_" not in path for path, _ in search_paths)
+
+
+def test_public_forms_write_only_into_the_company_they_name(world: World) -> None:
+    """A form sent with `X-Tenant: A` lands in A; B's property id is unknown there; no session or
+    broken header reaches any company."""
+    to_a = GraphQLClient(world.client, {"X-Tenant": world.a.tenant.slug})
+    guest = {"name": "Form Person", "email": "form.person@example.com"}
+    stay = {"checkIn": "2027-05-01", "checkOut": "2027-05-03", "adults": 2, "guest": guest}
+    with world.unchanged():
+        refused = to_a.data(BOOKING_FORM, {"input": {"propertyId": world.b.ids["property"], **stay}})
+        no_company = GraphQLClient(world.client)(
+            CONTACT_FORM, {"input": {"name": "X", "email": "x@example.com", "message": "hi"}}
+        )
+        unknown = GraphQLClient(world.client, {"X-Tenant": "nobody-at-all"})(
+            CONTACT_FORM, {"input": {"name": "X", "email": "x@example.com", "message": "hi"}}
+        )
+    assert [(e["field"], e["code"]) for e in refused["submitBookingForm"]["errors"]] == [
+        ("propertyId", "NOT_FOUND")
+    ]
+    assert error_codes(no_company) == ["UNAUTHENTICATED"] and error_codes(unknown) == ["UNAUTHENTICATED"]
+    b_before = table_contents(world.engine, world.b.tenant.schema_name)
+    accepted = to_a.data(
+        CONTACT_FORM, {"input": {"name": "Form Person", "email": "form.person@example.com", "message": "hi"}}
+    )
+    assert accepted["submitContactForm"]["errors"] == []
+    assert table_contents(world.engine, world.b.tenant.schema_name) == b_before
+    found = world.a.api.data(GUESTS, {"search": "form.person@example.com"})["guests"]["edges"]
+    assert len(found) == 1
+    world.a.ids[f"guest:form-{uuid.uuid4().hex[:6]}"] = found[0]["node"]["id"]

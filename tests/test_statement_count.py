@@ -35,8 +35,7 @@ SEED = [
     "INSERT INTO property (name) SELECT 'Casa ' || n FROM generate_series(1, 3) AS n",
     "INSERT INTO service (name, price, currency) "
     "SELECT 'Tour ' || n, 85, 'USD' FROM generate_series(1, 2) AS n",
-    "INSERT INTO guest (name, email) "
-    "SELECT 'Guest ' || n, 'guest' || n || '@example.com' FROM generate_series(1, :guests) AS n",
+    "INSERT INTO guest (name, name_key) SELECT 'Guest ' || n, 'guest ' || n FROM generate_series(1, :guests) AS n",
     "INSERT INTO booking (property_id, guest_id, check_in, check_out, adults, amount, currency) "
     "SELECT (array(SELECT id FROM property ORDER BY name))[1 + b % 3], guest.id, "
     "date '2027-01-01' + b, date '2027-01-03' + b, 2, 500, 'USD' "
