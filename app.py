@@ -208,7 +208,14 @@ def create_app(settings: Settings, *, database_url: str, redis_url: str) -> Star
             Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes),
             Middleware(
                 TenancyMiddleware,
-                resolver=CredentialResolver(registry=resources.registry, sessions=resources.sessions),
+                resolver=CredentialResolver(
+                    registry=resources.registry,
+                    sessions=resources.sessions,
+                    engine=resources.engine,
+                    redis=resources.redis,
+                    namespace=settings.redis_namespace,
+                    api_key_limit_per_minute=settings.api_key_limit_per_minute,
+                ),
             ),
         ],
         lifespan=lifespan,

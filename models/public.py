@@ -41,3 +41,47 @@ class Tenant(SQLModel, table=True):
         default_factory=dict,
         sa_column=sa.Column(pg.JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
     )
+
+
+class PortalToken(SQLModel, table=True):
+    """A guest-portal link for one booking. Only the SHA-256 of the token is stored."""
+
+    __tablename__ = "portal_token"
+    __table_args__ = (
+        sa.Index("portal_token_tenant_booking", "tenant_id", "booking_id"),
+        {"schema": PUBLIC_SCHEMA},
+    )
+
+    id: uuid.UUID = id_field()
+    token_hash: str = Field(sa_column=sa.Column(sa.CHAR(64), nullable=False, unique=True))
+    tenant_id: uuid.UUID = Field(
+        sa_column=sa.Column(pg.UUID(as_uuid=True), sa.ForeignKey("public.tenant.id"), nullable=False)
+    )
+    booking_id: uuid.UUID = Field(sa_column=sa.Column(pg.UUID(as_uuid=True), nullable=False))
+    expires_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True)))
+    created_at: datetime = created_at_field()
+
+
+class ApiKey(SQLModel, table=True):
+    """A partner's key: `hk_<prefix>_<secret>`; the prefix finds the row, the SHA-256 proves it."""
+
+    __tablename__ = "api_key"
+    __table_args__ = ({"schema": PUBLIC_SCHEMA},)
+
+    id: uuid.UUID = id_field()
+    tenant_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            pg.UUID(as_uuid=True), sa.ForeignKey("public.tenant.id"), nullable=False, index=True
+        )
+    )
+    name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
+    prefix: str = Field(sa_column=sa.Column(sa.String(16), nullable=False, unique=True))
+    key_hash: str = Field(sa_column=sa.Column(sa.CHAR(64), nullable=False))
+    scopes: list[str] = Field(
+        default_factory=list, sa_column=sa.Column(pg.ARRAY(sa.String(40)), nullable=False)
+    )
+    created_by: uuid.UUID | None = Field(default=None, sa_column=sa.Column(pg.UUID(as_uuid=True)))
+    created_at: datetime = created_at_field()
+    last_used_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True)))
+    revoked_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True)))

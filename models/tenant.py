@@ -215,6 +215,29 @@ class GuestAccount(SQLModel, table=True):
     disabled_at: datetime | None = timestamp_field()
 
 
+class AccountTokenPurpose(StrEnum):
+    RESET_PASSWORD = "reset_password"  # noqa: S105  (a purpose, not a secret)
+    SET_PASSWORD = "set_password"  # noqa: S105
+    CHANGE_EMAIL = "change_email"
+
+
+class AccountToken(SQLModel, table=True):
+    """A single-use token mailed to a guest (password reset, first password, email change).
+    Only its SHA-256 is stored; `new_email_enc` carries the address an email change confirms."""
+
+    __tablename__ = "account_token"
+    __table_args__ = (_one_of("purpose", AccountTokenPurpose),)
+
+    id: uuid.UUID = id_field()
+    account_id: uuid.UUID = foreign_key_field("guest_account.id", ondelete="CASCADE")
+    purpose: str = _string(20, nullable=False)
+    token_hash: str = Field(sa_column=sa.Column(sa.CHAR(64), nullable=False, unique=True))
+    new_email_enc: bytes | None = _bytes()
+    expires_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    used_at: datetime | None = timestamp_field()
+    created_at: datetime = created_at_field()
+
+
 class DataKey(SQLModel, table=True):
     """The tenant's encryption (`data`) and blind-index (`index`) keys, wrapped by the master key."""
 

@@ -59,10 +59,17 @@ class Context:
     def principal(self) -> Principal | None:
         return self.auth.principal
 
+    def raise_auth_failure(self) -> None:
+        """Raise the error for a credential that was sent but did not work, if there was one."""
+        failure = self.auth.failure
+        if failure is None:
+            return
+        extra = {"retryAfter": failure.retry_after} if failure.retry_after is not None else {}
+        raise ApiError(ErrorCode(failure.code.value), failure.message, **extra)
+
     def require(self, *kinds: PrincipalKind) -> Principal:
         """The principal, if it is of one of `kinds`; else the matching top-level error."""
-        if self.auth.failure is not None:
-            raise ApiError(ErrorCode(self.auth.failure.code.value), self.auth.failure.message)
+        self.raise_auth_failure()
         principal = self.auth.principal
         if principal is None or (
             principal.kind is PrincipalKind.PUBLIC and PrincipalKind.PUBLIC not in kinds

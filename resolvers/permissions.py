@@ -1,46 +1,93 @@
-"""Permission classes for the schema's fields. Each raises the contract's error code itself:
-`UNAUTHENTICATED` without a usable credential, `FORBIDDEN` for the wrong kind of caller."""
+"""Who may call what. Each root field (and each nested field that crosses into another kind of
+data) carries a `Rule`; the permission class raises the contract's code itself:
+`UNAUTHENTICATED` without a usable credential, `FORBIDDEN` naming what is missing otherwise."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
-from tenancy.principal import PrincipalKind
+from models.tenant import StaffRole
+from resolvers.context import Context
+from schema.errors import forbidden, unauthenticated
+from tenancy.principal import Principal, PrincipalKind
+
+ALL_STAFF = frozenset(StaffRole)
+MANAGERS = frozenset({StaffRole.OWNER, StaffRole.MANAGER})
+OWNERS = frozenset({StaffRole.OWNER})
+
+SCOPES = (
+    "guests:read",
+    "guests:write",
+    "bookings:read",
+    "bookings:write",
+    "messages:send",
+    "inquiries:read",
+    "inquiries:write",
+)
 
 
-class IsStaff(BasePermission):
-    """A logged-in staff user of the tenant the request is bound to."""
+@dataclass(frozen=True)
+class Rule:
+    """Staff `roles` allowed; the partner `scope` that allows it (None: never for API keys);
+    other caller `kinds` allowed (portal, guest account, public form)."""
 
-    message = "Staff only."
+    roles: frozenset[StaffRole] = frozenset()
+    scope: str | None = None
+    kinds: frozenset[PrincipalKind] = frozenset()
 
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        info.context.require(PrincipalKind.STAFF)
+
+def check(ctx: Context, rule: Rule) -> Principal:
+    """The caller, if `rule` lets them in; else the matching top-level error."""
+    ctx.raise_auth_failure()
+    principal = ctx.principal
+    if principal is None:
+        raise unauthenticated()
+    kind = principal.kind
+    if kind in rule.kinds:
+        return principal
+    if kind is PrincipalKind.STAFF and rule.roles:
+        if principal.role is not None and StaffRole(principal.role) in rule.roles:
+            return principal
+        raise forbidden(f"The {principal.role} role may not do this.")
+    if kind is PrincipalKind.PARTNER and rule.scope is not None:
+        if rule.scope in principal.scopes:
+            return principal
+        raise forbidden(f"This API key lacks the scope {rule.scope}.")
+    if kind is PrincipalKind.PUBLIC:
+        raise unauthenticated()
+    raise forbidden("Not available to this kind of caller.")
+
+
+def allow(rule: Rule) -> type[BasePermission]:
+    """A permission class enforcing `rule` (the rule stays readable as `.rule`)."""
+
+    def has_permission(self: BasePermission, source: Any, info: Info, **kwargs: Any) -> bool:
+        check(info.context, rule)
         return True
 
-
-class IsTenantCaller(BasePermission):
-    """Any caller bound to a tenant, including the public forms' bare `X-Tenant`."""
-
-    message = "Name the company with X-Tenant."
-
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        info.context.require(*PrincipalKind)
-        return True
+    return type(
+        "Allowed",
+        (BasePermission,),
+        {"message": "Not allowed.", "rule": rule, "has_permission": has_permission},
+    )
 
 
-class IsAuthenticated(BasePermission):
-    """Any credential that resolved to a principal (not the public forms' bare `X-Tenant`)."""
-
-    message = "Authentication required."
-
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        info.context.require(
-            PrincipalKind.STAFF,
-            PrincipalKind.GUEST_ACCOUNT,
-            PrincipalKind.PORTAL,
-            PrincipalKind.PARTNER,
-        )
-        return True
+# The rules of the schema, by what they guard.
+STAFF_ONLY = allow(Rule(roles=ALL_STAFF))
+READ_GUESTS = allow(Rule(roles=ALL_STAFF, scope="guests:read"))
+WRITE_GUESTS = allow(Rule(roles=ALL_STAFF, scope="guests:write"))
+READ_BOOKINGS = allow(Rule(roles=ALL_STAFF, scope="bookings:read"))
+WRITE_BOOKINGS = allow(Rule(roles=ALL_STAFF, scope="bookings:write"))
+MANAGE_CATALOGUE = allow(Rule(roles=MANAGERS))
+MANAGE_PRIVACY = allow(Rule(roles=MANAGERS))  # erasure, merge
+MANAGE_SETTINGS = allow(Rule(roles=MANAGERS))
+MANAGE_TEMPLATES = allow(Rule(roles=MANAGERS))
+OWNER_ONLY = allow(Rule(roles=OWNERS))  # staff users, API keys
+PORTAL_ONLY = allow(Rule(kinds=frozenset({PrincipalKind.PORTAL})))
+ACCOUNT_ONLY = allow(Rule(kinds=frozenset({PrincipalKind.GUEST_ACCOUNT})))
+PUBLIC_FORM = allow(Rule(kinds=frozenset({PrincipalKind.PUBLIC, PrincipalKind.GUEST_ACCOUNT})))
+SESSION_HOLDER = allow(Rule(roles=ALL_STAFF, kinds=frozenset({PrincipalKind.GUEST_ACCOUNT})))

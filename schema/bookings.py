@@ -12,6 +12,7 @@ from models.tenant import BookingSource, BookingStatus, PaymentStatus
 from resolvers import guest_fields
 from resolvers.context import Info
 from resolvers.loaders import existing
+from resolvers.permissions import READ_GUESTS
 from schema.catalogue import ServiceRequest
 from schema.communications import Communication
 from schema.ids import encode_id
@@ -83,7 +84,9 @@ class Booking:
     def nights(self) -> int:
         return (self.check_out - self.check_in).days
 
-    @strawberry.field(description="The booker: the guest record this booking belongs to.")
+    @strawberry.field(
+        permission_classes=[READ_GUESTS], description="The booker: the guest record this booking belongs to."
+    )
     async def guest(self, info: Info) -> Annotated[Guest, strawberry.lazy("schema.guests")]:
         from schema.guests import Guest
 

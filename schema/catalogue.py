@@ -12,6 +12,7 @@ from models.tenant import ServiceRequest as ServiceRequestRow
 from models.tenant import ServiceRequestStatus
 from resolvers.context import Info
 from resolvers.loaders import existing
+from resolvers.permissions import READ_GUESTS
 from schema.ids import encode_id
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ class ServiceRequest:
 
         return Booking.from_row(await existing(info.context.loaders.booking, self.booking_pk))
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[READ_GUESTS])
     async def guest(self, info: Info) -> Annotated[Guest, strawberry.lazy("schema.guests")]:
         from schema.guests import Guest
 

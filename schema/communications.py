@@ -10,6 +10,7 @@ from models.tenant import Channel, CommunicationStatus, Direction, MessageClass
 from models.tenant import Communication as CommunicationRow
 from resolvers.context import Info
 from resolvers.loaders import existing
+from resolvers.permissions import READ_GUESTS
 from schema.ids import encode_id
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ class Communication:
             booking_pk=row.booking_id,
         )
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[READ_GUESTS])
     async def guest(self, info: Info) -> Annotated[Guest, strawberry.lazy("schema.guests")]:
         from schema.guests import Guest
 

@@ -11,6 +11,7 @@ from models.tenant import Channel
 from models.tenant import Guest as GuestRow
 from resolvers import guest_fields
 from resolvers.context import Info
+from resolvers.permissions import READ_BOOKINGS
 from schema.bookings import Booking
 from schema.catalogue import ServiceRequest
 from schema.communications import Communication
@@ -68,7 +69,9 @@ class Guest:
     async def notes(self, info: Info) -> str | None:
         return guest_fields.notes_of(self.row, await info.context.keys(self.row.notes_enc))
 
-    @strawberry.field(description="Bookings made by this guest, newest first.")
+    @strawberry.field(
+        permission_classes=[READ_BOOKINGS], description="Bookings made by this guest, newest first."
+    )
     async def bookings(self, info: Info) -> list[Booking]:
         return [Booking.from_row(row) for row in await info.context.loaders.bookings_of_guest.load(self.pk)]
 
@@ -77,12 +80,16 @@ class Guest:
         rows = await info.context.loaders.communications_of_guest.load(self.pk)
         return [Communication.from_row(row) for row in rows]
 
-    @strawberry.field(description="Trip services this guest requested, newest first.")
+    @strawberry.field(
+        permission_classes=[READ_BOOKINGS], description="Trip services this guest requested, newest first."
+    )
     async def service_requests(self, info: Info) -> list[ServiceRequest]:
         rows = await info.context.loaders.service_requests_of_guest.load(self.pk)
         return [ServiceRequest.from_row(row) for row in rows]
 
-    @strawberry.field(description="Payments on this guest's bookings, newest first.")
+    @strawberry.field(
+        permission_classes=[READ_BOOKINGS], description="Payments on this guest's bookings, newest first."
+    )
     async def payments(self, info: Info) -> list[Payment]:
         return [Payment.from_row(row) for row in await info.context.loaders.payments_of_guest.load(self.pk)]
 
@@ -90,7 +97,10 @@ class Guest:
     async def has_account(self, info: Info) -> bool:
         return await info.context.loaders.has_account.load(self.pk)
 
-    @strawberry.field(description="Bookings, messages, service requests and payments, newest first.")
+    @strawberry.field(
+        permission_classes=[READ_BOOKINGS],
+        description="Bookings, messages, service requests and payments, newest first.",
+    )
     async def history(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Annotated[HistoryConnection, strawberry.lazy("schema.history")]:

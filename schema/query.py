@@ -11,7 +11,7 @@ from resolvers import auth, bookings, catalogue, guests, properties
 from resolvers.context import Info
 from resolvers.guests import GuestFilter, GuestOrder
 from resolvers.pagination import Page
-from resolvers.permissions import IsStaff
+from resolvers.permissions import READ_BOOKINGS, READ_GUESTS, STAFF_ONLY
 from schema.bookings import Booking
 from schema.catalogue import Service
 from schema.guests import Guest
@@ -42,15 +42,15 @@ def connection(
 
 @strawberry.type
 class Query:
-    @strawberry.field(permission_classes=[IsStaff], description="The logged-in staff user.")
+    @strawberry.field(permission_classes=[STAFF_ONLY], description="The logged-in staff user.")
     async def me(self, info: Info) -> Me:
         return Me.from_row(await auth.current_staff_user(info.context), info.context.tenant)
 
-    @strawberry.field(permission_classes=[IsStaff])
+    @strawberry.field(permission_classes=[READ_GUESTS])
     async def guest(self, info: Info, id: strawberry.ID) -> Guest | None:
         return Guest.from_row(await guests.guest_by_id(info.context, id))
 
-    @strawberry.field(permission_classes=[IsStaff], description="The company's customer list.")
+    @strawberry.field(permission_classes=[READ_GUESTS], description="The company's customer list.")
     async def guests(
         self,
         info: Info,
@@ -71,18 +71,18 @@ class Query:
         )
         return connection(page, count, Guest.from_row)
 
-    @strawberry.field(permission_classes=[IsStaff])
+    @strawberry.field(permission_classes=[READ_BOOKINGS])
     async def booking(self, info: Info, id: strawberry.ID) -> Booking | None:
         return Booking.from_row(await bookings.booking_by_id(info.context, id))
 
-    @strawberry.field(permission_classes=[IsStaff], description="The company's properties, by name.")
+    @strawberry.field(permission_classes=[READ_BOOKINGS], description="The company's properties, by name.")
     async def properties(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Property]:
         page, count = await properties.list_properties(info.context, first=first, after=after)
         return connection(page, count, Property.from_row)
 
-    @strawberry.field(permission_classes=[IsStaff], description="The trip-services catalogue, by name.")
+    @strawberry.field(permission_classes=[READ_BOOKINGS], description="The trip-services catalogue, by name.")
     async def services(
         self,
         info: Info,

@@ -20,10 +20,13 @@ class PrincipalKind(StrEnum):
 class FailureCode(StrEnum):
     UNAUTHENTICATED = "UNAUTHENTICATED"
     FORBIDDEN = "FORBIDDEN"
+    RATE_LIMITED = "RATE_LIMITED"
 
 
 @dataclass(frozen=True)
 class Principal:
+    """`subject_id` is the staff user, the guest account, the API key, or (portal) the booking."""
+
     tenant: TenantRef
     kind: PrincipalKind
     subject_id: uuid.UUID | None = None
@@ -37,6 +40,7 @@ class Principal:
 class AuthFailure:
     code: FailureCode
     message: str
+    retry_after: int | None = None
 
 
 @dataclass(frozen=True)
@@ -51,5 +55,5 @@ class AuthResult:
         return cls()
 
     @classmethod
-    def failed(cls, code: FailureCode, message: str) -> AuthResult:
-        return cls(failure=AuthFailure(code, message))
+    def failed(cls, code: FailureCode, message: str, *, retry_after: int | None = None) -> AuthResult:
+        return cls(failure=AuthFailure(code, message, retry_after))
