@@ -49,7 +49,6 @@ class Settings(BaseSettings):
     # How many reverse proxies in front of Hospes append to X-Forwarded-For (0: trust none).
     trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
     api_key_limit_per_minute: int = Field(default=600, ge=1)
-    default_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
 
     graphql_max_depth: int = Field(default=12, ge=2)
     graphql_max_aliases: int = Field(default=30, ge=1)

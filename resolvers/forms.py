@@ -13,6 +13,7 @@ from models.tenant import BookingSource, BookingStatus, Communication, Communica
 from models.tenant import Channel as ChannelKind
 from resolvers import bookings, guests, intake, ratelimit
 from resolvers import validation as check
+from resolvers.company import CompanySettings
 from resolvers.context import Context
 from resolvers.intake import GuestDetails
 from resolvers.validation import Problems, Rejection, rejected
@@ -62,7 +63,7 @@ async def submit_booking_form(ctx: Context, data: SubmitBookingFormInput) -> str
     and a booking in status INQUIRY (no price yet) is recorded."""
     region = ctx.tenant.settings.get("default_region")
     problems = Problems()
-    currency = str(ctx.tenant.settings.get("default_currency") or ctx.resources.settings.default_currency)
+    currency = CompanySettings.of(ctx.tenant).default_currency
     stay = bookings.clean_stay(
         ctx,
         problems,

@@ -6,8 +6,10 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from schema.company import CompanyMutation, CompanyQuery
 from schema.extensions import ErrorPolicy
 from schema.history import BookingEvent, MessageEvent, PaymentEvent, ServiceRequestEvent
 from schema.mutation import Mutation
@@ -22,10 +24,21 @@ class HospesSchema(strawberry.Schema):
         """Expected errors are answers, not incidents; `ErrorPolicy` logs the unexpected ones."""
 
 
+# Each lane of the API keeps its root fields in its own module; the roots are their union.
+QUERIES: tuple[type, ...] = (
+    Query,
+    CompanyQuery,
+)
+MUTATIONS: tuple[type, ...] = (
+    Mutation,
+    CompanyMutation,
+)
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
     return HospesSchema(
-        query=Query,
-        mutation=Mutation,
+        query=merge_types("Query", QUERIES),
+        mutation=merge_types("Mutation", MUTATIONS),
         # Implementations reached only through the HistoryEvent interface.
         types=[BookingEvent, MessageEvent, ServiceRequestEvent, PaymentEvent],
         config=StrawberryConfig(auto_camel_case=True),

@@ -1,0 +1,51 @@
+"""Company settings: `settings` and `updateSettings` (owners and managers)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from resolvers import company
+from resolvers.company import AccountCreation, CompanySettings, UpdateSettingsInput
+from resolvers.context import Info
+from resolvers.permissions import MANAGE_SETTINGS
+from resolvers.validation import Rejection
+from schema.errors import UserError
+
+
+@strawberry.type(name="Settings")
+class SettingsType:
+    default_language: str
+    default_region: str | None
+    default_currency: str
+    portal_base_url: str
+    portal_expiry_days_after_checkout: int
+    check_in_instructions_days_before: int
+    account_creation: AccountCreation
+    allow_login_at_checkout: bool
+
+    @classmethod
+    def of(cls, settings: CompanySettings) -> SettingsType:
+        return cls(**vars(settings))
+
+
+@strawberry.type
+class UpdateSettingsPayload:
+    settings: SettingsType | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class CompanyQuery:
+    @strawberry.field(permission_classes=[MANAGE_SETTINGS], description="The company's settings.")
+    def settings(self, info: Info) -> SettingsType:
+        return SettingsType.of(CompanySettings.of(info.context.tenant))
+
+
+@strawberry.type
+class CompanyMutation:
+    @strawberry.mutation(permission_classes=[MANAGE_SETTINGS])
+    async def update_settings(self, info: Info, input: UpdateSettingsInput) -> UpdateSettingsPayload:
+        outcome = await company.update_settings(info.context, input)
+        if isinstance(outcome, Rejection):
+            return UpdateSettingsPayload(settings=None, errors=outcome.errors)
+        return UpdateSettingsPayload(settings=SettingsType.of(outcome), errors=[])
