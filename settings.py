@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     graphql_max_depth: int = Field(default=12, ge=2)
     graphql_max_aliases: int = Field(default=30, ge=1)
     graphql_max_tokens: int = Field(default=4_000, ge=100)
+    # Estimated cost: one per field, list fields times their page size (`first`, at most 100).
+    graphql_max_cost: int = Field(default=50_000, ge=100)
+    graphql_max_batch: int = Field(default=10, ge=1, le=100)
     max_request_bytes: int = Field(default=256 * 1024, ge=1024)
 
     @model_validator(mode="after")

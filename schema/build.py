@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -12,6 +12,7 @@ from strawberry.types import ExecutionContext
 from schema.company import CompanyMutation, CompanyQuery
 from schema.extensions import ErrorPolicy
 from schema.history import BookingEvent, MessageEvent, PaymentEvent, ServiceRequestEvent
+from schema.limits import IntrospectionPolicy, cost_rule
 from schema.mutation import Mutation
 from schema.query import Query
 from settings import Settings
@@ -41,12 +42,16 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=merge_types("Mutation", MUTATIONS),
         # Implementations reached only through the HistoryEvent interface.
         types=[BookingEvent, MessageEvent, ServiceRequestEvent, PaymentEvent],
-        config=StrawberryConfig(auto_camel_case=True),
+        config=StrawberryConfig(
+            auto_camel_case=True, batching_config={"max_operations": settings.graphql_max_batch}
+        ),
         # Factories, not instances: an extension holds per-operation state.
         extensions=[
             ErrorPolicy,
             lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
             lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+            lambda: AddValidationRules([cost_rule(settings.graphql_max_cost)]),
+            lambda: IntrospectionPolicy(development=settings.is_development),
         ],
     )

@@ -38,9 +38,13 @@ class ErrorPolicy(SchemaExtension):
         if isinstance(original, ApiError):
             return error
         if error.path is None:
+            if (error.extensions or {}).get("code"):
+                return error  # our own validation rules name their code
             code = ErrorCode.BAD_USER_INPUT
             if original is None and any(marker in error.message for marker in _TOO_COMPLEX_MARKERS):
                 code = ErrorCode.QUERY_TOO_COMPLEX
+            elif "introspection has been disabled" in error.message:
+                code = ErrorCode.FORBIDDEN
             error.extensions = {**(error.extensions or {}), "code": code.value}
             return error
         request_id = getattr(self.execution_context.context, "request_id", None)
