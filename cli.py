@@ -1,4 +1,4 @@
-"""The `hospes` command: dev, serve, migrate, tenant, user, keys, bench."""
+"""The `hospes` command: dev, serve, migrate, tenant, user, apikey, keys, bench."""
 
 from __future__ import annotations
 
@@ -334,6 +334,63 @@ def user_create(slug: str, email: str, password: str, role: str, name: str | Non
         if message.startswith("error: "):
             _fail(message.removeprefix("error: "))
         click.echo(message)
+
+
+@main.group()
+def apikey() -> None:
+    """Partner API keys."""
+
+
+@apikey.command("create")
+@click.option("--tenant", "slug", required=True, help="The company's slug.")
+@click.option("--name", required=True, help="Who the key is for, e.g. 'channel manager'.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    help="A scope the key grants (repeat for several): guests:read, guests:write, bookings:read, "
+    "bookings:write, messages:send, inquiries:read, inquiries:write.",
+)
+def apikey_create(slug: str, name: str, scopes: tuple[str, ...]) -> None:
+    """Issue an API key for a company and print it; it is shown only this once."""
+    from resolvers.access import create_api_key
+    from resolvers.validation import Rejection
+    from tenancy.database import TenantSessions, create_engine_async
+    from tenancy.registry import TenantRegistry
+
+    settings = _settings()
+    with _servers(settings, need_redis=False) as servers:
+        _migrate_public(servers.database_url)
+
+        async def create() -> tuple[str | None, str]:
+            engine = create_engine_async(servers.database_url)
+            try:
+                found = await TenantRegistry(engine, ttl_seconds=0).by_slug(slug)
+                if found is None:
+                    return None, f"unknown tenant {slug!r}"
+                async with (
+                    TenantSessions(engine).open(found.schema_name) as session,
+                    session.begin(),
+                ):
+                    outcome = await create_api_key(
+                        session, tenant_id=found.id, name=name, scopes=scopes, actor=None
+                    )
+                    if isinstance(outcome, Rejection):
+                        problem = outcome.errors[0]
+                        return None, f"{problem.field}: {problem.message}"
+                    return outcome.key, (
+                        f"created API key {outcome.row.prefix} ({name}) in {slug} with scopes "
+                        f"{', '.join(outcome.row.scopes)}; it is shown only once:"
+                    )
+            finally:
+                await engine.dispose()
+
+        key, message = asyncio.run(create())
+        if key is None:
+            _fail(message)
+        click.echo(message)
+        click.echo(key)
 
 
 @main.group()

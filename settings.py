@@ -49,12 +49,25 @@ class Settings(BaseSettings):
     # How many reverse proxies in front of Hospes append to X-Forwarded-For (0: trust none).
     trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
     api_key_limit_per_minute: int = Field(default=600, ge=1)
+    # Staff login, in fixed windows kept in Redis: failed attempts per account (a keyed hash of
+    # company and email) and per IP; a successful login gives its attempt back.
+    login_limit_per_account: int = Field(default=10, ge=1)
+    login_limit_per_ip: int = Field(default=50, ge=1)
+    login_limit_window_seconds: int = Field(default=900, ge=1)
+    # Guest accounts, in fixed windows kept in Redis: login attempts per account (keyed by the
+    # email's blind index) and per IP; registrations, reset and email-change requests per IP and
+    # per address.
+    account_login_limit_per_account: int = Field(default=10, ge=1)
+    account_login_limit_per_ip: int = Field(default=100, ge=1)
+    account_request_limit_per_address: int = Field(default=5, ge=1)
+    account_request_limit_per_ip: int = Field(default=20, ge=1)
+    account_limit_window_seconds: int = Field(default=900, ge=1)
 
     graphql_max_depth: int = Field(default=12, ge=2)
     graphql_max_aliases: int = Field(default=30, ge=1)
     graphql_max_tokens: int = Field(default=4_000, ge=100)
     # Estimated cost: one per field, list fields times their page size (`first`, at most 100).
-    graphql_max_cost: int = Field(default=50_000, ge=100)
+    graphql_max_cost: int = Field(default=100_000, ge=100)
     graphql_max_batch: int = Field(default=10, ge=1, le=100)
     max_request_bytes: int = Field(default=256 * 1024, ge=1024)
 

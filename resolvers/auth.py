@@ -1,20 +1,26 @@
-"""Staff login and logout."""
+"""Staff login and logout. Login is rate-limited in Redis per account and per IP."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlmodel import col, select
 
 from models.columns import utcnow
 from models.tenant import StaffUser
+from resolvers import ratelimit
 from resolvers.context import Context
 from resolvers.validation import Rejection, rejected
-from schema.errors import UserErrorCode, unauthenticated
+from schema.errors import ApiError, ErrorCode, UserErrorCode, unauthenticated
 from schema.inputs import LoginInput
 from tenancy.credentials import SLUG
 from tenancy.principal import PrincipalKind
+from tenancy.registry import TenantRef
 
 INVALID_LOGIN = "Unknown email or wrong password."
 
@@ -23,11 +29,68 @@ def _invalid_login() -> Rejection:
     return rejected(None, UserErrorCode.INVALID_CREDENTIALS, INVALID_LOGIN)
 
 
+@dataclass(frozen=True)
+class LoginAttempt:
+    """One counted attempt: its per-account and per-IP counters."""
+
+    account_key: str
+    ip_key: str
+
+
+def _account_digest(ctx: Context, *, tenant: str, email: str) -> str:
+    """A keyed hash of company and email: Redis never holds an address, and without the
+    master key the counters cannot be matched to one by guessing."""
+    secret = hmac.new(ctx.resources.keyring.master.raw, b"hospes/staff-login-limit", hashlib.sha256)
+    return hmac.new(secret.digest(), f"{tenant}\n{email}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+async def _count_attempt(ctx: Context, *, tenant: str, email: str) -> LoginAttempt:
+    """Count an attempt against its account, then its IP, before any password is checked;
+    RATE_LIMITED (with `retryAfter`) past either limit. Counting first keeps parallel guesses
+    within the limit; an attempt the account limit refuses leaves the IP's allowance alone."""
+    settings = ctx.resources.settings
+    seconds = settings.login_limit_window_seconds
+    now = int(time.time())
+    window = now - now % seconds
+    prefix = f"{settings.redis_namespace}:rate:staff_login"
+    ip = ratelimit.client_ip(ctx.request, trusted_hops=settings.trusted_proxy_hops)
+    attempt = LoginAttempt(
+        account_key=f"{prefix}:account:{_account_digest(ctx, tenant=tenant, email=email)}:{window}",
+        ip_key=f"{prefix}:ip:{ip}:{window}",
+    )
+    for key, limit in (
+        (attempt.account_key, settings.login_limit_per_account),
+        (attempt.ip_key, settings.login_limit_per_ip),
+    ):
+        async with ctx.resources.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, seconds)
+            count, _ = await pipe.execute()
+        if int(count) > limit:
+            retry_after = window + seconds - now
+            raise ApiError(
+                ErrorCode.RATE_LIMITED,
+                f"Too many login attempts; try again in {retry_after} seconds.",
+                retryAfter=retry_after,
+            )
+    return attempt
+
+
+async def _succeeded(ctx: Context, attempt: LoginAttempt) -> None:
+    """A successful login clears its account's failures and gives its attempt back to the IP,
+    so only failures use up the limits (an office behind one address logs in all day)."""
+    async with ctx.resources.redis.pipeline(transaction=True) as pipe:
+        pipe.delete(attempt.account_key)
+        pipe.decr(attempt.ip_key)
+        await pipe.execute()
+
+
 async def login(ctx: Context, data: LoginInput) -> str | Rejection:
     """A session token for valid staff credentials. Unknown tenant, unknown email, inactive user
     and wrong password all give the same answer at the same cost."""
     resources = ctx.resources
     email = data.email.strip().lower()
+    attempt = await _count_attempt(ctx, tenant=data.tenant[:64], email=email[:320])
     tenant = await resources.registry.by_slug(data.tenant) if SLUG.fullmatch(data.tenant) else None
     user: StaffUser | None = None
     if tenant is not None and tenant.active and email:
@@ -38,14 +101,33 @@ async def login(ctx: Context, data: LoginInput) -> str | Rejection:
     valid = await asyncio.to_thread(resources.passwords.verify, password_hash, data.password)
     if not valid or user is None or tenant is None:
         return _invalid_login()
+    token = await _start_session(ctx, tenant=tenant, user=user, password=data.password)
+    if token is None:
+        return _invalid_login()
+    await _succeeded(ctx, attempt)
+    return token
+
+
+async def _start_session(ctx: Context, *, tenant: TenantRef, user: StaffUser, password: str) -> str | None:
+    """Stamp the login and start the session while holding the user's row, with the role read
+    under that lock. A deactivation or role change waits for this to commit and then ends the new
+    session too; one that committed first makes this return None (or start with the new role)."""
+    resources = ctx.resources
     async with resources.tenant_sessions.open(tenant.schema_name) as session, session.begin():
         values: dict[str, object] = {"last_login_at": utcnow()}
         if resources.passwords.needs_rehash(user.password_hash):
-            values["password_hash"] = await asyncio.to_thread(resources.passwords.hash, data.password)
-        await session.execute(sa.update(StaffUser).where(col(StaffUser.id) == user.id).values(**values))
-    return await resources.sessions.create(
-        tenant_id=tenant.id, kind=PrincipalKind.STAFF.value, subject_id=user.id, role=user.role
-    )
+            values["password_hash"] = await asyncio.to_thread(resources.passwords.hash, password)
+        role = await session.scalar(
+            sa.update(StaffUser)
+            .where(col(StaffUser.id) == user.id, col(StaffUser.active).is_(True))
+            .values(**values)
+            .returning(col(StaffUser.role))
+        )
+        if role is None:
+            return None
+        return await resources.sessions.create(
+            tenant_id=tenant.id, kind=PrincipalKind.STAFF.value, subject_id=user.id, role=role
+        )
 
 
 async def logout(ctx: Context) -> bool:

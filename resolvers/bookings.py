@@ -13,7 +13,7 @@ from sqlmodel import col
 
 from models.columns import NAME_MAX, SHORT_MAX, TEXT_MAX, utcnow
 from models.tenant import Booking, BookingSource, BookingStatus, Guest, Property
-from resolvers import audit, guest_fields, guests, intake
+from resolvers import audit, guest_fields, guests, intake, portal
 from resolvers import validation as check
 from resolvers.context import Context
 from resolvers.intake import GuestDetails
@@ -104,6 +104,15 @@ async def property_exists(session: AsyncSession, property_pk: uuid.UUID) -> bool
     return await session.get(Property, property_pk) is not None
 
 
+@dataclass(frozen=True)
+class BookingWithLink:
+    """A booking just added, with its portal link (None when it was created cancelled or its
+    portal period is already over)."""
+
+    booking: Booking
+    link: portal.PortalLink | None
+
+
 async def insert_booking(
     session: AsyncSession,
     keys: TenantKeys,
@@ -116,7 +125,35 @@ async def insert_booking(
     channel: str | None = None,
     external_id: str | None = None,
 ) -> Booking:
-    """Add a booking for `guest` and keep the guest's counters and activity current."""
+    """Add a booking for `guest`, with its portal link, for callers that do not show the link."""
+    added = await add_booking(
+        session,
+        keys,
+        guest=guest,
+        stay=stay,
+        status=status,
+        source=source,
+        staff_id=staff_id,
+        channel=channel,
+        external_id=external_id,
+    )
+    return added.booking
+
+
+async def add_booking(
+    session: AsyncSession,
+    keys: TenantKeys,
+    *,
+    guest: Guest,
+    stay: Stay,
+    status: BookingStatus,
+    source: BookingSource,
+    staff_id: uuid.UUID | None = None,
+    channel: str | None = None,
+    external_id: str | None = None,
+) -> BookingWithLink:
+    """Add a booking for `guest`, keep the guest's counters and activity current, and issue the
+    booking's portal link in the same transaction (every intake path comes through here)."""
     booking = Booking(
         id=uuid.uuid4(),
         property_id=stay.property_pk,
@@ -141,10 +178,11 @@ async def insert_booking(
     await session.flush()
     await guests.refresh_booking_count(session, guest.id)
     await guests.touch(session, guest.id)
-    return booking
+    link = await portal.issue_link(session, booking) if status is not BookingStatus.CANCELLED else None
+    return BookingWithLink(booking, link)
 
 
-async def create_booking(ctx: Context, data: CreateBookingInput) -> Booking | Rejection:
+async def create_booking(ctx: Context, data: CreateBookingInput) -> BookingWithLink | Rejection:
     """Manual entry by staff, for a known guest (`guestId`) or a person found or created by details."""
     problems = Problems()
     stay = clean_stay(
@@ -172,7 +210,7 @@ async def create_booking(ctx: Context, data: CreateBookingInput) -> Booking | Re
     keys = await ctx.keys()
     principal = ctx.principal
 
-    async def work(session: AsyncSession) -> Booking | Rejection:
+    async def work(session: AsyncSession) -> BookingWithLink | Rejection:
         found = Problems()
         if not await property_exists(session, stay.property_pk):
             found.add("propertyId", UserErrorCode.NOT_FOUND, "Property not found.")
@@ -190,7 +228,7 @@ async def create_booking(ctx: Context, data: CreateBookingInput) -> Booking | Re
                 session, keys, details, actor=principal, source="manual"
             )
         assert guest is not None
-        return await insert_booking(
+        return await add_booking(
             session,
             keys,
             guest=guest,
@@ -203,7 +241,9 @@ async def create_booking(ctx: Context, data: CreateBookingInput) -> Booking | Re
     return await ctx.write(work)
 
 
-async def import_ota_booking(ctx: Context, data: ImportOtaBookingInput) -> tuple[Booking, bool] | Rejection:
+async def import_ota_booking(
+    ctx: Context, data: ImportOtaBookingInput
+) -> tuple[BookingWithLink, bool] | Rejection:
     """Create or update a channel booking. Re-imports update dates, party, amount and status in
     place; status CANCELLED cancels. The booking keeps its guest: a re-import naming a different
     email is refused rather than silently moving the booking or rewriting the guest."""
@@ -229,7 +269,7 @@ async def import_ota_booking(ctx: Context, data: ImportOtaBookingInput) -> tuple
     keys = await ctx.keys()
     principal = ctx.principal
 
-    async def work(session: AsyncSession) -> tuple[Booking, bool] | Rejection:
+    async def work(session: AsyncSession) -> tuple[BookingWithLink, bool] | Rejection:
         await session.execute(_LOCK, {"key": f"ota:{channel}:{external_id}"})
         if not await property_exists(session, stay.property_pk):
             return rejected("propertyId", UserErrorCode.NOT_FOUND, "Property not found.")
@@ -242,7 +282,7 @@ async def import_ota_booking(ctx: Context, data: ImportOtaBookingInput) -> tuple
             guest, _ = await intake.find_or_create_guest(
                 session, keys, details, actor=principal, source=f"ota:{channel}"
             )
-            booking = await insert_booking(
+            added = await add_booking(
                 session,
                 keys,
                 guest=guest,
@@ -252,7 +292,7 @@ async def import_ota_booking(ctx: Context, data: ImportOtaBookingInput) -> tuple
                 channel=channel,
                 external_id=external_id,
             )
-            return booking, True
+            return added, True
         owner = await session.get(Guest, existing.guest_id)
         assert owner is not None
         known_email = guest_fields.email_of(owner, await ctx.keys_within(session, owner.email_enc))
@@ -264,9 +304,11 @@ async def import_ota_booking(ctx: Context, data: ImportOtaBookingInput) -> tuple
             )
         _update_stay(existing, keys, stay=stay, status=data.status)
         await session.flush()
+        if data.status is BookingStatus.CANCELLED:
+            await portal.revoke_links(session, existing.id)
         await guests.refresh_booking_count(session, existing.guest_id)
         await guests.touch(session, existing.guest_id)
-        return existing, False
+        return BookingWithLink(existing, None), False
 
     return await ctx.write(work)
 
@@ -308,6 +350,7 @@ async def cancel_booking(ctx: Context, data: CancelBookingInput) -> Booking | Re
         booking.cancelled_at = utcnow()
         booking.cancel_reason = reason
         await session.flush()
+        await portal.revoke_links(session, booking.id)
         await guests.refresh_booking_count(session, booking.guest_id)
         audit.record(
             session, actor=ctx.principal, action="booking.cancelled", entity="booking", entity_id=booking.id

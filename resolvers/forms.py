@@ -4,6 +4,7 @@ They answer with a reference only, never with data, and are rate-limited per IP 
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.columns import TEXT_MAX
 from models.tenant import BookingSource, BookingStatus, Communication, CommunicationStatus, Direction, Guest
 from models.tenant import Channel as ChannelKind
-from resolvers import bookings, guests, intake, ratelimit
+from resolvers import accounts, bookings, guests, intake, ratelimit
 from resolvers import validation as check
 from resolvers.company import CompanySettings
 from resolvers.context import Context
@@ -21,6 +22,7 @@ from schema.errors import UserErrorCode
 from schema.ids import encode_id
 from schema.inputs import GuestDetailsInput, SubmitBookingFormInput, SubmitContactFormInput
 from tenancy.crypto import TenantKeys
+from tenancy.passwords import password_problem
 from tenancy.principal import Principal
 
 
@@ -60,7 +62,11 @@ def _inbound(guest: Guest, *, subject: str, body: str, booking_id: uuid.UUID | N
 
 async def submit_booking_form(ctx: Context, data: SubmitBookingFormInput) -> str | Rejection:
     """A booking request: the guest is found or created, consent from the two boxes is granted,
-    and a booking in status INQUIRY (no price yet) is recorded."""
+    and a booking in status INQUIRY (no price yet) is recorded.
+
+    Sent with a guest account's session, the booking is the account's whatever names are typed;
+    a typed person who is not the account holder becomes the stay guest. Sent publicly, the guest
+    gets an account as the company's `accountCreation` says."""
     region = ctx.tenant.settings.get("default_region")
     problems = Problems()
     currency = CompanySettings.of(ctx.tenant).default_currency
@@ -76,8 +82,16 @@ async def submit_booking_form(ctx: Context, data: SubmitBookingFormInput) -> str
         currency=currency,
         stay_guest=None,
     )
-    details = intake.clean_details(problems, data.guest, region=region, require_contact=True)
+    holder = await accounts.booking_holder(ctx)
+    # A logged-in guest is known already: the typed person may be anyone, even without contact.
+    details = intake.clean_details(problems, data.guest, region=region, require_contact=holder is None)
     message = check.text(problems, "message", data.message, max_length=TEXT_MAX)
+    opens_account = holder is None and accounts.form_opens_account(ctx, create_account=data.create_account)
+    password = data.password or None
+    if opens_account and password is not None:
+        problem = password_problem(password)
+        if problem is not None:
+            problems.add("password", UserErrorCode.INVALID, problem)
     keys = await ctx.keys()
     await _limit(ctx, form="booking_form", keys=keys, details=details)
     if problems or stay is None or details is None:
@@ -87,25 +101,49 @@ async def submit_booking_form(ctx: Context, data: SubmitBookingFormInput) -> str
     async def work(session: AsyncSession) -> str | Rejection:
         if not await bookings.property_exists(session, stay.property_pk):
             return rejected("propertyId", UserErrorCode.NOT_FOUND, "Property not found.")
-        guest = await _intake_guest(
-            session,
-            keys,
-            details,
-            actor=actor,
-            source="booking_form",
-            sms_opt_in=data.sms_opt_in,
-            marketing_email_consent=data.marketing_email_consent,
-        )
+        booked = stay
+        if holder is not None:
+            guest = await session.get(Guest, holder[1].id, with_for_update=True, populate_existing=True)
+            assert guest is not None
+            if not intake.names_compatible(guest.name, details.name):
+                booked = replace(
+                    stay,
+                    stay_guest=bookings.StayGuest(
+                        name=details.name, email=details.email, phone=details.phone
+                    ),
+                )
+            intake.grant_consent(
+                session,
+                guest,
+                sms_opt_in=data.sms_opt_in,
+                marketing_email_consent=data.marketing_email_consent,
+                source="booking_form",
+                actor=actor,
+            )
+        else:
+            guest = await _intake_guest(
+                session,
+                keys,
+                details,
+                actor=actor,
+                source="booking_form",
+                sms_opt_in=data.sms_opt_in,
+                marketing_email_consent=data.marketing_email_consent,
+            )
         booking = await bookings.insert_booking(
             session,
             keys,
             guest=guest,
-            stay=stay,
+            stay=booked,
             status=BookingStatus.INQUIRY,
             source=BookingSource.BOOKING_FORM,
         )
         if message:
             session.add(_inbound(guest, subject="Booking request", body=message, booking_id=booking.id))
+        if opens_account and details.email is not None:
+            await accounts.open_account(
+                ctx, session, keys, guest=guest, email=details.email, password=password
+            )
         return encode_id("Booking", booking.id)
 
     return await ctx.write(work)

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel, col
 from strawberry.dataloader import DataLoader
 
+from models.public import PortalToken
 from models.tenant import (
     Booking,
     Communication,
@@ -98,6 +99,27 @@ class Loaders:
             )
             with_account = set(rows)
             return [key in with_account for key in keys]
+
+        return DataLoader(load)
+
+    @cached_property
+    def portal_link_active(self) -> DataLoader[uuid.UUID, bool]:
+        """Whether a booking has a link that works now (not revoked, not expired)."""
+        ctx = self._ctx
+
+        async def load(keys: Keys) -> list[bool]:
+            rows = await ctx.scalars(
+                sa.select(col(PortalToken.booking_id))
+                .distinct()
+                .where(
+                    col(PortalToken.tenant_id) == ctx.tenant.id,
+                    col(PortalToken.booking_id).in_(keys),
+                    col(PortalToken.revoked_at).is_(None),
+                    col(PortalToken.expires_at) > sa.func.now(),
+                )
+            )
+            live = set(rows)
+            return [key in live for key in keys]
 
         return DataLoader(load)
 

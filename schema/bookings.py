@@ -110,6 +110,10 @@ class Booking:
         rows = await info.context.loaders.communications_of_booking.load(self.pk)
         return [Communication.from_row(row) for row in rows]
 
+    @strawberry.field(description="Whether the booking's guest-portal link works now.")
+    async def portal_link_active(self, info: Info) -> bool:
+        return await info.context.loaders.portal_link_active.load(self.pk)
+
     @strawberry.field(description="Sum of the paid payments.")
     async def amount_paid(self, info: Info) -> Decimal:
         rows = await info.context.loaders.payments_of_booking.load(self.pk)

@@ -9,11 +9,14 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from schema.access import AccessMutation, AccessQuery
+from schema.accounts import AccountMutation, AccountQuery
 from schema.company import CompanyMutation, CompanyQuery
 from schema.extensions import ErrorPolicy
 from schema.history import BookingEvent, MessageEvent, PaymentEvent, ServiceRequestEvent
 from schema.limits import IntrospectionPolicy, cost_rule
 from schema.mutation import Mutation
+from schema.portal import PortalMutation, PortalQuery
 from schema.query import Query
 from settings import Settings
 
@@ -29,10 +32,16 @@ class HospesSchema(strawberry.Schema):
 QUERIES: tuple[type, ...] = (
     Query,
     CompanyQuery,
+    AccountQuery,
+    PortalQuery,
+    AccessQuery,
 )
 MUTATIONS: tuple[type, ...] = (
     Mutation,
     CompanyMutation,
+    AccountMutation,
+    PortalMutation,
+    AccessMutation,
 )
 
 

@@ -9,9 +9,10 @@ import strawberry
 
 from models.tenant import Channel
 from models.tenant import Guest as GuestRow
-from resolvers import guest_fields
+from models.tenant import GuestAccount as GuestAccountRow
+from resolvers import accounts, guest_fields
 from resolvers.context import Info
-from resolvers.permissions import READ_BOOKINGS
+from resolvers.permissions import READ_BOOKINGS, STAFF_ONLY
 from schema.bookings import Booking
 from schema.catalogue import ServiceRequest
 from schema.communications import Communication
@@ -21,6 +22,17 @@ from schema.payments import Payment
 
 if TYPE_CHECKING:
     from schema.history import HistoryConnection
+
+
+@strawberry.type(description="A guest's login, as staff see it (never its credentials).")
+class GuestAccountInfo:
+    created_at: datetime
+    last_login_at: datetime | None
+    disabled_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: GuestAccountRow) -> GuestAccountInfo:
+        return cls(created_at=row.created_at, last_login_at=row.last_login_at, disabled_at=row.disabled_at)
 
 
 @strawberry.type(description="One person, once per company, with everything they did with it.")
@@ -96,6 +108,11 @@ class Guest:
     @strawberry.field(description="Whether the guest has an account to log in with.")
     async def has_account(self, info: Info) -> bool:
         return await info.context.loaders.has_account.load(self.pk)
+
+    @strawberry.field(permission_classes=[STAFF_ONLY], description="The guest's account, if they have one.")
+    async def account(self, info: Info) -> GuestAccountInfo | None:
+        row = await accounts.account_of_guest(info.context).load(self.pk)
+        return GuestAccountInfo.from_row(row) if row is not None else None
 
     @strawberry.field(
         permission_classes=[READ_BOOKINGS],

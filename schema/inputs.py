@@ -123,6 +123,13 @@ class SubmitBookingFormInput:
     message: str | None = None
     sms_opt_in: bool = strawberry.field(default=False, description="The SMS reminders box.")
     marketing_email_consent: bool = strawberry.field(default=False, description="The marketing email box.")
+    create_account: bool = strawberry.field(
+        default=False, description='The "create an account" box (when the company offers it).'
+    )
+    password: str | None = strawberry.field(
+        default=None,
+        description="The new account's password; without one, a link to choose it is mailed.",
+    )
 
 
 @strawberry.input(description="The contact form of the company's site (public, `X-Tenant`).")

@@ -102,8 +102,12 @@ class Mutation:
     async def create_booking(self, info: Info, input: CreateBookingInput) -> CreateBookingPayload:
         outcome = await bookings.create_booking(info.context, input)
         if isinstance(outcome, Rejection):
-            return CreateBookingPayload(booking=None, errors=outcome.errors)
-        return CreateBookingPayload(booking=Booking.from_row(outcome), errors=[])
+            return CreateBookingPayload(booking=None, portal_url=None, errors=outcome.errors)
+        return CreateBookingPayload(
+            booking=Booking.from_row(outcome.booking),
+            portal_url=outcome.link.url if outcome.link else None,
+            errors=[],
+        )
 
     @strawberry.mutation(permission_classes=[WRITE_BOOKINGS])
     async def record_payment(self, info: Info, input: RecordPaymentInput) -> RecordPaymentPayload:
@@ -127,9 +131,14 @@ class Mutation:
     async def import_ota_booking(self, info: Info, input: ImportOtaBookingInput) -> ImportOtaBookingPayload:
         outcome = await bookings.import_ota_booking(info.context, input)
         if isinstance(outcome, Rejection):
-            return ImportOtaBookingPayload(booking=None, created=None, errors=outcome.errors)
-        booking, created = outcome
-        return ImportOtaBookingPayload(booking=Booking.from_row(booking), created=created, errors=[])
+            return ImportOtaBookingPayload(booking=None, created=None, portal_url=None, errors=outcome.errors)
+        added, created = outcome
+        return ImportOtaBookingPayload(
+            booking=Booking.from_row(added.booking),
+            created=created,
+            portal_url=added.link.url if added.link else None,
+            errors=[],
+        )
 
     @strawberry.mutation(permission_classes=[WRITE_BOOKINGS])
     async def cancel_booking(self, info: Info, input: CancelBookingInput) -> CancelBookingPayload:

@@ -45,6 +45,9 @@ class UpdateGuestPayload:
 @strawberry.type
 class CreateBookingPayload:
     booking: Booking | None
+    portal_url: str | None = strawberry.field(
+        description="The guest-portal link of a booking just created; shown once, null otherwise."
+    )
     errors: list[UserError]
 
 
@@ -65,6 +68,9 @@ class ImportOtaBookingPayload:
     booking: Booking | None
     created: bool | None = strawberry.field(
         description="False when the import updated a booking imported before; null when refused."
+    )
+    portal_url: str | None = strawberry.field(
+        description="The guest-portal link of a booking just created; shown once, null otherwise."
     )
     errors: list[UserError]
 

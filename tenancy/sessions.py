@@ -1,4 +1,6 @@
-"""Login sessions, kept in Redis under the SHA-256 of their token (the token itself is never stored)."""
+"""Login sessions, kept in Redis under the SHA-256 of their token (the token itself is never stored).
+Each user's sessions are also indexed in a set, so that deactivating a user or changing their role
+ends every session they hold at once."""
 
 from __future__ import annotations
 
@@ -35,18 +37,28 @@ class SessionStore:
     def _key(self, hashed: str) -> str:
         return f"{self._namespace}:session:{hashed}"
 
+    def _index(self, tenant_id: uuid.UUID, subject_id: uuid.UUID) -> str:
+        return f"{self._namespace}:user_sessions:{tenant_id}:{subject_id}"
+
     async def create(
         self, *, tenant_id: uuid.UUID, kind: str, subject_id: uuid.UUID, role: str | None
     ) -> str:
         """Start a session and return its bearer token (256 bits from `secrets`)."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        hashed = token_hash(token)
         payload = {
             "tenant_id": str(tenant_id),
             "kind": kind,
             "subject_id": str(subject_id),
             "role": role,
         }
-        await self._redis.set(self._key(token_hash(token)), json.dumps(payload), ex=self._ttl)
+        index = self._index(tenant_id, subject_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._key(hashed), json.dumps(payload), ex=self._ttl)
+            pipe.sadd(index, hashed)
+            # The index lives as long as the newest session it lists.
+            pipe.expire(index, self._ttl)
+            await pipe.execute()
         return token
 
     async def get(self, token: str) -> SessionData | None:
@@ -66,4 +78,28 @@ class SessionStore:
         )
 
     async def end(self, hashed: str) -> bool:
-        return bool(await self._redis.delete(self._key(hashed)))
+        """End one session (by its token's hash); False if it had already ended."""
+        key = self._key(hashed)
+        raw = await self._redis.get(key)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            if raw is not None:
+                data = json.loads(raw)
+                pipe.srem(self._index(uuid.UUID(data["tenant_id"]), uuid.UUID(data["subject_id"])), hashed)
+            deleted, *_ = await pipe.execute()
+        return bool(deleted)
+
+    async def end_all(self, *, tenant_id: uuid.UUID, subject_id: uuid.UUID) -> int:
+        """End every session of one user of one tenant; returns how many were still live."""
+        index = self._index(tenant_id, subject_id)
+        members = await self._redis.smembers(index)
+        if not members:
+            return 0
+        hashes = [member.decode() if isinstance(member, bytes) else str(member) for member in members]
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for hashed in hashes:
+                pipe.delete(self._key(hashed))
+            # Only what was read: a session started meanwhile stays indexed.
+            pipe.srem(index, *hashes)
+            results = await pipe.execute()
+        return sum(int(result) for result in results[: len(hashes)])

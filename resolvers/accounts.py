@@ -1,0 +1,728 @@
+"""Guest accounts: registration, login and logout, passwords (reset, first password, change), the
+profile and its email change, the accounts the booking form opens, and disabling by staff.
+
+An account logs in with the email of its guest record: `guest_account.email_bidx` is kept equal to
+the guest's `email_bidx`, and only `accountConfirmEmailChange` changes either of them here.
+Links mailed to a guest carry single-use tokens stored as SHA-256 only; the mail itself is a
+queued `communication` row (messaging sends queued rows; until it does, the link sits in that
+row's body)."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import uuid
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+from strawberry.dataloader import DataLoader
+
+from models.columns import NAME_MAX, utcnow
+from models.tenant import (
+    AccountToken,
+    AccountTokenPurpose,
+    Communication,
+    CommunicationStatus,
+    Direction,
+    Guest,
+    GuestAccount,
+    MessageClass,
+)
+from models.tenant import Channel as ChannelKind
+from resolvers import audit, guest_fields, guests, intake, ratelimit
+from resolvers import validation as check
+from resolvers.company import AccountCreation, CompanySettings
+from resolvers.context import Context
+from resolvers.intake import GuestDetails
+from resolvers.validation import Problems, Rejection, rejected
+from schema.errors import UserErrorCode, unauthenticated
+from tenancy import tokens
+from tenancy.crypto import TenantKeys
+from tenancy.passwords import MAX_LENGTH, password_problem
+from tenancy.principal import PrincipalKind
+
+RESET_LIFETIME = timedelta(hours=1)
+SET_PASSWORD_LIFETIME = timedelta(days=7)
+EMAIL_CHANGE_LIFETIME = timedelta(days=1)
+PASSWORD_PURPOSES = (AccountTokenPurpose.RESET_PASSWORD, AccountTokenPurpose.SET_PASSWORD)
+
+INVALID_LOGIN = "Unknown email or wrong password."
+INVALID_LINK = "This link is invalid, has expired or was already used."
+NO_ACCOUNTS = "This company does not offer guest accounts."
+NEW_EMAIL_COLUMN = "account_token.new_email"
+CONSENTS = {"sms_opt_in": "smsOptIn", "marketing_email_consent": "marketingEmailConsent"}
+
+
+# --- who is calling -------------------------------------------------------------------------
+
+
+async def current_account(ctx: Context) -> tuple[GuestAccount, Guest]:
+    """The caller's account and its guest. A session of a disabled or deleted account (or of an
+    erased guest) is refused like an expired one."""
+    principal = ctx.require(PrincipalKind.GUEST_ACCOUNT)
+    account = await ctx.scalar(sa.select(GuestAccount).where(col(GuestAccount.id) == principal.subject_id))
+    if account is None or account.disabled_at is not None:
+        raise unauthenticated("Invalid or expired session.")
+    guest = await ctx.loaders.guest.load(account.guest_id)
+    if guest is None or guest.erased_at is not None:
+        raise unauthenticated("Invalid or expired session.")
+    return account, guest
+
+
+async def booking_holder(ctx: Context) -> tuple[GuestAccount, Guest] | None:
+    """The logged-in account a booking-form booking belongs to; None for a public caller, and
+    when the company does not let guests log in at checkout (the form is then taken as public)."""
+    principal = ctx.principal
+    if principal is None or principal.kind is not PrincipalKind.GUEST_ACCOUNT:
+        return None
+    if not CompanySettings.of(ctx.tenant).allow_login_at_checkout:
+        return None
+    return await current_account(ctx)
+
+
+# --- rate limits and sessions -----------------------------------------------------------------
+
+
+async def _limit(ctx: Context, *, bucket: str, subject: str, limit: int) -> None:
+    window = ctx.resources.settings.account_limit_window_seconds
+    await ratelimit.hit(ctx, bucket=bucket, subject=subject, limit=limit, window_seconds=window)
+
+
+async def _limit_ip(ctx: Context, *, bucket: str, limit: int) -> None:
+    ip = ratelimit.client_ip(ctx.request, trusted_hops=ctx.resources.settings.trusted_proxy_hops)
+    await _limit(ctx, bucket=f"{bucket}:ip", subject=ip, limit=limit)
+
+
+async def _limit_address(ctx: Context, *, bucket: str, email_bidx: bytes, limit: int) -> None:
+    # Keyed by the blind index: no address is ever written to Redis.
+    await _limit(ctx, bucket=f"{bucket}:account", subject=bytes(email_bidx).hex()[:32], limit=limit)
+
+
+async def _start_session(ctx: Context, account_id: uuid.UUID) -> str:
+    return await ctx.resources.sessions.create(
+        tenant_id=ctx.tenant.id, kind=PrincipalKind.GUEST_ACCOUNT.value, subject_id=account_id, role=None
+    )
+
+
+async def end_sessions(ctx: Context, account_id: uuid.UUID) -> int:
+    """End every session of the account; returns how many were live."""
+    return await ctx.resources.sessions.end_all(tenant_id=ctx.tenant.id, subject_id=account_id)
+
+
+# --- tokens and mail --------------------------------------------------------------------------
+
+
+def _issue_token(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    purpose: AccountTokenPurpose,
+    lifetime: timedelta,
+    new_email_enc: bytes | None = None,
+) -> str:
+    """A new single-use token; only its digest is stored."""
+    token = tokens.new_account_token()
+    session.add(
+        AccountToken(
+            id=uuid.uuid4(),
+            account_id=account_id,
+            purpose=purpose.value,
+            token_hash=tokens.digest(token),
+            new_email_enc=new_email_enc,
+            expires_at=utcnow() + lifetime,
+        )
+    )
+    return token
+
+
+async def _redeem(
+    session: AsyncSession, token: str, purposes: tuple[AccountTokenPurpose, ...]
+) -> AccountToken | None:
+    """The token's row, locked and marked used, if it is live and of one of `purposes`. Unknown,
+    expired, used and malformed tokens all give None."""
+    if not token.startswith(tokens.ACCOUNT_TOKEN_PREFIX) or len(token) > 100:
+        return None
+    row = await session.scalar(
+        sa.select(AccountToken)
+        .where(
+            col(AccountToken.token_hash) == tokens.digest(token),
+            col(AccountToken.purpose).in_([purpose.value for purpose in purposes]),
+            col(AccountToken.used_at).is_(None),
+            col(AccountToken.expires_at) > sa.func.now(),
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if row is not None:
+        row.used_at = utcnow()
+    return row
+
+
+async def _retire_tokens(
+    session: AsyncSession, account_id: uuid.UUID, purposes: tuple[AccountTokenPurpose, ...]
+) -> None:
+    """Mark the account's other live tokens of `purposes` used: one link at a time stays valid."""
+    await session.execute(
+        sa.update(AccountToken)
+        .where(
+            col(AccountToken.account_id) == account_id,
+            col(AccountToken.purpose).in_([purpose.value for purpose in purposes]),
+            col(AccountToken.used_at).is_(None),
+        )
+        .values(used_at=sa.func.now())
+    )
+
+
+def _queue_email(
+    session: AsyncSession, *, guest_id: uuid.UUID, template_key: str, subject: str, body: str
+) -> None:
+    """A transactional email to the guest, queued for messaging to send."""
+    session.add(
+        Communication(
+            id=uuid.uuid4(),
+            guest_id=guest_id,
+            channel=ChannelKind.EMAIL.value,
+            direction=Direction.OUT.value,
+            template_key=template_key,
+            message_class=MessageClass.TRANSACTIONAL.value,
+            subject=subject,
+            body=body,
+            status=CommunicationStatus.QUEUED.value,
+        )
+    )
+
+
+def _link(ctx: Context, path: str, token: str) -> str:
+    return f"{CompanySettings.of(ctx.tenant).portal_base_url}/{path}/{token}"
+
+
+async def _hash(ctx: Context, password: str) -> str:
+    # argon2 is deliberately slow: keep it off the event loop.
+    return await asyncio.to_thread(ctx.resources.passwords.hash, password)
+
+
+async def _verify(ctx: Context, password_hash: str | None, password: str) -> bool:
+    """One full argon2 verification whatever the input (the decoy hash when there is no account),
+    so every failure costs the same."""
+    if len(password) > MAX_LENGTH:
+        password_hash, password = None, ""
+    return await asyncio.to_thread(ctx.resources.passwords.verify, password_hash, password)
+
+
+# --- registration and login -------------------------------------------------------------------
+
+
+async def register(ctx: Context, *, email: str, password: str, name: str) -> str | Rejection:
+    """Create an account (and find or create its guest by email); returns a session token."""
+    settings = ctx.resources.settings
+    await _limit_ip(ctx, bucket="account_register", limit=settings.account_request_limit_per_ip)
+    if CompanySettings.of(ctx.tenant).account_creation is AccountCreation.DISABLED:
+        return rejected(None, UserErrorCode.INVALID_STATE, NO_ACCOUNTS)
+    problems = Problems()
+    clean_name = check.text(problems, "name", name, max_length=NAME_MAX, required=True)
+    address = check.email(problems, "email", email, required=True)
+    problem = password_problem(password)
+    if problem is not None:
+        problems.add("password", UserErrorCode.INVALID, problem)
+    if problems or clean_name is None or address is None:
+        return problems.rejection()
+    keys = await ctx.keys()
+    email_bidx = keys.blind_index(address, kind="email")
+    assert email_bidx is not None
+    password_hash = await _hash(ctx, password)
+    details = GuestDetails(name=clean_name, email=address, phone=None, country=None, language=None)
+    actor = ctx.principal
+
+    async def work(session: AsyncSession) -> GuestAccount | Rejection:
+        guest, _ = await intake.find_or_create_guest(session, keys, details, actor=actor, source="account")
+        taken = await session.scalar(
+            sa.select(col(GuestAccount.id)).where(
+                sa.or_(col(GuestAccount.email_bidx) == email_bidx, col(GuestAccount.guest_id) == guest.id)
+            )
+        )
+        if taken is not None:
+            return rejected("email", UserErrorCode.DUPLICATE, "An account with this email already exists.")
+        account = GuestAccount(
+            id=uuid.uuid4(),
+            guest_id=guest.id,
+            email_bidx=email_bidx,
+            password_hash=password_hash,
+            last_login_at=utcnow(),
+        )
+        session.add(account)
+        await session.flush()
+        await guests.touch(session, guest.id)
+        _audit_account(session, ctx, "account.created", guest.id, source="register")
+        return account
+
+    outcome = await ctx.write(work)
+    if isinstance(outcome, Rejection):
+        return outcome
+    return await _start_session(ctx, outcome.id)
+
+
+async def login(ctx: Context, *, email: str, password: str) -> str | Rejection:
+    """A session token for valid credentials. Unknown email, wrong password and a disabled
+    account give the same answer at the same cost. Limited per IP and per account."""
+    settings = ctx.resources.settings
+    await _limit_ip(ctx, bucket="account_login", limit=settings.account_login_limit_per_ip)
+    keys = await ctx.keys()
+    email_bidx = keys.blind_index(check.email(Problems(), "email", email), kind="email")
+    account: GuestAccount | None = None
+    if email_bidx is not None:
+        await _limit_address(
+            ctx, bucket="account_login", email_bidx=email_bidx, limit=settings.account_login_limit_per_account
+        )
+        account = await ctx.scalar(sa.select(GuestAccount).where(col(GuestAccount.email_bidx) == email_bidx))
+    usable = account if account is not None and account.disabled_at is None else None
+    valid = await _verify(ctx, usable.password_hash if usable else None, password)
+    if not valid or usable is None:
+        return rejected(None, UserErrorCode.INVALID_CREDENTIALS, INVALID_LOGIN)
+    values: dict[str, Any] = {"last_login_at": utcnow()}
+    if ctx.resources.passwords.needs_rehash(usable.password_hash):
+        values["password_hash"] = await _hash(ctx, password)
+
+    async def work(session: AsyncSession) -> uuid.UUID | Rejection:
+        # Disabled meanwhile: the same answer as any failure.
+        updated = await session.scalar(
+            sa.update(GuestAccount)
+            .where(col(GuestAccount.id) == usable.id, col(GuestAccount.disabled_at).is_(None))
+            .values(**values)
+            .returning(col(GuestAccount.id))
+        )
+        if updated is None:
+            return rejected(None, UserErrorCode.INVALID_CREDENTIALS, INVALID_LOGIN)
+        await guests.touch(session, usable.guest_id)
+        return usable.id
+
+    outcome = await ctx.write(work)
+    if isinstance(outcome, Rejection):
+        return outcome
+    return await _start_session(ctx, outcome)
+
+
+async def logout(ctx: Context) -> bool:
+    """End the session the request was sent with."""
+    principal = ctx.require(PrincipalKind.GUEST_ACCOUNT)
+    if principal.credential_hash is None:
+        raise unauthenticated()
+    return await ctx.resources.sessions.end(principal.credential_hash)
+
+
+# --- passwords --------------------------------------------------------------------------------
+
+
+async def request_password_reset(ctx: Context, *, email: str) -> bool | Rejection:
+    """Mail a reset link when the address belongs to a usable account. The answer is the same
+    whether or not it does."""
+    settings = ctx.resources.settings
+    await _limit_ip(ctx, bucket="account_reset", limit=settings.account_request_limit_per_ip)
+    problems = Problems()
+    address = check.email(problems, "email", email, required=True)
+    if problems or address is None:
+        return problems.rejection()
+    keys = await ctx.keys()
+    email_bidx = keys.blind_index(address, kind="email")
+    assert email_bidx is not None
+    await _limit_address(
+        ctx, bucket="account_reset", email_bidx=email_bidx, limit=settings.account_request_limit_per_address
+    )
+
+    async def work(session: AsyncSession) -> bool:
+        account = await session.scalar(
+            sa.select(GuestAccount).where(
+                col(GuestAccount.email_bidx) == email_bidx, col(GuestAccount.disabled_at).is_(None)
+            )
+        )
+        if account is None:
+            return True
+        token = _issue_token(
+            session,
+            account_id=account.id,
+            purpose=AccountTokenPurpose.RESET_PASSWORD,
+            lifetime=RESET_LIFETIME,
+        )
+        _queue_email(
+            session,
+            guest_id=account.guest_id,
+            template_key="password_reset",
+            subject=f"Reset your password for {ctx.tenant.name}",
+            body=(
+                f"Someone asked to reset the password of your {ctx.tenant.name} account.\n\n"
+                f"To choose a new password, open this link within one hour:\n{_link(ctx, 'reset', token)}\n\n"
+                "If this was not you, ignore this message: your password stays as it is."
+            ),
+        )
+        return True
+
+    return await ctx.write(work)
+
+
+async def reset_password(ctx: Context, *, token: str, password: str) -> bool | Rejection:
+    """Set a new password with a mailed reset (or first-password) token; single use. Every
+    session of the account ends."""
+    problem = password_problem(password)
+    if problem is not None:
+        return rejected("password", UserErrorCode.INVALID, problem)
+    password_hash = await _hash(ctx, password)
+
+    async def work(session: AsyncSession) -> uuid.UUID | Rejection:
+        row = await _redeem(session, token, PASSWORD_PURPOSES)
+        account = (
+            await session.get(GuestAccount, row.account_id, with_for_update=True, populate_existing=True)
+            if row is not None
+            else None
+        )
+        if account is None or account.disabled_at is not None:
+            return rejected("token", UserErrorCode.INVALID, INVALID_LINK)
+        account.password_hash = password_hash
+        await _retire_tokens(session, account.id, PASSWORD_PURPOSES)
+        await session.flush()
+        _audit_account(session, ctx, "account.password_reset", account.guest_id, source="account")
+        return account.id
+
+    outcome = await ctx.write(work)
+    if isinstance(outcome, Rejection):
+        return outcome
+    await end_sessions(ctx, outcome)
+    return True
+
+
+async def change_password(ctx: Context, *, current_password: str, new_password: str) -> str | Rejection:
+    """Change the caller's password, proven by the current one. Every session of the account ends,
+    the caller's too; returns the caller's new session token."""
+    account, _ = await current_account(ctx)
+    settings = ctx.resources.settings
+    # The same budget as logins: a stolen session cannot guess the password faster than a login.
+    await _limit_address(
+        ctx,
+        bucket="account_login",
+        email_bidx=account.email_bidx,
+        limit=settings.account_login_limit_per_account,
+    )
+    problems = Problems()
+    if not await _verify(ctx, account.password_hash, current_password):
+        problems.add("currentPassword", UserErrorCode.INVALID_CREDENTIALS, "Wrong password.")
+    problem = password_problem(new_password)
+    if problem is not None:
+        problems.add("newPassword", UserErrorCode.INVALID, problem)
+    if problems:
+        return problems.rejection()
+    password_hash = await _hash(ctx, new_password)
+
+    async def work(session: AsyncSession) -> bool:
+        await session.execute(
+            sa.update(GuestAccount)
+            .where(col(GuestAccount.id) == account.id)
+            .values(password_hash=password_hash)
+        )
+        await _retire_tokens(session, account.id, PASSWORD_PURPOSES)
+        _audit_account(session, ctx, "account.password_changed", account.guest_id, source="account")
+        return True
+
+    await ctx.write(work)
+    await end_sessions(ctx, account.id)
+    return await _start_session(ctx, account.id)
+
+
+# --- profile and email ------------------------------------------------------------------------
+
+
+def _clean_profile(ctx: Context, problems: Problems, changes: Mapping[str, Any]) -> dict[str, Any]:
+    region = ctx.tenant.settings.get("default_region")
+    values: dict[str, Any] = {}
+    if "name" in changes:
+        values["name"] = check.text(problems, "name", changes["name"], max_length=NAME_MAX, required=True)
+    if "phone" in changes:
+        values["phone"] = check.phone(problems, "phone", changes["phone"], region=region)
+    if "country" in changes:
+        values["country"] = check.country(problems, "country", changes["country"])
+    if "language" in changes:
+        values["language"] = check.language(problems, "language", changes["language"])
+    for name, field_name in CONSENTS.items():
+        if name in changes:
+            if changes[name] is None:
+                problems.add(field_name, UserErrorCode.REQUIRED, "Must be true or false.")
+            values[name] = bool(changes[name])
+    return values
+
+
+async def update_profile(ctx: Context, changes: Mapping[str, Any]) -> Guest | Rejection:
+    """Update the caller's own guest record. `changes` holds only the fields given (snake_case);
+    the email is not among them (see `request_email_change`). Consent changes are audited with
+    source "account"."""
+    _, guest = await current_account(ctx)
+    problems = Problems()
+    values = _clean_profile(ctx, problems, changes)
+    if problems:
+        return problems.rejection()
+    actor = ctx.principal
+
+    async def work(session: AsyncSession) -> Guest:
+        row = await session.get(Guest, guest.id, with_for_update=True, populate_existing=True)
+        assert row is not None
+        keys = await ctx.keys_within(session, row.phone_enc)
+        changed: list[str] = []
+        for name, value in values.items():
+            if name in CONSENTS:
+                if getattr(row, name) != value:
+                    setattr(row, name, value)
+                    audit.record(
+                        session,
+                        actor=actor,
+                        action="consent.changed",
+                        entity="guest",
+                        entity_id=row.id,
+                        data={"consent": name, "value": value, "source": "account"},
+                    )
+            elif name == "name" and value != row.name:
+                guest_fields.set_name(row, value)
+                changed.append(name)
+            elif name == "phone" and value != guest_fields.phone_of(row, keys):
+                guest_fields.set_phone(row, keys, value)
+                changed.append(name)
+            elif name in ("country", "language") and value != getattr(row, name):
+                setattr(row, name, value)
+                changed.append(name)
+        if changed:
+            audit.record(
+                session,
+                actor=actor,
+                action="guest.updated",
+                entity="guest",
+                entity_id=row.id,
+                data={"fields": changed, "source": "account"},
+            )
+        await session.flush()
+        await guests.touch(session, row.id)
+        await session.refresh(row)
+        return row
+
+    return await ctx.write(work)
+
+
+async def request_email_change(ctx: Context, *, new_email: str) -> bool | Rejection:
+    """Mail a confirmation link to the new address; the email changes only when it is followed."""
+    account, guest = await current_account(ctx)
+    settings = ctx.resources.settings
+    problems = Problems()
+    address = check.email(problems, "newEmail", new_email, required=True)
+    if problems or address is None:
+        return problems.rejection()
+    keys = await ctx.keys()
+    email_bidx = keys.blind_index(address, kind="email")
+    assert email_bidx is not None
+    await _limit_address(
+        ctx,
+        bucket="account_email_change",
+        email_bidx=account.email_bidx,
+        limit=settings.account_request_limit_per_address,
+    )
+    if email_bidx == bytes(account.email_bidx):
+        return rejected("newEmail", UserErrorCode.INVALID, "This is already your email address.")
+
+    async def work(session: AsyncSession) -> bool | Rejection:
+        if await _email_taken(session, email_bidx, account.id):
+            return rejected("newEmail", UserErrorCode.DUPLICATE, "Another account uses this email address.")
+        await _retire_tokens(session, account.id, (AccountTokenPurpose.CHANGE_EMAIL,))
+        token = _issue_token(
+            session,
+            account_id=account.id,
+            purpose=AccountTokenPurpose.CHANGE_EMAIL,
+            lifetime=EMAIL_CHANGE_LIFETIME,
+            new_email_enc=keys.encrypt(address, column=NEW_EMAIL_COLUMN),
+        )
+        # Addressed to the new email, which the guest record does not hold yet: messaging finds it
+        # as the `new_email_enc` of the account's live change_email token (communication has no
+        # recipient column).
+        _queue_email(
+            session,
+            guest_id=guest.id,
+            template_key="email_change",
+            subject=f"Confirm your new email address for {ctx.tenant.name}",
+            body=(
+                f"To use this address for your {ctx.tenant.name} account, open this link within "
+                f"24 hours:\n{_link(ctx, 'confirm-email', token)}\n\n"
+                "If you did not ask for this, ignore this message."
+            ),
+        )
+        return True
+
+    return await ctx.write(work)
+
+
+async def confirm_email_change(ctx: Context, *, token: str) -> bool | Rejection:
+    """Follow an email-change link: the account logs in with the new address from now on, and the
+    guest record holds it. Single use."""
+
+    async def work(session: AsyncSession) -> bool | Rejection:
+        row = await _redeem(session, token, (AccountTokenPurpose.CHANGE_EMAIL,))
+        account = (
+            await session.get(GuestAccount, row.account_id, with_for_update=True, populate_existing=True)
+            if row is not None
+            else None
+        )
+        if row is None or row.new_email_enc is None or account is None or account.disabled_at is not None:
+            return rejected("token", UserErrorCode.INVALID, INVALID_LINK)
+        guest = await session.get(Guest, account.guest_id, with_for_update=True, populate_existing=True)
+        assert guest is not None
+        keys = await ctx.keys_within(session, row.new_email_enc, guest.email_enc)
+        address = keys.decrypt(bytes(row.new_email_enc), column=NEW_EMAIL_COLUMN)
+        email_bidx = keys.blind_index(address, kind="email")
+        assert email_bidx is not None
+        if await _email_taken(session, email_bidx, account.id):
+            return rejected("token", UserErrorCode.DUPLICATE, "Another account uses this email address now.")
+        account.email_bidx = email_bidx
+        guest_fields.set_email(guest, keys, address)
+        await session.flush()
+        audit.record(
+            session,
+            actor=ctx.principal,
+            action="guest.updated",
+            entity="guest",
+            entity_id=guest.id,
+            data={"fields": ["email"], "source": "account"},
+        )
+        return True
+
+    return await ctx.write(work)
+
+
+async def _email_taken(session: AsyncSession, email_bidx: bytes, account_id: uuid.UUID) -> bool:
+    taken = await session.scalar(
+        sa.select(col(GuestAccount.id)).where(
+            col(GuestAccount.email_bidx) == email_bidx, col(GuestAccount.id) != account_id
+        )
+    )
+    return taken is not None
+
+
+# --- accounts the booking form opens ----------------------------------------------------------
+
+
+def form_opens_account(ctx: Context, *, create_account: bool) -> bool:
+    """Whether a public booking-form booking should give its guest an account: always under
+    AUTOMATIC, when the box is checked under OPTIONAL, never under DISABLED."""
+    creation = CompanySettings.of(ctx.tenant).account_creation
+    return creation is AccountCreation.AUTOMATIC or (creation is AccountCreation.OPTIONAL and create_account)
+
+
+async def open_account(
+    ctx: Context, session: AsyncSession, keys: TenantKeys, *, guest: Guest, email: str, password: str | None
+) -> GuestAccount | None:
+    """An account for the guest of a booking-form booking, logging in with the `email` typed on
+    the form, and an `account_created` mail (with a set-password link unless `password` is
+    given). Nothing, and no hint of why, when the guest already has an account, its record holds
+    another address, or the address is another account's login."""
+    email_bidx = keys.blind_index(email, kind="email")
+    if email_bidx is None or guest.email_bidx is None or bytes(guest.email_bidx) != email_bidx:
+        return None
+    taken = await session.scalar(
+        sa.select(col(GuestAccount.id)).where(
+            sa.or_(col(GuestAccount.guest_id) == guest.id, col(GuestAccount.email_bidx) == email_bidx)
+        )
+    )
+    if taken is not None:
+        return None
+    account = GuestAccount(
+        id=uuid.uuid4(),
+        guest_id=guest.id,
+        email_bidx=email_bidx,
+        # Without a password of the guest's choosing, an unguessable one until the link is used.
+        password_hash=await _hash(ctx, password or secrets.token_urlsafe(32)),
+    )
+    session.add(account)
+    await session.flush()
+    company = ctx.tenant.name
+    body = f"Your {company} account is ready: log in with {email} to see your bookings."
+    if password is None:
+        token = _issue_token(
+            session,
+            account_id=account.id,
+            purpose=AccountTokenPurpose.SET_PASSWORD,
+            lifetime=SET_PASSWORD_LIFETIME,
+        )
+        body = (
+            f"We opened a {company} account for you, where you can see your bookings.\n\n"
+            f"To choose your password, open this link within 7 days:\n{_link(ctx, 'set-password', token)}"
+        )
+    _queue_email(
+        session,
+        guest_id=guest.id,
+        template_key="account_created",
+        subject=f"Your {company} account",
+        body=body,
+    )
+    _audit_account(session, ctx, "account.created", guest.id, source="booking_form")
+    return account
+
+
+# --- staff ------------------------------------------------------------------------------------
+
+
+async def disable_account(ctx: Context, *, guest_id: str) -> Guest | Rejection:
+    """Staff disable a guest's account: it can no longer log in, its mailed links stop working
+    and its sessions end. Disabling a disabled account changes nothing."""
+    problems = Problems()
+    pk = check.object_id(problems, "guestId", "Guest", guest_id)
+    if problems or pk is None:
+        return problems.rejection()
+
+    async def work(session: AsyncSession) -> tuple[Guest, uuid.UUID] | Rejection:
+        guest = await session.get(Guest, pk)
+        if guest is None:
+            return rejected("guestId", UserErrorCode.NOT_FOUND, "Guest not found.")
+        account = await session.scalar(
+            sa.select(GuestAccount)
+            .where(col(GuestAccount.guest_id) == pk)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if account is None:
+            return rejected("guestId", UserErrorCode.NOT_FOUND, "This guest has no account.")
+        if account.disabled_at is None:
+            account.disabled_at = utcnow()
+            await session.flush()
+            _audit_account(session, ctx, "account.disabled", guest.id, source="staff")
+        return guest, account.id
+
+    outcome = await ctx.write(work)
+    if isinstance(outcome, Rejection):
+        return outcome
+    guest, account_id = outcome
+    await end_sessions(ctx, account_id)
+    return guest
+
+
+def account_of_guest(ctx: Context) -> DataLoader[uuid.UUID, GuestAccount | None]:
+    """The request's loader of guests' accounts (one statement per nesting level)."""
+    # Kept beside the request's other loaders (which `resolvers/loaders.py` builds lazily, the same
+    # way), so it lives and dies with the request.
+    store: dict[str, Any] = vars(ctx.loaders)
+    loader = store.get("account_of_guest")
+    if loader is None:
+
+        async def load(keys: list[uuid.UUID]) -> list[GuestAccount | None]:
+            rows = await ctx.scalars(sa.select(GuestAccount).where(col(GuestAccount.guest_id).in_(keys)))
+            found = {row.guest_id: row for row in rows}
+            return [found.get(key) for key in keys]
+
+        loader = store["account_of_guest"] = DataLoader(load)
+    return loader
+
+
+def _audit_account(
+    session: AsyncSession, ctx: Context, action: str, guest_id: uuid.UUID, *, source: str
+) -> None:
+    audit.record(
+        session,
+        actor=ctx.principal,
+        action=action,
+        entity="guest",
+        entity_id=guest_id,
+        data={"source": source},
+    )

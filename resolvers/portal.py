@@ -1,0 +1,241 @@
+"""The guest portal. Every booking gets a link when it is created; staff rotate or revoke it; the
+link shows that one booking (never the guest record) and lets the guest request trip services.
+
+A link is `<portal_base_url>/<token>`; only the token's SHA-256 is stored, in `public.portal_token`.
+The table is schema-qualified, so the tenant-bound session writes it in the booking's transaction;
+the token's tenant is always the schema that session is bound to, never a separate argument."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from models.columns import utcnow
+from models.public import PortalToken, Tenant
+from models.tenant import Booking, BookingStatus, Payment, PaymentStatus, Property, Service, ServiceRequest
+from resolvers import audit, catalogue
+from resolvers import validation as check
+from resolvers.company import CompanySettings
+from resolvers.context import Context
+from resolvers.loaders import existing
+from resolvers.validation import Problems, Rejection, rejected
+from schema.errors import UserErrorCode, unauthenticated
+from schema.ids import encode_id
+from schema.inputs import CreateServiceRequestInput
+from tenancy import tokens
+from tenancy.credentials import INVALID_LINK
+from tenancy.principal import PrincipalKind
+from tenancy.registry import TenantRef
+
+# The tenant whose schema the session is bound to (`search_path` holds exactly that schema).
+_SESSION_TENANT = (
+    sa.select(col(Tenant.id)).where(col(Tenant.schema_name) == sa.func.current_schema()).scalar_subquery()
+)
+_TENANT_COLUMNS = tuple(Tenant.__table__.c)  # type: ignore[attr-defined]
+# The catalogue a guest sees is a company's short list; the cap only bounds a pathological one.
+MAX_PORTAL_SERVICES = 200
+
+
+@dataclass(frozen=True)
+class PortalLink:
+    """A link just issued. `token` exists nowhere else: it is shown once."""
+
+    url: str
+    token: str
+    expires_at: datetime
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def link_expiry(*, check_out: date, timezone: str, days_after_checkout: int) -> datetime:
+    """The end of the check-out day at the property, plus `days_after_checkout` days."""
+    end_of_checkout_day = datetime.combine(check_out + timedelta(days=1), time.min, tzinfo=_zone(timezone))
+    return end_of_checkout_day + timedelta(days=days_after_checkout)
+
+
+def local_today(timezone: str) -> date:
+    return datetime.now(_zone(timezone)).date()
+
+
+async def _session_tenant(session: AsyncSession) -> TenantRef:
+    row = (
+        await session.execute(
+            sa.select(*_TENANT_COLUMNS).where(col(Tenant.schema_name) == sa.func.current_schema())
+        )
+    ).one()
+    return TenantRef.from_row(row)
+
+
+async def revoke_links(session: AsyncSession, booking_id: uuid.UUID) -> int:
+    """Revoke every live link of the booking (in the session's tenant); how many were live."""
+    result = await session.execute(
+        sa.update(PortalToken)
+        .where(
+            col(PortalToken.tenant_id) == _SESSION_TENANT,
+            col(PortalToken.booking_id) == booking_id,
+            col(PortalToken.revoked_at).is_(None),
+        )
+        .values(revoked_at=sa.func.now())
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def issue_link(session: AsyncSession, booking: Booking) -> PortalLink | None:
+    """Issue a link for the booking in the session's transaction. None when the portal period is
+    already over (a stay entered long after it ended): such a link would be dead on arrival."""
+    tenant = await _session_tenant(session)
+    settings = CompanySettings.of(tenant)
+    place = await session.get(Property, booking.property_id)
+    expires_at = link_expiry(
+        check_out=booking.check_out,
+        timezone=place.timezone if place is not None else "UTC",
+        days_after_checkout=settings.portal_expiry_days_after_checkout,
+    )
+    if expires_at <= utcnow():
+        return None
+    token = tokens.new_portal_token()
+    await session.execute(
+        sa.insert(PortalToken).values(
+            token_hash=tokens.digest(token), tenant_id=tenant.id, booking_id=booking.id, expires_at=expires_at
+        )
+    )
+    return PortalLink(
+        url=f"{settings.portal_base_url.rstrip('/')}/{token}", token=token, expires_at=expires_at
+    )
+
+
+# Staff: rotate and revoke.
+
+
+async def issue_portal_link(ctx: Context, *, booking_id: str) -> PortalLink | Rejection:
+    """A new link for the booking; its earlier links stop working at once."""
+    problems = Problems()
+    pk = check.object_id(problems, "bookingId", "Booking", booking_id)
+    if problems or pk is None:
+        return problems.rejection()
+
+    async def work(session: AsyncSession) -> PortalLink | Rejection:
+        # The row lock serialises concurrent rotations, so one live link remains.
+        booking = await session.get(Booking, pk, with_for_update=True, populate_existing=True)
+        if booking is None:
+            return rejected("bookingId", UserErrorCode.NOT_FOUND, "Booking not found.")
+        if booking.status == BookingStatus.CANCELLED.value:
+            return rejected("bookingId", UserErrorCode.INVALID_STATE, "The booking is cancelled.")
+        await revoke_links(session, booking.id)
+        link = await issue_link(session, booking)
+        if link is None:
+            return rejected(
+                "bookingId", UserErrorCode.INVALID_STATE, "The stay ended too long ago for a portal link."
+            )
+        audit.record(
+            session, actor=ctx.principal, action="portal_link.issued", entity="booking", entity_id=booking.id
+        )
+        return link
+
+    return await ctx.write(work)
+
+
+async def revoke_portal_link(ctx: Context, *, booking_id: str) -> Booking | Rejection:
+    """End every link of the booking; staff may issue a new one later."""
+    problems = Problems()
+    pk = check.object_id(problems, "bookingId", "Booking", booking_id)
+    if problems or pk is None:
+        return problems.rejection()
+
+    async def work(session: AsyncSession) -> Booking | Rejection:
+        booking = await session.get(Booking, pk, with_for_update=True)
+        if booking is None:
+            return rejected("bookingId", UserErrorCode.NOT_FOUND, "Booking not found.")
+        if await revoke_links(session, booking.id):
+            audit.record(
+                session,
+                actor=ctx.principal,
+                action="portal_link.revoked",
+                entity="booking",
+                entity_id=booking.id,
+            )
+        return booking
+
+    return await ctx.write(work)
+
+
+# The guest, holding a link.
+
+
+async def portal_booking(ctx: Context) -> Booking:
+    """The link's booking. A cancelled (or vanished) booking answers like a dead link: cancelling
+    revokes, so this is only a second line of defence."""
+    principal = ctx.require(PrincipalKind.PORTAL)
+    booking = await ctx.loaders.booking.load(principal.subject_id) if principal.subject_id else None
+    if booking is None or booking.status == BookingStatus.CANCELLED.value:
+        raise unauthenticated(INVALID_LINK)
+    return booking
+
+
+def check_in_instructions(ctx: Context, booking: Booking, place: Property) -> str | None:
+    """The property's instructions, from `check_in_instructions_days_before` days before arrival
+    (counted in the property's own time zone); None before that."""
+    days_before = CompanySettings.of(ctx.tenant).check_in_instructions_days_before
+    if local_today(place.timezone) < booking.check_in - timedelta(days=days_before):
+        return None
+    return place.check_in_instructions
+
+
+def amount_paid(payments: list[Payment]) -> Decimal:
+    """Sum of the paid payments (pending, failed and refunded ones do not count)."""
+    return sum((row.amount for row in payments if row.status == PaymentStatus.PAID.value), Decimal("0.00"))
+
+
+async def active_services(ctx: Context) -> list[Service]:
+    rows = await ctx.scalars(
+        sa.select(Service)
+        .where(col(Service.active).is_(True))
+        .order_by(sa.func.lower(col(Service.name)), col(Service.id))
+        .limit(MAX_PORTAL_SERVICES)
+    )
+    return list(rows)
+
+
+async def guest_first_name(ctx: Context, booking: Booking) -> str | None:
+    """The first word of the stay guest's name when someone booked for them (they are the one at
+    the property), else of the booker's; None once the guest was erased."""
+    name = booking.stay_guest_name
+    if not name:
+        guest = await existing(ctx.loaders.guest, booking.guest_id)
+        name = guest.name if guest.erased_at is None else None
+    words = name.split() if name else []
+    return words[0] if words else None
+
+
+async def request_service(
+    ctx: Context, *, service_id: str, day: date, people: int, notes: str | None
+) -> ServiceRequest | Rejection:
+    """A service request on the link's booking, validated and priced as staff requests are (the
+    guest never sets a price); the date must also not have passed at the property."""
+    booking = await portal_booking(ctx)
+    place = await existing(ctx.loaders.property, booking.property_id)
+    if day < local_today(place.timezone):
+        return rejected("date", UserErrorCode.OUT_OF_RANGE, "The date has passed.")
+    return await catalogue.create_service_request(
+        ctx,
+        CreateServiceRequestInput(
+            booking_id=strawberry.ID(encode_id("Booking", booking.id)),
+            service_id=strawberry.ID(service_id),
+            date=day,
+            people=people,
+            notes=notes,
+        ),
+    )
