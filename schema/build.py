@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -46,6 +52,11 @@ MUTATIONS: tuple[type, ...] = (
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
+    rules = [
+        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
+        cost_rule(settings.graphql_max_cost),
+    ]
     return HospesSchema(
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS),
@@ -55,12 +66,13 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             auto_camel_case=True, batching_config={"max_operations": settings.graphql_max_batch}
         ),
         # Factories, not instances: an extension holds per-operation state.
+        # Factories, not instances: an extension holds per-operation state. The validation rules
+        # are built once, so ValidationCache (keyed by document and rule classes) hits.
         extensions=[
             ErrorPolicy,
-            lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
-            lambda: AddValidationRules([cost_rule(settings.graphql_max_cost)]),
+            lambda: AddValidationRules(rules),
             lambda: IntrospectionPolicy(development=settings.is_development),
+            lambda: ValidationCache(maxsize=512),
         ],
     )
