@@ -20,7 +20,7 @@ from schema.accounts import AccountMutation, AccountQuery
 from schema.company import CompanyMutation, CompanyQuery
 from schema.extensions import ErrorPolicy
 from schema.history import BookingEvent, MessageEvent, PaymentEvent, ServiceRequestEvent
-from schema.limits import IntrospectionPolicy, cost_rule
+from schema.limits import IntrospectionPolicy, RefuseAliasFloods, cost_rule
 from schema.mutation import Mutation
 from schema.portal import PortalMutation, PortalQuery
 from schema.query import Query
@@ -52,9 +52,10 @@ MUTATIONS: tuple[type, ...] = (
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
+    alias_rules = list(MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules)
     rules = [
         *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
+        *alias_rules,
         cost_rule(settings.graphql_max_cost),
     ]
     return HospesSchema(
@@ -73,6 +74,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
             lambda: AddValidationRules(rules),
             lambda: IntrospectionPolicy(development=settings.is_development),
+            lambda: RefuseAliasFloods(max_aliases=settings.graphql_max_aliases, alias_rules=alias_rules),
             lambda: ValidationCache(maxsize=512),
         ],
     )

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import (
+    ASTValidationRule,
     FieldNode,
     FragmentSpreadNode,
     GraphQLError,
@@ -135,4 +136,33 @@ class IntrospectionPolicy(SchemaExtension):
         if not (self.development or staff):
             rules = tuple(self.execution_context.validation_rules)
             self.execution_context.validation_rules = (*rules, NoSchemaIntrospectionCustomRule)
+        yield
+
+
+def alias_count(document: Any) -> int:
+    """How many aliased fields a parsed document holds (a cheap walk, no validation)."""
+    stack = list(getattr(document, "definitions", ()))
+    count = 0
+    while stack:
+        node = stack.pop()
+        if isinstance(node, FieldNode) and node.alias is not None:
+            count += 1
+        selection_set = getattr(node, "selection_set", None)
+        if selection_set is not None:
+            stack.extend(selection_set.selections)
+    return count
+
+
+class RefuseAliasFloods(SchemaExtension):
+    """A document with too many aliases is refused by the alias rule alone: the other validation
+    rules (field merging is quadratic in same-named fields) never see it."""
+
+    def __init__(self, *, max_aliases: int, alias_rules: list[type[ASTValidationRule]]) -> None:
+        self.max_aliases = max_aliases
+        self.alias_rules = tuple(alias_rules)
+
+    def on_validate(self) -> Iterator[None]:
+        document = self.execution_context.graphql_document
+        if document is not None and alias_count(document) > self.max_aliases:
+            self.execution_context.validation_rules = self.alias_rules
         yield
