@@ -3,7 +3,9 @@ response with `json_build_object` / `json_agg`, read through psycopg directly.
 
 Each statement returns the same JSON as the API's `data` for the GraphQL documents in
 `bench.guest_graph` (same field names, opaque IDs, cursors, enum spellings, ordering), so the
-comparison is like for like; the benchmark checks that before it measures anything.
+comparison is like for like; the benchmark checks that before it measures anything. Encrypted
+columns (guest email/phone/notes, a stay guest's email/phone) cannot be decrypted in SQL, so the
+benchmarked documents do not select them and neither do these statements.
 Tables are quoted with `psycopg.sql.Identifier`; values travel as bind parameters.
 """
 
@@ -13,7 +15,9 @@ from typing import Any
 
 from psycopg import AsyncConnection, sql
 
-TABLES = ("guest", "booking", "payment", "property", "service", "service_request", "communication")
+TABLES = (
+    "guest", "guest_tally", "booking", "payment", "property", "service", "service_request", "communication",
+)  # fmt: skip
 
 
 def _opaque_id(type_name: str, alias: str) -> sql.Composable:
@@ -56,11 +60,11 @@ _PAYMENT = """json_build_object(
 
 _GUEST_DETAIL = f"""
 SELECT json_build_object(
-  'id', {{guest_id}}, 'name', g.name, 'email', g.email, 'phone', g.phone, 'country', g.country,
-  'language', g.language, 'notes', g.notes, 'preferredChannel', upper(g.preferred_channel),
+  'id', {{guest_id}}, 'name', g.name, 'country', g.country,
+  'language', g.language, 'preferredChannel', upper(g.preferred_channel),
   'smsOptIn', g.sms_opt_in, 'marketingEmailConsent', g.marketing_email_consent,
   'registeredAt', g.created_at, 'lastActivityAt', g.last_activity_at, 'erasedAt', g.erased_at,
-  'bookingCount', (SELECT count(*) FROM {{booking}} c WHERE c.guest_id = g.id),
+  'bookingCount', g.booking_count,
   'bookings', COALESCE((
     SELECT json_agg(json_build_object(
       'id', {{booking_id}}, 'checkIn', b.check_in, 'checkOut', b.check_out, 'adults', b.adults,
@@ -68,7 +72,7 @@ SELECT json_build_object(
       'status', upper(b.status), 'source', upper(b.source), 'channel', b.channel,
       'externalId', b.external_id, 'createdAt', b.created_at, 'cancelledAt', b.cancelled_at,
       'stayGuest', CASE WHEN b.stay_guest_name <> '' THEN json_build_object(
-        'name', b.stay_guest_name, 'email', b.stay_guest_email, 'phone', b.stay_guest_phone) END,
+        'name', b.stay_guest_name) END,
       'property', json_build_object('id', {{property_id}}, 'name', pr.name, 'timezone', pr.timezone),
       'payments', COALESCE((
         SELECT json_agg({_PAYMENT} ORDER BY p.created_at DESC, p.id DESC)
@@ -110,8 +114,9 @@ WHERE g.id = %(id)s
 # one row more than the page to answer `hasNextPage` the way the API does.
 _GUEST_LIST = f"""
 WITH probe AS (
-  SELECT g.id, g.name, g.email, g.phone, g.country, g.language, g.last_activity_at
+  SELECT g.id, g.name, g.country, g.language, g.last_activity_at
   FROM {{guest}} g
+  WHERE g.erased_at IS NULL
   ORDER BY g.last_activity_at DESC, g.id DESC
   LIMIT %(first)s + 1
 ), page AS (
@@ -121,13 +126,13 @@ WITH probe AS (
   LIMIT %(first)s
 )
 SELECT json_build_object(
-  'totalCount', (SELECT count(*) FROM {{guest}}),
+  'totalCount', (SELECT t.live FROM {{guest_tally}} t),
   'pageInfo', json_build_object(
     'hasNextPage', (SELECT count(*) FROM probe) > %(first)s,
     'endCursor', (SELECT g.cursor FROM page g ORDER BY g.last_activity_at, g.id LIMIT 1)),
   'edges', COALESCE((
     SELECT json_agg(json_build_object('cursor', g.cursor, 'node', json_build_object(
-      'id', {{guest_id}}, 'name', g.name, 'email', g.email, 'phone', g.phone, 'country', g.country,
+      'id', {{guest_id}}, 'name', g.name, 'country', g.country,
       'language', g.language, 'lastActivityAt', g.last_activity_at,
       'bookings', COALESCE((
         SELECT json_agg(json_build_object(

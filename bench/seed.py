@@ -21,7 +21,10 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import Engine
 
-from tenancy.database import sqlalchemy_url
+from resolvers.guest_fields import encrypted_contact, name_fields
+from tenancy.crypto import MasterKey, TenantKeys
+from tenancy.database import bind_search_path, sqlalchemy_url
+from tenancy.keyring import ensure_keys
 from tenancy.migrations import upgrade_public
 from tenancy.passwords import Passwords
 from tenancy.provisioning import create_tenant, drop_tenant
@@ -104,7 +107,8 @@ class SeededTenant:
 class _Generator:
     """Builds every row of the graph; deterministic for a given seed (except the owner's hash)."""
 
-    def __init__(self, *, seed: int, now: datetime) -> None:
+    def __init__(self, *, seed: int, now: datetime, keys: TenantKeys) -> None:
+        self.keys = keys
         self.rng = random.Random(seed)
         self.now = now
         self.ota_number = 0
@@ -122,11 +126,14 @@ class _Generator:
             (
                 "id",
                 "name",
-                "email",
-                "phone",
+                "name_key",
+                "email_enc",
+                "email_bidx",
+                "phone_enc",
+                "phone_bidx",
                 "country",
                 "language",
-                "notes",
+                "notes_enc",
                 "preferred_channel",
                 "sms_opt_in",
                 "marketing_email_consent",
@@ -141,8 +148,8 @@ class _Generator:
                 "property_id",
                 "guest_id",
                 "stay_guest_name",
-                "stay_guest_email",
-                "stay_guest_phone",
+                "stay_guest_email_enc",
+                "stay_guest_phone_enc",
                 "check_in",
                 "check_out",
                 "adults",
@@ -290,15 +297,23 @@ class _Generator:
         notes = rng.choice(
             (None, None, "Allergic to nuts.", "Prefers a ground-floor room.", "Repeat guest; VIP.")
         )
+        # Stored as the API stores them (resolvers/guest_fields.py): contact data encrypted with a
+        # blind index beside it, the folded name as sort key; `search_vector` is filled from
+        # `name_key` in one UPDATE after the COPY.
+        name = f"{first} {last}"
+        contact = encrypted_contact(self.keys, email=email, phone=phone, notes=notes)
         self.guests.rows.append(
             (
                 guest_id,
-                f"{first} {last}",
-                email,
-                phone,
+                name,
+                name_fields(name)["name_key"],
+                contact["email_enc"],
+                contact["email_bidx"],
+                contact["phone_enc"],
+                contact["phone_bidx"],
                 country,
                 language,
-                notes,
+                contact["notes_enc"],
                 channel,
                 channel == "sms",
                 rng.random() < 0.4,
@@ -446,8 +461,37 @@ def _copy(cursor: psycopg.Cursor[Any], *, schema_name: str, table: _Table) -> No
             copy.write_row(row)
 
 
+def _tenant_keys(engine: Engine, master: MasterKey, *, schema_name: str) -> TenantKeys:
+    """The tenant's data keys (created if the tenant has none yet), as the API will unwrap them."""
+    with engine.begin() as connection:
+        bind_search_path(connection, schema_name)
+        return ensure_keys(connection, master, schema_name=schema_name)
+
+
+def _derived_columns(cursor: psycopg.Cursor[Any], *, schema_name: str) -> None:
+    """The columns the API maintains beside the guest row: the search vector (from the folded name,
+    as `guest_fields.set_name` builds it) and the count of non-cancelled bookings
+    (`guests.refresh_booking_count`). One statement each; the tally triggers see no change."""
+    guest = sql.Identifier(schema_name, "guest")
+    cursor.execute(
+        sql.SQL("UPDATE {} SET search_vector = to_tsvector('simple'::regconfig, name_key)").format(guest)
+    )
+    cursor.execute(
+        sql.SQL(
+            "UPDATE {} g SET booking_count = c.live FROM (SELECT guest_id, count(*) AS live FROM {} "
+            "WHERE status <> 'cancelled' GROUP BY guest_id) c WHERE c.guest_id = g.id"
+        ).format(guest, sql.Identifier(schema_name, "booking"))
+    )
+
+
 def seed_tenant(
-    engine: Engine, *, database_url: str, guests: int, passwords: Passwords, seed: int = 2026
+    engine: Engine,
+    *,
+    database_url: str,
+    guests: int,
+    passwords: Passwords,
+    master: MasterKey,
+    seed: int = 2026,
 ) -> SeededTenant:
     """Create `bench-<random>` and fill it; the caller drops it with `drop_seeded`."""
     started = time.perf_counter()
@@ -458,7 +502,8 @@ def seed_tenant(
     try:
         password = secrets.token_urlsafe(18)
         email = f"owner@{slug}.bench.test"
-        generator = _Generator(seed=seed, now=datetime.now(UTC).replace(microsecond=0))
+        keys = _tenant_keys(engine, master, schema_name=tenant.schema_name)
+        generator = _Generator(seed=seed, now=datetime.now(UTC).replace(microsecond=0), keys=keys)
         owner_id = generator.owner(email=email, password_hash=passwords.hash(password))
         property_ids, services = generator.catalogue()
         guest_ids = tuple(
@@ -468,6 +513,7 @@ def seed_tenant(
         with psycopg.connect(libpq_url(database_url)) as conn, conn.cursor() as cursor:
             for table in generator.tables():
                 _copy(cursor, schema_name=tenant.schema_name, table=table)
+            _derived_columns(cursor, schema_name=tenant.schema_name)
             conn.commit()
             # Fresh statistics, so the planner sees 1,000 guests and not an empty table.
             conn.autocommit = True
