@@ -113,33 +113,6 @@ class BookingWithLink:
     link: portal.PortalLink | None
 
 
-async def insert_booking(
-    session: AsyncSession,
-    keys: TenantKeys,
-    *,
-    guest: Guest,
-    stay: Stay,
-    status: BookingStatus,
-    source: BookingSource,
-    staff_id: uuid.UUID | None = None,
-    channel: str | None = None,
-    external_id: str | None = None,
-) -> Booking:
-    """Add a booking for `guest`, with its portal link, for callers that do not show the link."""
-    added = await add_booking(
-        session,
-        keys,
-        guest=guest,
-        stay=stay,
-        status=status,
-        source=source,
-        staff_id=staff_id,
-        channel=channel,
-        external_id=external_id,
-    )
-    return added.booking
-
-
 async def add_booking(
     session: AsyncSession,
     keys: TenantKeys,

@@ -130,14 +130,16 @@ async def submit_booking_form(ctx: Context, data: SubmitBookingFormInput) -> str
                 sms_opt_in=data.sms_opt_in,
                 marketing_email_consent=data.marketing_email_consent,
             )
-        booking = await bookings.insert_booking(
-            session,
-            keys,
-            guest=guest,
-            stay=booked,
-            status=BookingStatus.INQUIRY,
-            source=BookingSource.BOOKING_FORM,
-        )
+        booking = (
+            await bookings.add_booking(
+                session,
+                keys,
+                guest=guest,
+                stay=booked,
+                status=BookingStatus.INQUIRY,
+                source=BookingSource.BOOKING_FORM,
+            )
+        ).booking
         if message:
             session.add(_inbound(guest, subject="Booking request", body=message, booking_id=booking.id))
         if opens_account and details.email is not None:
