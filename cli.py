@@ -481,7 +481,12 @@ def keys_rotate(slug: str, batch_size: int, max_passes: int) -> None:
 
 
 @main.command()
-@click.option("--guests", default=1000, show_default=True, type=click.IntRange(10, 100_000))
+@click.option(
+    "--guests",
+    default=None,
+    type=click.IntRange(10, 100_000),
+    help="Guests to seed [default: 1000; 100000 with --customers].",
+)
 @click.option("--requests", default=200, show_default=True, type=click.IntRange(10), help="Per phase.")
 @click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 64))
 @click.option("--warmup", default=20, show_default=True, type=click.IntRange(0))
@@ -490,21 +495,30 @@ def keys_rotate(slug: str, batch_size: int, max_passes: int) -> None:
 )
 @click.option("--profile", is_flag=True, help="Also cProfile guest detail in-process.")
 @click.option("--show-sql", is_flag=True, help="Print the statements each operation sends.")
+@click.option(
+    "--customers",
+    is_flag=True,
+    help="Instead: the customer list (page, name search, email lookup, OTA imports) at 100,000 guests.",
+)
 def bench(
     *,
-    guests: int,
+    guests: int | None,
     requests: int,
     concurrency: int,
     warmup: int,
     max_seconds: float,
     profile: bool,
     show_sql: bool,
+    customers: bool,
 ) -> None:
     """Benchmark the guest graph over HTTP against hand-written SQL (seeds and drops its own tenant)."""
+    if customers:
+        _bench_customers(guests=guests or 100_000, warmup=warmup, max_seconds=max_seconds)
+        return
     from bench.guest_graph import BenchError, Options, run
 
     options = Options(
-        guests=guests,
+        guests=guests or 1000,
         requests=requests,
         concurrency=concurrency,
         warmup=warmup,
@@ -512,6 +526,22 @@ def bench(
         profile=profile,
         show_sql=show_sql,
     )
+    settings = _settings()
+    with _servers(settings) as servers:
+        try:
+            report = run(
+                settings, database_url=servers.database_url, redis_url=servers.redis_url, options=options
+            )
+        except BenchError as error:
+            _fail(str(error))
+        click.echo(report)
+
+
+def _bench_customers(*, guests: int, warmup: int, max_seconds: float) -> None:
+    from bench.customer_list import Options, run
+    from bench.guest_graph import BenchError
+
+    options = Options(guests=guests, warmup=min(warmup, 10), max_seconds=max(max_seconds, 60.0))
     settings = _settings()
     with _servers(settings) as servers:
         try:
