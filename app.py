@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import sqlalchemy as sa
+from graphql import ExecutionResult, GraphQLError
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -23,6 +24,8 @@ from strawberry.http.typevars import RootValue
 
 from resolvers.context import Context, Resources
 from schema.build import build_schema
+from schema.errors import ErrorCode
+from schema.limits import alias_estimate
 from settings import Settings, get_settings
 from tenancy.credentials import CredentialResolver
 from tenancy.database import TenantSessions, create_engine_async
@@ -144,6 +147,18 @@ class HospesGraphQL(GraphQL[Context, RootValue]):
             raise
         await context.finish(commit=True)
         return result
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> Any:
+        # A flood of aliases is refused from the text: parsing it would already cost tens of ms.
+        query = kwargs["request_data"].query
+        limit = self.resources.settings.graphql_max_aliases
+        if query and alias_estimate(query) > limit:
+            error = GraphQLError(
+                f"Too many aliases (more than {limit}).",
+                extensions={"code": ErrorCode.QUERY_TOO_COMPLEX.value},
+            )
+            return ExecutionResult(data=None, errors=[error])
+        return await super().execute_single(*args, **kwargs)
 
 
 def build_resources(settings: Settings, *, database_url: str, redis_url: str) -> Resources:

@@ -58,6 +58,21 @@ def test_a_thousand_aliases_are_refused_before_any_resolver(
     assert seen == []
 
 
+def test_an_alias_flood_is_refused_from_its_text(tenant: TenantFixture, client: TestClient) -> None:
+    query = "{ " + " ".join(f"a{i}: __typename" for i in range(1000)) + " }"  # fits the token cap
+    with statements(client) as seen:
+        body = tenant.api(query)
+    assert error_codes(body) == ["QUERY_TOO_COMPLEX"]
+    assert seen == []
+
+
+def test_alias_estimate_counts_aliases_only() -> None:
+    from schema.limits import alias_estimate
+
+    assert alias_estimate('{ a: me { email } b: guests(first: 5, search: "x: y") { totalCount } }') == 2
+    assert alias_estimate("query($id: ID!) { guest(id: $id) { name } }") == 0
+
+
 def test_list_fields_cost_by_their_page_size(tenant: TenantFixture) -> None:
     fine = "{ guests(first: 50) { edges { node { bookings { payments { amount } } } } } }"
     assert not tenant.api(fine).get("errors")
