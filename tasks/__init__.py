@@ -1,0 +1,1 @@
+"""Dramatiq broker setup, actors, the scheduler loop and the outbox relay (the messaging issue)."""
