@@ -46,11 +46,11 @@ def _worker() -> str:
 @pytest.fixture(scope="session")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     handles: list[Any] = []
-    # The parent of basetemp is shared by all xdist workers, so they share one embedded server.
-    shared = Path(tmp_path_factory.getbasetemp()).parent
+    # Each xdist worker runs its own embedded server: a shared one is stopped by whichever worker
+    # finishes first (pgserver's cleanup), under the other's feet.
     admin_url = os.environ.get("HOSPES_DATABASE_URL")
     if not admin_url:
-        admin_url, handle = start_postgres(shared / "embedded")
+        admin_url, handle = start_postgres(Path(tmp_path_factory.mktemp("embedded")))
         handles.append(handle)
     redis_url = os.environ.get("HOSPES_REDIS_URL")
     if not redis_url:
