@@ -1,4 +1,4 @@
-"""ASGI composition: the Starlette app, its middleware, `/graphql` and `/healthz`."""
+"""ASGI composition: the Starlette app, its middleware, `/graphql`, the provider webhooks and `/healthz`."""
 
 from __future__ import annotations
 
@@ -22,11 +22,13 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http.typevars import RootValue
 
+from notifications.webhooks import Webhooks
 from resolvers.context import Context, Resources
 from schema.build import build_schema
 from schema.errors import ErrorCode
 from schema.limits import alias_estimate
 from settings import Settings, get_settings
+from tasks.broker import make_broker
 from tenancy.credentials import CredentialResolver
 from tenancy.database import TenantSessions, create_engine_async
 from tenancy.keyring import Keyring, master_key_from
@@ -180,6 +182,9 @@ def build_resources(settings: Settings, *, database_url: str, redis_url: str) ->
         tenant_sessions=TenantSessions(engine, statement_timeout_ms=settings.db_statement_timeout_ms),
         passwords=Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib),
         keyring=Keyring(master_key_from(settings), engine=engine, ttl_seconds=settings.tenant_cache_seconds),
+        broker=make_broker(
+            redis_url, namespace=settings.redis_namespace, socket_timeout=settings.relay_timeout_seconds
+        ),
     )
 
 
@@ -212,11 +217,14 @@ def create_app(settings: Settings, *, database_url: str, redis_url: str) -> Star
         yield
         await resources.redis.aclose()
         await resources.engine.dispose()
+        if resources.broker is not None:
+            resources.broker.close()
 
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            *Webhooks(resources).routes(),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

@@ -1,4 +1,4 @@
-"""The `hospes` command: dev, serve, migrate, tenant, user, apikey, keys, bench."""
+"""The `hospes` command: dev, serve, worker, scheduler, migrate, tenant, user, apikey, keys, bench."""
 
 from __future__ import annotations
 
@@ -133,7 +133,102 @@ def dev(host: str | None, port: int | None) -> None:
             f"  Then send the token as:  Authorization: Bearer <token>\n"
         )
         app = create_app(settings, database_url=servers.database_url, redis_url=servers.redis_url)
-        uvicorn.run(app, host=bind_host, port=bind_port, log_level=settings.log_level.lower())
+        # The worker and the scheduler run beside the API, so messages really go (to the log
+        # provider unless credentials are configured).
+        with _background_delivery(settings, servers):
+            uvicorn.run(app, host=bind_host, port=bind_port, log_level=settings.log_level.lower())
+
+
+@contextmanager
+def _background_delivery(settings: Settings, servers: Servers) -> Iterator[None]:
+    """A worker and a scheduler in threads of this process, for `hospes dev`."""
+    import threading
+
+    from tasks.worker import Worker
+
+    worker = Worker(settings, database_url=servers.database_url, redis_url=servers.redis_url)
+    stop = threading.Event()
+    scheduler = threading.Thread(
+        target=_run_scheduler, args=(settings, servers, stop), name="hospes-scheduler", daemon=True
+    )
+    worker.start()
+    scheduler.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        scheduler.join(timeout=10)
+        worker.stop()
+
+
+def _run_scheduler(settings: Settings, servers: Servers, stop_flag: Any) -> None:
+    """The scheduler loop until `stop_flag` (a threading.Event) is set."""
+    from tasks import scheduler
+    from tasks.broker import make_broker
+    from tenancy.database import create_engine_async
+
+    async def loop() -> None:
+        engine = create_engine_async(servers.database_url, pool_size=2, max_overflow=2)
+        broker = make_broker(servers.redis_url, namespace=settings.redis_namespace)
+        stop = asyncio.Event()
+
+        async def watch() -> None:
+            await asyncio.to_thread(stop_flag.wait)
+            stop.set()
+
+        watcher = asyncio.create_task(watch())
+        try:
+            await scheduler.run(
+                engine,
+                broker,
+                interval_seconds=settings.scheduler_interval_seconds,
+                lease_seconds=settings.outbox_lease_seconds,
+                batch=settings.scheduler_batch_size,
+                stop=stop,
+            )
+        finally:
+            stop_flag.set()  # releases the watcher's thread if the loop ended on its own
+            watcher.cancel()
+            broker.close()
+            await engine.dispose()
+
+    asyncio.run(loop())
+
+
+@main.command()
+@click.option("--threads", default=None, type=click.IntRange(1, 256), help="Default HOSPES_WORKER_THREADS.")
+def worker(threads: int | None) -> None:
+    """Run the message actors (Dramatiq on Redis) until interrupted."""
+    import signal
+    import threading
+
+    from tasks.worker import Worker, run_until
+
+    settings = _settings()
+    with _servers(settings) as servers:
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        click.echo(f"worker: {threads or settings.worker_threads} threads on queue 'messages'")
+        run_until(
+            stop,
+            Worker(settings, database_url=servers.database_url, redis_url=servers.redis_url, threads=threads),
+        )
+
+
+@main.command()
+def scheduler() -> None:
+    """Run the loop that enqueues due work (lifecycle messages, retries, relay catch-up)."""
+    import signal
+    import threading
+
+    settings = _settings()
+    with _servers(settings) as servers:
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        click.echo(f"scheduler: every {settings.scheduler_interval_seconds:g} s")
+        _run_scheduler(settings, servers, stop)
 
 
 def _tenant_exists(engine: sa.Engine, slug: str) -> bool:

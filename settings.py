@@ -71,6 +71,34 @@ class Settings(BaseSettings):
     graphql_max_batch: int = Field(default=10, ge=1, le=100)
     max_request_bytes: int = Field(default=256 * 1024, ge=1024)
 
+    # Messaging providers (global; a company may set its own, stored encrypted). With no
+    # credentials for a channel, the `log` provider records and prints the message instead.
+    email_from: str | None = None
+    sendgrid_api_key: SecretStr | None = None
+    sendgrid_base_url: str = "https://api.sendgrid.com"
+    sendgrid_webhook_public_key: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_base_url: str = "https://api.twilio.com"
+    twilio_sms_from: str | None = None
+    twilio_whatsapp_from: str | None = None
+    provider_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # The address providers reach Hospes at (for Twilio status callbacks and signature checks);
+    # unset: status callbacks are not requested and signatures are checked against the request URL.
+    public_url: str | None = None
+
+    # Delivery: the outbox lease (how long an enqueued row is left to its worker before the
+    # scheduler enqueues it again), retries with exponential backoff, and the scheduler's pace.
+    outbox_lease_seconds: float = Field(default=60.0, gt=0)
+    delivery_max_attempts: int = Field(default=8, ge=1, le=50)
+    delivery_backoff_seconds: float = Field(default=15.0, gt=0)
+    delivery_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    scheduler_interval_seconds: float = Field(default=1.0, gt=0)
+    scheduler_batch_size: int = Field(default=500, ge=1, le=10_000)
+    worker_threads: int = Field(default=8, ge=1, le=256)
+    # How long the API waits for Redis when relaying after commit; the scheduler catches up after.
+    relay_timeout_seconds: float = Field(default=2.0, gt=0)
+
     @model_validator(mode="after")
     def _production_needs_real_servers(self) -> Settings:
         if self.env is Environment.PRODUCTION:

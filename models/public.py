@@ -85,3 +85,55 @@ class ApiKey(SQLModel, table=True):
     created_at: datetime = created_at_field()
     last_used_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True)))
     revoked_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True)))
+
+
+class OutboxKind(StrEnum):
+    DELIVER = "deliver"  # send a communication
+    LIFECYCLE = "lifecycle"  # a scheduled lifecycle message fell due
+
+
+class Outbox(SQLModel, table=True):
+    """Work that must happen after a commit or at a due time, for any tenant: the transactional
+    outbox and the scheduler's queue in one. A row is written in the business transaction; it is
+    deleted when the work is done. `claimed_until` is a lease: whoever enqueued the row (the relay
+    after commit, or the scheduler) owns it until then; after that the scheduler enqueues it again."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('deliver', 'lifecycle')", name="kind"),
+        sa.UniqueConstraint("tenant_id", "kind", "ref_id"),
+        sa.Index("outbox_due_at", "due_at"),
+        {"schema": PUBLIC_SCHEMA},
+    )
+
+    id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, sa.Identity(), primary_key=True))
+    tenant_id: uuid.UUID = Field(
+        sa_column=sa.Column(pg.UUID(as_uuid=True), sa.ForeignKey("public.tenant.id"), nullable=False)
+    )
+    kind: str = Field(sa_column=sa.Column(sa.String(20), nullable=False))
+    ref_id: uuid.UUID = Field(sa_column=sa.Column(pg.UUID(as_uuid=True), nullable=False))
+    due_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    claimed_until: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True)))
+    attempts: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0"))
+    created_at: datetime = created_at_field()
+
+
+class MessagingAddress(SQLModel, table=True):
+    """A sender number or address a company owns: inbound messages to it belong to that company."""
+
+    __tablename__ = "messaging_address"
+    __table_args__ = (
+        sa.CheckConstraint("channel IN ('whatsapp', 'email', 'sms')", name="channel"),
+        sa.UniqueConstraint("channel", "address"),
+        {"schema": PUBLIC_SCHEMA},
+    )
+
+    id: uuid.UUID = id_field()
+    channel: str = Field(sa_column=sa.Column(sa.String(20), nullable=False))
+    address: str = Field(sa_column=sa.Column(sa.String(320), nullable=False))
+    tenant_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            pg.UUID(as_uuid=True), sa.ForeignKey("public.tenant.id"), nullable=False, index=True
+        )
+    )
+    created_at: datetime = created_at_field()

@@ -341,12 +341,23 @@ class ServiceRequest(SQLModel, table=True):
 
 
 class Communication(SQLModel, table=True):
+    """One message to or from a guest. For an outgoing one this row is the idempotency record of its
+    delivery: whoever sets `sending_since` owns the provider call, and a sent message is never sent
+    again. `recipient_enc` holds an explicit address (an email change's new address); without it the
+    guest's current contact is used, read at send time."""
+
     __tablename__ = "communication"
     __table_args__ = (
         _one_of("channel", Channel),
         _one_of("direction", Direction),
         _one_of("message_class", MessageClass),
         _one_of("status", CommunicationStatus),
+        sa.Index(
+            "communication_provider_message_id",
+            "provider_message_id",
+            unique=True,
+            postgresql_where=sa.text("provider_message_id IS NOT NULL"),
+        ),
     )
 
     id: uuid.UUID = id_field()
@@ -355,14 +366,114 @@ class Communication(SQLModel, table=True):
     channel: str = _string(20, nullable=False)
     direction: str = _string(3, nullable=False)
     template_key: str | None = _string(SHORT_MAX)
+    language: str | None = _string(35)
     message_class: str = _string(20, nullable=False, default=MessageClass.TRANSACTIONAL.value)
     subject: str | None = _string(500)
     body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    # Whether the channel was chosen by routing (and may be re-routed at send time) or by a person.
+    channel_requested: bool = _flag()
+    recipient_enc: bytes | None = _bytes()
     status: str = _string(20, nullable=False, default=CommunicationStatus.QUEUED.value)
+    provider: str | None = _string(20)
     provider_message_id: str | None = _string(200)
     error: str | None = _text()
+    attempts: int = Field(default=0, sa_column=sa.Column(sa.SmallInteger, nullable=False, server_default="0"))
+    sending_since: datetime | None = timestamp_field()
+    created_by_staff_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(pg.UUID(as_uuid=True)))
     created_at: datetime = created_at_field()
     sent_at: datetime | None = timestamp_field()
+    status_at: datetime | None = timestamp_field()
+
+
+class DeliveryStep(StrEnum):
+    """One step in a communication's timeline."""
+
+    QUEUED = "queued"
+    SUPPRESSED = "suppressed"
+    SENDING = "sending"
+    SENT = "sent"
+    RETRYING = "retrying"
+    REROUTED = "rerouted"
+    FAILED = "failed"
+    DELIVERED = "delivered"
+    READ = "read"
+    RECEIVED = "received"
+
+
+class CommunicationEvent(SQLModel, table=True):
+    """The timeline of a communication: each attempt, retry, fallback and provider report."""
+
+    __tablename__ = "communication_event"
+    __table_args__ = (_one_of("step", DeliveryStep),)
+
+    id: uuid.UUID = id_field()
+    communication_id: uuid.UUID = foreign_key_field("communication.id", ondelete="CASCADE")
+    step: str = _string(20, nullable=False)
+    channel: str | None = _string(20)
+    provider: str | None = _string(20)
+    detail: str | None = _text()
+    at: datetime = created_at_field()
+
+
+class MessageTemplate(SQLModel, table=True):
+    """The text of a message kind (`key`) in one language, for one channel or (channel NULL) any."""
+
+    __tablename__ = "message_template"
+    __table_args__ = (
+        _one_of("channel", Channel),
+        _one_of("message_class", MessageClass),
+        sa.UniqueConstraint("key", "language", "channel", postgresql_nulls_not_distinct=True),
+    )
+
+    id: uuid.UUID = id_field()
+    key: str = _string(50, nullable=False)
+    language: str = _string(35, nullable=False)
+    channel: str | None = _string(20)
+    message_class: str = _string(20, nullable=False, default=MessageClass.TRANSACTIONAL.value)
+    subject: str | None = _string(300)
+    body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    updated_by_staff_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(pg.UUID(as_uuid=True)))
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
+
+
+class ScheduledStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class ScheduledMessage(SQLModel, table=True):
+    """A lifecycle message of a booking, due later (pre-arrival, check-in instructions, post-stay).
+    The text is rendered when it falls due, so it reflects the booking and templates of that day."""
+
+    __tablename__ = "scheduled_message"
+    __table_args__ = (
+        _one_of("status", ScheduledStatus),
+        sa.UniqueConstraint("booking_id", "template_key"),
+    )
+
+    id: uuid.UUID = id_field()
+    booking_id: uuid.UUID = foreign_key_field("booking.id", ondelete="CASCADE")
+    template_key: str = _string(50, nullable=False)
+    due_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    status: str = _string(20, nullable=False, default=ScheduledStatus.SCHEDULED.value)
+    communication_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(pg.UUID(as_uuid=True)))
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
+
+
+class ProviderSettings(SQLModel, table=True):
+    """The company's own provider credentials (one row), encrypted as one JSON document."""
+
+    __tablename__ = "provider_settings"
+    __table_args__ = (sa.CheckConstraint("id", name="single_row"),)
+
+    id: bool = Field(
+        default=True, sa_column=sa.Column(sa.Boolean, primary_key=True, server_default=sa.true())
+    )
+    config_enc: bytes = Field(sa_column=sa.Column(pg.BYTEA, nullable=False))
+    updated_at: datetime = created_at_field()
 
 
 class AuditEvent(SQLModel, table=True):

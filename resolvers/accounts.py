@@ -25,14 +25,11 @@ from models.columns import NAME_MAX, utcnow
 from models.tenant import (
     AccountToken,
     AccountTokenPurpose,
-    Communication,
-    CommunicationStatus,
-    Direction,
     Guest,
     GuestAccount,
-    MessageClass,
 )
 from models.tenant import Channel as ChannelKind
+from notifications import outgoing
 from resolvers import audit, guest_fields, guests, intake, ratelimit
 from resolvers import validation as check
 from resolvers.company import AccountCreation, CompanySettings
@@ -177,22 +174,33 @@ async def _retire_tokens(
     )
 
 
-def _queue_email(
-    session: AsyncSession, *, guest_id: uuid.UUID, template_key: str, subject: str, body: str
+async def _queue_email(
+    ctx: Context,
+    session: AsyncSession,
+    *,
+    guest_id: uuid.UUID,
+    label: str,
+    subject: str,
+    body: str,
+    to: str | None = None,
 ) -> None:
-    """A transactional email to the guest, queued for messaging to send."""
-    session.add(
-        Communication(
-            id=uuid.uuid4(),
-            guest_id=guest_id,
-            channel=ChannelKind.EMAIL.value,
-            direction=Direction.OUT.value,
-            template_key=template_key,
-            message_class=MessageClass.TRANSACTIONAL.value,
+    """A transactional email to the guest (or to `to`, an address the guest record does not hold
+    yet), queued for delivery after commit."""
+    guest = await session.get(Guest, guest_id)
+    assert guest is not None
+    await outgoing.queue(
+        session,
+        tenant=ctx.tenant,
+        keys=await ctx.keys_within(session),
+        draft=outgoing.Draft(
+            guest=guest,
+            template_key=label,
             subject=subject,
             body=body,
-            status=CommunicationStatus.QUEUED.value,
-        )
+            channel=ChannelKind.EMAIL,
+            recipient=to,
+        ),
+        lease_seconds=ctx.resources.settings.outbox_lease_seconds,
     )
 
 
@@ -346,10 +354,11 @@ async def request_password_reset(ctx: Context, *, email: str) -> bool | Rejectio
             purpose=AccountTokenPurpose.RESET_PASSWORD,
             lifetime=RESET_LIFETIME,
         )
-        _queue_email(
+        await _queue_email(
+            ctx,
             session,
             guest_id=account.guest_id,
-            template_key="password_reset",
+            label="password_reset",
             subject=f"Reset your password for {ctx.tenant.name}",
             body=(
                 f"Someone asked to reset the password of your {ctx.tenant.name} account.\n\n"
@@ -536,13 +545,13 @@ async def request_email_change(ctx: Context, *, new_email: str) -> bool | Reject
             lifetime=EMAIL_CHANGE_LIFETIME,
             new_email_enc=keys.encrypt(address, column=NEW_EMAIL_COLUMN),
         )
-        # Addressed to the new email, which the guest record does not hold yet: messaging finds it
-        # as the `new_email_enc` of the account's live change_email token (communication has no
-        # recipient column).
-        _queue_email(
+        # Addressed to the new email, which the guest record does not hold yet.
+        await _queue_email(
+            ctx,
             session,
             guest_id=guest.id,
-            template_key="email_change",
+            label="email_change",
+            to=address,
             subject=f"Confirm your new email address for {ctx.tenant.name}",
             body=(
                 f"To use this address for your {ctx.tenant.name} account, open this link within "
@@ -638,25 +647,37 @@ async def open_account(
     session.add(account)
     await session.flush()
     company = ctx.tenant.name
-    body = f"Your {company} account is ready: log in with {email} to see your bookings."
+    keys_now = await ctx.keys_within(session)
+    lease = ctx.resources.settings.outbox_lease_seconds
     if password is None:
+        # The company's `account_created` template, in the guest's language, with the link.
         token = _issue_token(
             session,
             account_id=account.id,
             purpose=AccountTokenPurpose.SET_PASSWORD,
             lifetime=SET_PASSWORD_LIFETIME,
         )
-        body = (
-            f"We opened a {company} account for you, where you can see your bookings.\n\n"
-            f"To choose your password, open this link within 7 days:\n{_link(ctx, 'set-password', token)}"
+        await outgoing.queue(
+            session,
+            tenant=ctx.tenant,
+            keys=keys_now,
+            draft=outgoing.Draft(
+                guest=guest,
+                template_key="account_created",
+                channel=ChannelKind.EMAIL,
+                extra={"account_email": email, "set_password_link": _link(ctx, "set-password", token)},
+            ),
+            lease_seconds=lease,
         )
-    _queue_email(
-        session,
-        guest_id=guest.id,
-        template_key="account_created",
-        subject=f"Your {company} account",
-        body=body,
-    )
+    else:
+        await _queue_email(
+            ctx,
+            session,
+            guest_id=guest.id,
+            label="account_created",
+            subject=f"Your {company} account",
+            body=f"Your {company} account is ready: log in with {email} to see your bookings.",
+        )
     _audit_account(session, ctx, "account.created", guest.id, source="booking_form")
     return account
 

@@ -13,6 +13,7 @@ from sqlmodel import col
 
 from models.columns import NAME_MAX, SHORT_MAX, TEXT_MAX, utcnow
 from models.tenant import Booking, BookingSource, BookingStatus, Guest, Property
+from notifications import lifecycle
 from resolvers import audit, guest_fields, guests, intake, portal
 from resolvers import validation as check
 from resolvers.context import Context
@@ -201,7 +202,7 @@ async def create_booking(ctx: Context, data: CreateBookingInput) -> BookingWithL
                 session, keys, details, actor=principal, source="manual"
             )
         assert guest is not None
-        return await add_booking(
+        added = await add_booking(
             session,
             keys,
             guest=guest,
@@ -210,8 +211,25 @@ async def create_booking(ctx: Context, data: CreateBookingInput) -> BookingWithL
             source=BookingSource.MANUAL,
             staff_id=principal.subject_id if principal else None,
         )
+        await _confirmed(ctx, session, keys, added)
+        return added
 
     return await ctx.write(work)
+
+
+async def _confirmed(ctx: Context, session: AsyncSession, keys: TenantKeys, added: BookingWithLink) -> None:
+    """A booking that is (now) confirmed: its confirmation message and lifecycle schedule."""
+    guest = await session.get(Guest, added.booking.guest_id)
+    assert guest is not None
+    await lifecycle.booking_confirmed(
+        session,
+        tenant=ctx.tenant,
+        keys=keys,
+        booking=added.booking,
+        guest=guest,
+        portal_link=added.link.url if added.link else None,
+        lease_seconds=ctx.resources.settings.outbox_lease_seconds,
+    )
 
 
 async def import_ota_booking(
@@ -265,6 +283,8 @@ async def import_ota_booking(
                 channel=channel,
                 external_id=external_id,
             )
+            if data.status is BookingStatus.CONFIRMED:
+                await _confirmed(ctx, session, keys, added)
             return added, True
         owner = await session.get(Guest, existing.guest_id)
         assert owner is not None
@@ -275,13 +295,25 @@ async def import_ota_booking(
                 UserErrorCode.CONFLICT,
                 "This booking belongs to a guest with another email; change the guest record instead.",
             )
+        was_confirmed = existing.status == BookingStatus.CONFIRMED.value
         _update_stay(existing, keys, stay=stay, status=data.status)
         await session.flush()
         if data.status is BookingStatus.CANCELLED:
             await portal.revoke_links(session, existing.id)
         await guests.refresh_booking_count(session, existing.guest_id)
         await guests.touch(session, existing.guest_id)
-        return BookingWithLink(existing, None), False
+        updated = BookingWithLink(existing, None)
+        if data.status is BookingStatus.CONFIRMED and not was_confirmed:
+            updated = BookingWithLink(existing, await portal.issue_link(session, existing))
+            await _confirmed(ctx, session, keys, updated)
+        else:  # new dates move the schedule; a cancellation cancels it
+            await lifecycle.schedule(
+                session,
+                tenant=ctx.tenant,
+                booking=existing,
+                lease_seconds=ctx.resources.settings.outbox_lease_seconds,
+            )
+        return updated, False
 
     return await ctx.write(work)
 
@@ -325,6 +357,12 @@ async def cancel_booking(ctx: Context, data: CancelBookingInput) -> Booking | Re
         await session.flush()
         await portal.revoke_links(session, booking.id)
         await guests.refresh_booking_count(session, booking.guest_id)
+        await lifecycle.schedule(
+            session,
+            tenant=ctx.tenant,
+            booking=booking,
+            lease_seconds=ctx.resources.settings.outbox_lease_seconds,
+        )
         audit.record(
             session, actor=ctx.principal, action="booking.cancelled", entity="booking", entity_id=booking.id
         )

@@ -36,6 +36,17 @@ class CompanySettings:
     check_in_instructions_days_before: int = 3
     account_creation: AccountCreation = AccountCreation.OPTIONAL
     allow_login_at_checkout: bool = True
+    # Automatic messages of a stay: a switch each, offsets in days, sent at `lifecycle_send_hour`
+    # in the property's timezone.
+    send_booking_confirmed: bool = True
+    send_payment_receipt: bool = True
+    send_pre_arrival: bool = True
+    pre_arrival_days_before: int = 7
+    send_check_in_instructions: bool = True
+    check_in_message_days_before: int = 1
+    send_post_stay: bool = True
+    post_stay_days_after: int = 1
+    lifecycle_send_hour: int = 10
 
     @classmethod
     def of(cls, tenant: TenantRef) -> CompanySettings:
@@ -71,6 +82,15 @@ class UpdateSettingsInput:
     check_in_instructions_days_before: int | None = strawberry.UNSET
     account_creation: AccountCreation | None = strawberry.UNSET
     allow_login_at_checkout: bool | None = strawberry.UNSET
+    send_booking_confirmed: bool | None = strawberry.UNSET
+    send_payment_receipt: bool | None = strawberry.UNSET
+    send_pre_arrival: bool | None = strawberry.UNSET
+    pre_arrival_days_before: int | None = strawberry.UNSET
+    send_check_in_instructions: bool | None = strawberry.UNSET
+    check_in_message_days_before: int | None = strawberry.UNSET
+    send_post_stay: bool | None = strawberry.UNSET
+    post_stay_days_after: int | None = strawberry.UNSET
+    lifecycle_send_hour: int | None = strawberry.UNSET
 
 
 def _clean(problems: Problems, data: UpdateSettingsInput) -> dict[str, Any]:
@@ -100,6 +120,10 @@ def _clean(problems: Problems, data: UpdateSettingsInput) -> dict[str, Any]:
             values[name] = check.count(problems, field_name, value, minimum=1, maximum=365)
         elif name == "check_in_instructions_days_before":
             values[name] = check.count(problems, field_name, value, minimum=0, maximum=60)
+        elif name in ("pre_arrival_days_before", "check_in_message_days_before", "post_stay_days_after"):
+            values[name] = check.count(problems, field_name, value, minimum=0, maximum=90)
+        elif name == "lifecycle_send_hour":
+            values[name] = check.count(problems, field_name, value, minimum=0, maximum=23)
         else:
             values[name] = value
     return values

@@ -10,6 +10,7 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 import strawberry
+from dramatiq.broker import Broker
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import Executable
@@ -18,6 +19,8 @@ from starlette.requests import HTTPConnection
 from resolvers.validation import Rejection
 from schema.errors import ApiError, ErrorCode, forbidden, unauthenticated
 from settings import Settings
+from tasks import outbox
+from tasks.relay import relay
 from tenancy.crypto import TenantKeys, versions_in
 from tenancy.database import TenantSessions
 from tenancy.keyring import Keyring
@@ -41,6 +44,8 @@ class Resources:
     tenant_sessions: TenantSessions
     passwords: Passwords
     keyring: Keyring
+    # Where the outbox relay enqueues after commit; None leaves everything to the scheduler.
+    broker: Broker | None = None
 
 
 class Context:
@@ -54,6 +59,11 @@ class Context:
         self._session: AsyncSession | None = None
         # One AsyncSession allows one statement at a time; DataLoaders of sibling fields run concurrently.
         self._lock = asyncio.Lock()
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        """Held around any direct use of `session()`: it runs one statement at a time."""
+        return self._lock
 
     @property
     def principal(self) -> Principal | None:
@@ -126,25 +136,30 @@ class Context:
         async with self._lock:
             session = self.session()
             savepoint = await session.begin_nested()
+            relayed_before = len(outbox.pending(session))
             try:
                 outcome = await work(session)
             except BaseException:
                 await savepoint.rollback()
+                del outbox.pending(session)[relayed_before:]
                 raise
             if isinstance(outcome, Rejection):
                 await savepoint.rollback()
+                del outbox.pending(session)[relayed_before:]
             else:
                 await savepoint.commit()
             return outcome
 
     async def finish(self, *, commit: bool) -> None:
-        """End the request's transaction; safe to call more than once."""
+        """End the request's transaction; safe to call more than once. After a commit, the outbox
+        work it wrote is relayed to the broker; after a rollback there is none."""
         session, self._session = self._session, None
         if session is None:
             return
         try:
             if commit:
                 await session.commit()
+                await relay(self.resources.broker, outbox.take_pending(session))
             else:
                 await session.rollback()
         finally:

@@ -17,10 +17,12 @@ from models.public import PortalToken
 from models.tenant import (
     Booking,
     Communication,
+    CommunicationEvent,
     Guest,
     GuestAccount,
     Payment,
     Property,
+    ScheduledMessage,
     Service,
     ServiceRequest,
     StaffUser,
@@ -45,7 +47,7 @@ def _by_id(ctx: Context, model: type[M]) -> Callable[[Keys], Awaitable[list[M | 
 def _children(
     ctx: Context, model: type[M], parent: Any, *order_by: Any
 ) -> Callable[[Keys], Awaitable[list[list[M]]]]:
-    """Load the children of many parents at once, newest first within each parent."""
+    """Load the children of many parents at once, in `order_by` within each parent."""
 
     async def load(keys: Keys) -> list[list[M]]:
         rows = await ctx.scalars(sa.select(model).where(parent.in_(keys)).order_by(*order_by))
@@ -196,6 +198,30 @@ class Loaders:
                 col(Communication.booking_id),
                 col(Communication.created_at).desc(),
                 col(Communication.id).desc(),
+            )
+        )
+
+    @cached_property
+    def timeline_of_communication(self) -> DataLoader[uuid.UUID, list[CommunicationEvent]]:
+        return DataLoader(
+            _children(
+                self._ctx,
+                CommunicationEvent,
+                col(CommunicationEvent.communication_id),
+                col(CommunicationEvent.at).asc(),
+                col(CommunicationEvent.id).asc(),
+            )
+        )
+
+    @cached_property
+    def scheduled_of_booking(self) -> DataLoader[uuid.UUID, list[ScheduledMessage]]:
+        return DataLoader(
+            _children(
+                self._ctx,
+                ScheduledMessage,
+                col(ScheduledMessage.booking_id),
+                col(ScheduledMessage.due_at).asc(),
+                col(ScheduledMessage.id).asc(),
             )
         )
 

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.columns import SHORT_MAX, utcnow
 from models.tenant import Booking, Payment, PaymentStatus
+from notifications import lifecycle
 from resolvers import guests
 from resolvers import validation as check
 from resolvers.context import Context
@@ -47,6 +48,15 @@ async def record_payment(ctx: Context, data: RecordPaymentInput) -> Payment | Re
         session.add(payment)
         await session.flush()
         await guests.touch(session, booking.guest_id)
+        if paid:
+            await lifecycle.payment_recorded(
+                session,
+                tenant=ctx.tenant,
+                keys=await ctx.keys_within(session),
+                booking=booking,
+                payment=payment,
+                lease_seconds=ctx.resources.settings.outbox_lease_seconds,
+            )
         return payment
 
     return await ctx.write(work)

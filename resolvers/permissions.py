@@ -86,6 +86,7 @@ MANAGE_CATALOGUE = allow(Rule(roles=MANAGERS))
 MANAGE_PRIVACY = allow(Rule(roles=MANAGERS))  # erasure, merge
 MANAGE_SETTINGS = allow(Rule(roles=MANAGERS))
 MANAGE_TEMPLATES = allow(Rule(roles=MANAGERS))
+SEND_MESSAGES = allow(Rule(roles=ALL_STAFF, scope="messages:send"))
 OWNER_ONLY = allow(Rule(roles=OWNERS))  # staff users, API keys
 PORTAL_ONLY = allow(Rule(kinds=frozenset({PrincipalKind.PORTAL})))
 ACCOUNT_ONLY = allow(Rule(kinds=frozenset({PrincipalKind.GUEST_ACCOUNT})))

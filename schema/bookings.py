@@ -16,6 +16,7 @@ from resolvers.permissions import READ_GUESTS
 from schema.catalogue import ServiceRequest
 from schema.communications import Communication
 from schema.ids import encode_id
+from schema.messaging import ScheduledMessage
 from schema.payments import Payment
 from schema.properties import Property
 
@@ -109,6 +110,11 @@ class Booking:
     async def communications(self, info: Info) -> list[Communication]:
         rows = await info.context.loaders.communications_of_booking.load(self.pk)
         return [Communication.from_row(row) for row in rows]
+
+    @strawberry.field(description="The stay's automatic messages and when they go, soonest first.")
+    async def scheduled_messages(self, info: Info) -> list[ScheduledMessage]:
+        rows = await info.context.loaders.scheduled_of_booking.load(self.pk)
+        return [ScheduledMessage.from_row(row) for row in rows]
 
     @strawberry.field(description="Whether the booking's guest-portal link works now.")
     async def portal_link_active(self, info: Info) -> bool:

@@ -21,6 +21,7 @@ from schema.company import CompanyMutation, CompanyQuery
 from schema.extensions import ErrorPolicy
 from schema.history import BookingEvent, MessageEvent, PaymentEvent, ServiceRequestEvent
 from schema.limits import IntrospectionPolicy, RefuseAliasFloods, cost_rule
+from schema.messaging import MessagingMutation, MessagingQuery
 from schema.mutation import Mutation
 from schema.portal import PortalMutation, PortalQuery
 from schema.query import Query
@@ -41,6 +42,7 @@ QUERIES: tuple[type, ...] = (
     AccountQuery,
     PortalQuery,
     AccessQuery,
+    MessagingQuery,
 )
 MUTATIONS: tuple[type, ...] = (
     Mutation,
@@ -48,6 +50,7 @@ MUTATIONS: tuple[type, ...] = (
     AccountMutation,
     PortalMutation,
     AccessMutation,
+    MessagingMutation,
 )
 
 

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from models.tenant import Channel, CommunicationStatus, Direction, MessageClass
+from models.tenant import Channel, CommunicationStatus, DeliveryStep, Direction, MessageClass
 from models.tenant import Communication as CommunicationRow
+from models.tenant import CommunicationEvent as CommunicationEventRow
 from resolvers.context import Info
 from resolvers.loaders import existing
 from resolvers.permissions import READ_GUESTS
@@ -16,6 +17,25 @@ from schema.ids import encode_id
 if TYPE_CHECKING:
     from schema.bookings import Booking
     from schema.guests import Guest
+
+
+@strawberry.type(description="One step of a message's delivery: an attempt, a retry, a fallback, a report.")
+class DeliveryEvent:
+    at: datetime
+    step: DeliveryStep
+    channel: Channel | None
+    provider: str | None
+    detail: str | None
+
+    @classmethod
+    def from_row(cls, row: CommunicationEventRow) -> DeliveryEvent:
+        return cls(
+            at=row.at,
+            step=DeliveryStep(row.step),
+            channel=Channel(row.channel) if row.channel else None,
+            provider=row.provider,
+            detail=row.detail,
+        )
 
 
 @strawberry.type(description="One message to or from a guest, on any channel.")
@@ -28,8 +48,12 @@ class Communication:
     subject: str | None
     body: str
     status: CommunicationStatus
+    status_at: datetime | None
+    language: str | None
+    provider: str | None
     provider_message_id: str | None
-    error: str | None
+    error: str | None = strawberry.field(description="Why it failed or was suppressed.")
+    attempts: int
     created_at: datetime
     sent_at: datetime | None
     pk: strawberry.Private[uuid.UUID]
@@ -47,14 +71,23 @@ class Communication:
             subject=row.subject,
             body=row.body,
             status=CommunicationStatus(row.status),
+            status_at=row.status_at,
+            language=row.language,
+            provider=row.provider,
             provider_message_id=row.provider_message_id,
             error=row.error,
+            attempts=row.attempts,
             created_at=row.created_at,
             sent_at=row.sent_at,
             pk=row.id,
             guest_pk=row.guest_id,
             booking_pk=row.booking_id,
         )
+
+    @strawberry.field(description="The delivery timeline, oldest first.")
+    async def timeline(self, info: Info) -> list[DeliveryEvent]:
+        rows = await info.context.loaders.timeline_of_communication.load(self.pk)
+        return [DeliveryEvent.from_row(row) for row in rows]
 
     @strawberry.field(permission_classes=[READ_GUESTS])
     async def guest(self, info: Info) -> Annotated[Guest, strawberry.lazy("schema.guests")]:

@@ -22,6 +22,15 @@ class SettingsType:
     check_in_instructions_days_before: int
     account_creation: AccountCreation
     allow_login_at_checkout: bool
+    send_booking_confirmed: bool
+    send_payment_receipt: bool
+    send_pre_arrival: bool
+    pre_arrival_days_before: int
+    send_check_in_instructions: bool
+    check_in_message_days_before: int
+    send_post_stay: bool
+    post_stay_days_after: int
+    lifecycle_send_hour: int = strawberry.field(description="Local hour (0-23) lifecycle messages go at.")
 
     @classmethod
     def of(cls, settings: CompanySettings) -> SettingsType:

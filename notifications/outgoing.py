@@ -1,0 +1,239 @@
+"""Queueing an outgoing message: choose the channel (or record why it may not go), render the
+template in the guest's language, write the `communication` row and its outbox work, all in the
+caller's transaction. Sending happens after commit (`tasks/delivery.py`)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from models.public import OutboxKind
+from models.tenant import (
+    Booking,
+    Channel,
+    Communication,
+    CommunicationEvent,
+    CommunicationStatus,
+    DeliveryStep,
+    Direction,
+    Guest,
+    MessageClass,
+    MessageTemplate,
+    Payment,
+)
+from notifications import routing, templates, values
+from notifications.routing import Recipient, Routed
+from tasks import outbox
+from tenancy.crypto import TenantKeys
+from tenancy.registry import TenantRef
+
+RECIPIENT_COLUMN = "communication.recipient"
+# Messages that only make sense while their booking stands.
+LIFECYCLE_KEYS = frozenset({"pre_arrival", "check_in_instructions", "post_stay"})
+DEFAULT_SUBJECT_KEY = "company_name"
+
+
+class NoTemplate(LookupError):
+    """No template of that key exists in any language."""
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What to send to a guest: a template key (rendered here) or a free subject/body (the key then
+    only labels it), and either a channel a person chose or none (routing decides)."""
+
+    guest: Guest
+    booking: Booking | None = None
+    payment: Payment | None = None
+    template_key: str | None = None
+    subject: str | None = None
+    body: str | None = None
+    channel: Channel | None = None
+    message_class: MessageClass = MessageClass.TRANSACTIONAL
+    extra: Mapping[str, str] = field(default_factory=dict)
+    # An explicit email address (an email change's new address) instead of the guest's own.
+    recipient: str | None = None
+    staff_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class Rendered:
+    language: str
+    subject: str | None
+    body: str
+
+
+def recipient_of(guest: Guest, keys: TenantKeys, *, override: str | None = None) -> Recipient:
+    """The guest as routing sees them, contact decrypted; an override address replaces both."""
+    if override is not None:
+        return Recipient(
+            email=override,
+            phone=None,
+            preferred_channel=Channel.EMAIL,
+            sms_opt_in=False,
+            marketing_email_consent=guest.marketing_email_consent,
+            erased=guest.erased_at is not None,
+        )
+    return Recipient(
+        email=keys.decrypt_optional(guest.email_enc, column="guest.email"),
+        phone=keys.decrypt_optional(guest.phone_enc, column="guest.phone"),
+        preferred_channel=Channel(guest.preferred_channel) if guest.preferred_channel else None,
+        sms_opt_in=guest.sms_opt_in,
+        marketing_email_consent=guest.marketing_email_consent,
+        erased=guest.erased_at is not None,
+    )
+
+
+def decide(draft: Draft, recipient: Recipient) -> routing.Routed | routing.Suppressed:
+    return routing.route(recipient, message_class=draft.message_class, requested=draft.channel)
+
+
+async def template_candidates(session: AsyncSession, key: str) -> list[templates.TemplateCandidate]:
+    rows = (await session.scalars(sa.select(MessageTemplate).where(col(MessageTemplate.key) == key))).all()
+    return [
+        templates.TemplateCandidate(
+            key=row.key,
+            language=row.language,
+            channel=Channel(row.channel) if row.channel else None,
+            message_class=MessageClass(row.message_class),
+            subject=row.subject,
+            body=row.body,
+        )
+        for row in rows
+    ]
+
+
+async def render(
+    session: AsyncSession,
+    *,
+    tenant: TenantRef,
+    key: str,
+    language: str | None,
+    channel: Channel,
+    guest: Guest,
+    booking: Booking | None,
+    payment: Payment | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> Rendered:
+    """The template of `key` for the guest's language and the channel (with the fallback chain),
+    rendered. Raises `NoTemplate` when the key has no template at all."""
+    from resolvers.company import CompanySettings
+
+    default_language = CompanySettings.of(tenant).default_language
+    chosen = templates.choose(
+        await template_candidates(session, key),
+        key=key,
+        language=language,
+        channel=channel,
+        default_language=default_language,
+    )
+    if chosen is None:
+        raise NoTemplate(key)
+    filled = await values.values_for(
+        session,
+        key=key,
+        language=chosen.language,
+        company_name=tenant.name,
+        guest=guest,
+        booking=booking,
+        payment=payment,
+        extra=extra,
+    )
+    subject = templates.render(chosen.subject, filled) if chosen.subject else None
+    if subject is None and channel is Channel.EMAIL:
+        subject = tenant.name  # an email needs a subject even when the template has none
+    return Rendered(language=chosen.language, subject=subject, body=templates.render(chosen.body, filled))
+
+
+def add_event(
+    session: AsyncSession,
+    communication: Communication,
+    step: DeliveryStep,
+    *,
+    provider: str | None = None,
+    detail: str | None = None,
+) -> None:
+    session.add(
+        CommunicationEvent(
+            id=uuid.uuid4(),
+            communication_id=communication.id,
+            step=step.value,
+            channel=communication.channel,
+            provider=provider,
+            detail=detail,
+        )
+    )
+
+
+async def queue(
+    session: AsyncSession,
+    *,
+    tenant: TenantRef,
+    keys: TenantKeys,
+    draft: Draft,
+    lease_seconds: float,
+) -> Communication:
+    """Write the message as `queued` (with its outbox work) or as `suppressed` with the reason.
+    Nothing is dropped: a message that may not go is still recorded, rendered, with why."""
+    guest = draft.guest
+    recipient = recipient_of(guest, keys, override=draft.recipient)
+    decision = decide(draft, recipient)
+    channel = decision.channel if isinstance(decision, Routed) else (draft.channel or Channel.EMAIL)
+    language = guest.language
+    if draft.body is None and draft.template_key is not None:
+        rendered = await render(
+            session,
+            tenant=tenant,
+            key=draft.template_key,
+            language=language,
+            channel=channel,
+            guest=guest,
+            booking=draft.booking,
+            payment=draft.payment,
+            extra=draft.extra,
+        )
+        subject, body, language = rendered.subject, rendered.body, rendered.language
+    else:
+        subject, body = draft.subject, draft.body or ""
+        if subject is None and channel is Channel.EMAIL:
+            subject = tenant.name
+    communication = Communication(
+        id=uuid.uuid4(),
+        guest_id=guest.id,
+        booking_id=draft.booking.id if draft.booking else None,
+        channel=channel.value,
+        direction=Direction.OUT.value,
+        template_key=draft.template_key,
+        language=language,
+        message_class=draft.message_class.value,
+        subject=subject,
+        body=body,
+        channel_requested=draft.channel is not None,
+        recipient_enc=keys.encrypt_optional(draft.recipient, column=RECIPIENT_COLUMN),
+        created_by_staff_id=draft.staff_id,
+    )
+    if isinstance(decision, Routed):
+        communication.status = CommunicationStatus.QUEUED.value
+    else:
+        communication.status = CommunicationStatus.SUPPRESSED.value
+        communication.error = decision.reason
+    communication.status_at = sa.func.now()  # type: ignore[assignment]
+    session.add(communication)
+    await session.flush()
+    if isinstance(decision, Routed):
+        add_event(session, communication, DeliveryStep.QUEUED)
+        await outbox.put(
+            session,
+            tenant_id=tenant.id,
+            kind=OutboxKind.DELIVER,
+            ref_id=communication.id,
+            lease_seconds=lease_seconds,
+        )
+    else:
+        add_event(session, communication, DeliveryStep.SUPPRESSED, detail=decision.reason)
+    return communication

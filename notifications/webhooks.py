@@ -1,0 +1,302 @@
+"""Provider callbacks: `/webhooks/sendgrid` (event webhook), `/webhooks/twilio/status` and
+`/webhooks/twilio/inbound`. Every request is verified against the provider's signature before
+anything is changed (403 otherwise); statuses only move forward; inbound messages are matched to
+their guest by blind index inside the company that owns the receiving number."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import replace
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from models.columns import utcnow
+from models.tenant import (
+    Channel,
+    Communication,
+    CommunicationEvent,
+    CommunicationStatus,
+    DeliveryStep,
+    Direction,
+    Guest,
+    MessageClass,
+)
+from notifications import callbacks, credentials, signatures
+from notifications.providers import ProviderConfig
+from tenancy.registry import TenantRef
+
+log = logging.getLogger("hospes.webhooks")
+_SENDGRID_SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
+_SENDGRID_TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
+_TWILIO_SIGNATURE = "X-Twilio-Signature"
+_EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+_STEP = {
+    CommunicationStatus.SENT: DeliveryStep.SENT,
+    CommunicationStatus.DELIVERED: DeliveryStep.DELIVERED,
+    CommunicationStatus.READ: DeliveryStep.READ,
+    CommunicationStatus.FAILED: DeliveryStep.FAILED,
+}
+
+
+def _refused() -> Response:
+    return JSONResponse({"error": "invalid signature"}, status_code=403)
+
+
+class Webhooks:
+    """The webhook endpoints, over the app's shared resources."""
+
+    def __init__(self, resources: object) -> None:
+        from resolvers.context import Resources
+
+        assert isinstance(resources, Resources)
+        self.resources = resources
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/webhooks/sendgrid", self.sendgrid, methods=["POST"]),
+            Route("/webhooks/twilio/status", self.twilio_status, methods=["POST"]),
+            Route("/webhooks/twilio/inbound", self.twilio_inbound, methods=["POST"]),
+        ]
+
+    # --- shared -------------------------------------------------------------------------------
+
+    def _session(self, tenant: TenantRef) -> AsyncSession:
+        return self.resources.tenant_sessions.open(tenant.schema_name)
+
+    async def _tenant_config(self, tenant: TenantRef) -> ProviderConfig:
+        """The company's provider configuration over the global one."""
+        overall = credentials.global_config(self.resources.settings)
+        async with self._session(tenant) as session, session.begin():
+            blob = await credentials.stored_blob(session)
+            if blob is None:
+                return overall
+            keys = await self.resources.keyring.keys(
+                session, tenant.schema_name, versions=credentials.key_versions(blob)
+            )
+            own = credentials.decode(blob, keys)
+        assert own is not None
+        return replace(own, sendgrid_base_url=overall.sendgrid_base_url).merged_over(overall)
+
+    def _public_url(self, request: Request) -> str:
+        """The URL the provider signed: the configured public address, else the request's own."""
+        base = self.resources.settings.public_url
+        if not base:
+            return str(request.url)
+        query = f"?{request.url.query}" if request.url.query else ""
+        return f"{base.rstrip('/')}{request.url.path}{query}"
+
+    async def _apply(self, tenant: TenantRef, updates: Iterable[callbacks.StatusUpdate]) -> int:
+        """Apply status reports to the tenant's communications; returns how many changed one."""
+        changed = 0
+        async with self._session(tenant) as session, session.begin():
+            for update in updates:
+                communication = await _find(session, update)
+                if communication is None:
+                    continue
+                current = CommunicationStatus(communication.status)
+                if not callbacks.advances(current, update.status):
+                    continue  # late or repeated report: statuses only move forward
+                communication.status = update.status.value
+                communication.status_at = update.at
+                if update.status is CommunicationStatus.FAILED:
+                    communication.error = update.detail or "reported failed by the provider"
+                elif current is CommunicationStatus.FAILED:
+                    communication.error = None  # a delivery report proves an "unknown outcome" wrong
+                if communication.provider_message_id is None and update.provider_message_id:
+                    communication.provider_message_id = update.provider_message_id
+                communication.provider = communication.provider or update.provider
+                session.add(
+                    CommunicationEvent(
+                        id=uuid.uuid4(),
+                        communication_id=communication.id,
+                        step=_STEP[update.status].value,
+                        channel=communication.channel,
+                        provider=update.provider,
+                        detail=update.detail,
+                        at=update.at,
+                    )
+                )
+                changed += 1
+        return changed
+
+    # --- SendGrid -----------------------------------------------------------------------------
+
+    async def sendgrid(self, request: Request) -> Response:
+        payload = await request.body()
+        signature = request.headers.get(_SENDGRID_SIGNATURE)
+        timestamp = request.headers.get(_SENDGRID_TIMESTAMP)
+        global_key = self.resources.settings.sendgrid_webhook_public_key
+        verified = bool(global_key) and signatures.verify_sendgrid(
+            payload=payload, signature=signature, timestamp=timestamp, public_key=global_key or ""
+        )
+        try:
+            updates = callbacks.sendgrid_events(payload)
+        except callbacks.CallbackError:
+            return _refused() if not verified else JSONResponse({"error": "malformed"}, status_code=400)
+        by_tenant: dict[uuid.UUID, list[callbacks.StatusUpdate]] = defaultdict(list)
+        for update in updates:
+            if update.tenant_id is not None:
+                by_tenant[update.tenant_id].append(update)
+        if not verified:
+            # A company with its own SendGrid account signs with its own key: accept a batch only
+            # when it is about one company and verifies with that company's key.
+            if len(by_tenant) != 1:
+                return _refused()
+            tenant = await self.resources.registry.by_id(next(iter(by_tenant)))
+            own_key = (await self._tenant_config(tenant)).sendgrid_webhook_public_key if tenant else None
+            if not own_key or not signatures.verify_sendgrid(
+                payload=payload, signature=signature, timestamp=timestamp, public_key=own_key
+            ):
+                return _refused()
+        for tenant_id, tenant_updates in by_tenant.items():
+            tenant = await self.resources.registry.by_id(tenant_id)
+            if tenant is not None:
+                await self._apply(tenant, tenant_updates)
+        return JSONResponse({"ok": True})
+
+    # --- Twilio -------------------------------------------------------------------------------
+
+    async def _verified_twilio(self, request: Request, tenant: TenantRef | None) -> bool:
+        form = await request.form()
+        config = (
+            await self._tenant_config(tenant)
+            if tenant
+            else credentials.global_config(self.resources.settings)
+        )
+        if not config.twilio_auth_token:
+            return False
+        return signatures.verify_twilio(
+            url=self._public_url(request),
+            params=[(key, str(value)) for key, value in form.multi_items()],
+            signature=request.headers.get(_TWILIO_SIGNATURE),
+            auth_token=config.twilio_auth_token,
+        )
+
+    async def twilio_status(self, request: Request) -> Response:
+        tenant = await self._tenant_from_query(request)
+        if not await self._verified_twilio(request, tenant):
+            return _refused()
+        if tenant is None:
+            return JSONResponse({"error": "unknown company"}, status_code=404)
+        form = await request.form()
+        try:
+            update = callbacks.twilio_status(
+                {key: str(value) for key, value in form.items()}, dict(request.query_params)
+            )
+        except callbacks.CallbackError as error:
+            return JSONResponse({"error": str(error)}, status_code=400)
+        if update is not None:
+            await self._apply(tenant, [update])
+        return Response(status_code=204)
+
+    async def _tenant_from_query(self, request: Request) -> TenantRef | None:
+        try:
+            tenant_id = uuid.UUID(request.query_params.get(callbacks.TWILIO_TENANT_PARAM, ""))
+        except ValueError:
+            return None
+        return await self.resources.registry.by_id(tenant_id)
+
+    async def twilio_inbound(self, request: Request) -> Response:
+        form = await request.form()
+        fields = {key: str(value) for key, value in form.items()}
+        receiving = fields.get("To", "")
+        channel = Channel.WHATSAPP if receiving.startswith("whatsapp:") else Channel.SMS
+        address = receiving.removeprefix("whatsapp:")
+        async with self.resources.engine.connect() as connection:
+            session = AsyncSession(bind=connection)
+            owner = await credentials.owner_of(session, channel=channel, address=address)
+            await session.close()
+        tenant = await self.resources.registry.by_id(owner) if owner else None
+        if not await self._verified_twilio(request, tenant):
+            return _refused()
+        if tenant is None or not tenant.active:
+            log.warning("inbound %s message to a number no company owns", channel.value)
+            return JSONResponse({"error": "unknown number"}, status_code=404)
+        try:
+            inbound = callbacks.twilio_inbound(fields)
+        except callbacks.CallbackError as error:
+            return JSONResponse({"error": str(error)}, status_code=400)
+        await self._store_inbound(tenant, inbound)
+        return Response(_EMPTY_TWIML, media_type="text/xml")
+
+    async def _store_inbound(self, tenant: TenantRef, inbound: callbacks.InboundMessage) -> None:
+        """Store the message on its guest's history (a new guest for an unknown sender), once."""
+        from resolvers import guests, intake
+
+        async with self._session(tenant) as session, session.begin():
+            seen = await session.scalar(
+                sa.select(col(Communication.id)).where(
+                    col(Communication.provider_message_id) == inbound.provider_message_id
+                )
+            )
+            if seen is not None:
+                return  # Twilio retried the webhook
+            keys = await self.resources.keyring.keys(session, tenant.schema_name)
+            phone_bidx = keys.blind_index(inbound.sender, kind="phone")
+            guest = await session.scalar(
+                sa.select(Guest)
+                .where(col(Guest.phone_bidx) == phone_bidx, col(Guest.erased_at).is_(None))
+                .order_by(col(Guest.last_activity_at).desc())
+                .limit(1)
+            )
+            if guest is None:
+                details = intake.GuestDetails(
+                    name=inbound.profile_name or "Unknown sender",
+                    email=None,
+                    phone=inbound.sender,
+                    country=None,
+                    language=None,
+                )
+                guest, _ = await intake.find_or_create_guest(
+                    session, keys, details, actor=None, source=f"inbound:{inbound.channel.value}"
+                )
+            now = utcnow()
+            communication = Communication(
+                id=uuid.uuid4(),
+                guest_id=guest.id,
+                channel=inbound.channel.value,
+                direction=Direction.IN.value,
+                message_class=MessageClass.TRANSACTIONAL.value,
+                body=inbound.body,
+                status=CommunicationStatus.DELIVERED.value,
+                provider="twilio",
+                provider_message_id=inbound.provider_message_id,
+                status_at=now,
+                sent_at=now,
+            )
+            session.add(communication)
+            await session.flush()
+            session.add(
+                CommunicationEvent(
+                    id=uuid.uuid4(),
+                    communication_id=communication.id,
+                    step=DeliveryStep.RECEIVED.value,
+                    channel=inbound.channel.value,
+                    provider="twilio",
+                )
+            )
+            await guests.touch(session, guest.id)
+
+
+async def _find(session: AsyncSession, update: callbacks.StatusUpdate) -> Communication | None:
+    condition = (
+        col(Communication.id) == update.communication_id
+        if update.communication_id is not None
+        else col(Communication.provider_message_id) == update.provider_message_id
+    )
+    if update.communication_id is None and update.provider_message_id is None:
+        return None
+    result: Communication | None = await session.scalar(
+        sa.select(Communication)
+        .where(condition, col(Communication.direction) == Direction.OUT.value)
+        .with_for_update()
+    )
+    return result

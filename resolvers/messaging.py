@@ -1,0 +1,383 @@
+"""Messaging for staff and partners: send a message, preview one, edit templates, and set the
+company's own provider credentials."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import sqlalchemy as sa
+import strawberry
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from models.tenant import (
+    Booking,
+    Channel,
+    Communication,
+    Guest,
+    MessageClass,
+    MessageTemplate,
+)
+from notifications import credentials, outgoing, routing, templates
+from notifications.providers import ProviderConfig
+from resolvers import audit
+from resolvers import validation as check
+from resolvers.company import CompanySettings
+from resolvers.context import Context
+from resolvers.pagination import Page, Sort, keyset_page
+from resolvers.validation import Problems, Rejection, rejected
+from schema.errors import UserErrorCode, bad_input, not_found
+from schema.ids import decode_id
+
+BY_KEY = Sort("key", MessageTemplate.key, MessageTemplate.id, "text", descending=False)
+SUBJECT_MAX = 500
+BODY_MAX = 10_000
+# What a preview shows where the sent message will carry a freshly issued link.
+LINK_PLACEHOLDER = "(link issued when sent)"
+
+
+@strawberry.input
+class SendMessageInput:
+    guest_id: strawberry.ID
+    booking_id: strawberry.ID | None = None
+    channel: Channel | None = strawberry.field(
+        default=None, description="Leave out to let routing choose (preference, WhatsApp, SMS, email)."
+    )
+    template_key: str | None = None
+    subject: str | None = None
+    body: str | None = None
+    message_class: MessageClass = MessageClass.TRANSACTIONAL
+
+
+@strawberry.input
+class UpsertMessageTemplateInput:
+    key: str
+    language: str
+    channel: Channel | None = strawberry.field(default=None, description="Null: any channel.")
+    message_class: MessageClass | None = None
+    subject: str | None = None
+    body: str
+
+
+@strawberry.input
+class UpdateMessagingSettingsInput:
+    """Leave a field out to keep it; send null to remove it (the global setting applies again)."""
+
+    email_from: str | None = strawberry.UNSET
+    sendgrid_api_key: str | None = strawberry.UNSET
+    sendgrid_webhook_public_key: str | None = strawberry.UNSET
+    twilio_account_sid: str | None = strawberry.UNSET
+    twilio_auth_token: str | None = strawberry.UNSET
+    sms_from: str | None = strawberry.UNSET
+    whatsapp_from: str | None = strawberry.UNSET
+
+
+@dataclass(frozen=True)
+class Preview:
+    channel: Channel
+    language: str
+    subject: str | None
+    body: str
+    suppressed_reason: str | None
+
+
+# --- sending ------------------------------------------------------------------------------------
+
+
+def _clean_send(problems: Problems, data: SendMessageInput) -> tuple[str | None, str | None, str | None]:
+    key = check.text(problems, "templateKey", data.template_key, max_length=50)
+    subject = check.text(problems, "subject", data.subject, max_length=SUBJECT_MAX)
+    body = check.text(problems, "body", data.body, max_length=BODY_MAX)
+    if key is not None and body is not None:
+        problems.add("body", UserErrorCode.INVALID, "Send a template key or a body, not both.")
+    elif key is None and body is None and not any(error.field == "body" for error in problems.errors):
+        problems.add("body", UserErrorCode.REQUIRED, "Send a template key or a body.")
+    if key is not None and not templates.is_valid_key(key):
+        problems.add("templateKey", UserErrorCode.INVALID, "Not a template key.")
+    return key, subject, body
+
+
+async def send_message(ctx: Context, data: SendMessageInput) -> Communication | Rejection:
+    """Queue a message to a guest (or record it as suppressed, with why). Staff and partners with
+    `messages:send`."""
+    problems = Problems()
+    guest_pk = check.object_id(problems, "guestId", "Guest", data.guest_id)
+    booking_pk = (
+        check.object_id(problems, "bookingId", "Booking", data.booking_id)
+        if data.booking_id is not None
+        else None
+    )
+    key, subject, body = _clean_send(problems, data)
+    if problems or guest_pk is None:
+        return problems.rejection()
+    principal = ctx.principal
+    staff_id = principal.subject_id if principal and principal.kind.value == "staff" else None
+
+    async def work(session: AsyncSession) -> Communication | Rejection:
+        guest = await session.get(Guest, guest_pk)
+        if guest is None:
+            return rejected("guestId", UserErrorCode.NOT_FOUND, "Guest not found.")
+        if guest.erased_at is not None:
+            return rejected("guestId", UserErrorCode.INVALID_STATE, "This guest was erased.")
+        booking = await session.get(Booking, booking_pk) if booking_pk is not None else None
+        if booking_pk is not None and booking is None:
+            return rejected("bookingId", UserErrorCode.NOT_FOUND, "Booking not found.")
+        if booking is not None and booking.guest_id != guest.id:
+            return rejected("bookingId", UserErrorCode.INVALID, "The booking is another guest's.")
+        try:
+            communication = await outgoing.queue(
+                session,
+                tenant=ctx.tenant,
+                keys=await ctx.keys_within(session, guest.email_enc, guest.phone_enc),
+                draft=outgoing.Draft(
+                    guest=guest,
+                    booking=booking,
+                    template_key=key,
+                    subject=subject,
+                    body=body,
+                    channel=data.channel,
+                    message_class=data.message_class,
+                    extra={"portal_link": ""},
+                    staff_id=staff_id,
+                ),
+                lease_seconds=ctx.resources.settings.outbox_lease_seconds,
+            )
+        except outgoing.NoTemplate:
+            return rejected("templateKey", UserErrorCode.NOT_FOUND, "No template with this key.")
+        await _touch(session, guest.id)
+        return communication
+
+    return await ctx.write(work)
+
+
+async def _touch(session: AsyncSession, guest_id: uuid.UUID) -> None:
+    from resolvers import guests
+
+    await guests.touch(session, guest_id)
+
+
+async def preview_message(
+    ctx: Context, *, template_key: str, guest_id: str, booking_id: str | None, channel: Channel | None
+) -> Preview:
+    """The message as it would go now: channel, language, subject and body. Sends nothing."""
+    if not templates.is_valid_key(template_key):
+        raise bad_input("Not a template key.")
+    guest_pk = decode_id("Guest", guest_id)
+    guest = await ctx.scalar(sa.select(Guest).where(col(Guest.id) == guest_pk)) if guest_pk else None
+    if guest is None:
+        raise not_found("Guest")
+    booking: Booking | None = None
+    if booking_id is not None:
+        booking_pk = decode_id("Booking", booking_id)
+        booking = (
+            await ctx.scalar(sa.select(Booking).where(col(Booking.id) == booking_pk)) if booking_pk else None
+        )
+        if booking is None or booking.guest_id != guest.id:
+            raise not_found("Booking")
+    keys = await ctx.keys(guest.email_enc, guest.phone_enc)
+    decision = routing.route(
+        outgoing.recipient_of(guest, keys),
+        message_class=templates.class_for(template_key) or MessageClass.TRANSACTIONAL,
+        requested=channel,
+    )
+    chosen = decision.channel if isinstance(decision, routing.Routed) else (channel or Channel.EMAIL)
+    link = f"{CompanySettings.of(ctx.tenant).portal_base_url}/{LINK_PLACEHOLDER}"
+    async with ctx.lock:
+        try:
+            rendered = await outgoing.render(
+                ctx.session(),
+                tenant=ctx.tenant,
+                key=template_key,
+                language=guest.language,
+                channel=chosen,
+                guest=guest,
+                booking=booking,
+                extra={"portal_link": link, "set_password_link": link},
+            )
+        except outgoing.NoTemplate:
+            raise not_found("Template") from None
+    return Preview(
+        channel=chosen,
+        language=rendered.language,
+        subject=rendered.subject,
+        body=rendered.body,
+        suppressed_reason=decision.reason if isinstance(decision, routing.Suppressed) else None,
+    )
+
+
+# --- templates ----------------------------------------------------------------------------------
+
+
+async def list_templates(
+    ctx: Context, *, key: str | None, language: str | None, first: int | None, after: str | None
+) -> tuple[Page, Callable[[], Awaitable[int]]]:
+    conditions: list[Any] = []
+    if key is not None:
+        conditions.append(col(MessageTemplate.key) == key)
+    if language is not None:
+        conditions.append(sa.func.lower(col(MessageTemplate.language)) == language.lower())
+    page = await keyset_page(
+        ctx, query=sa.select(MessageTemplate).where(*conditions), sort=BY_KEY, first=first, after=after
+    )
+
+    async def total() -> int:
+        return int(
+            await ctx.scalar(sa.select(sa.func.count()).select_from(MessageTemplate).where(*conditions))
+        )
+
+    return page, total
+
+
+async def upsert_template(ctx: Context, data: UpsertMessageTemplateInput) -> MessageTemplate | Rejection:
+    """Create or replace the template for (key, language, channel). Placeholders are checked
+    against the ones the key offers now, so a template never fails when it is sent."""
+    problems = Problems()
+    key = data.key.strip()
+    if not templates.is_valid_key(key):
+        problems.add("key", UserErrorCode.INVALID, "Use 3-50 lower-case letters, digits and '_'.")
+    language = check.language(problems, "language", data.language)
+    subject = data.subject if data.subject is None or data.subject.strip() else None
+    fixed_class = templates.class_for(key) if templates.is_valid_key(key) else None
+    if fixed_class is not None and data.message_class not in (None, fixed_class):
+        problems.add("messageClass", UserErrorCode.INVALID, f"{key} messages are always {fixed_class.value}.")
+    if templates.is_valid_key(key):
+        for problem in templates.check_template(key=key, subject=subject, body=data.body):
+            problems.add(problem.field, UserErrorCode.INVALID, problem.message)
+    if problems or language is None:
+        return problems.rejection()
+    message_class = fixed_class or data.message_class or MessageClass.TRANSACTIONAL
+    principal = ctx.principal
+
+    async def work(session: AsyncSession) -> MessageTemplate:
+        values = {
+            "key": key,
+            "language": language,
+            "channel": data.channel.value if data.channel else None,
+            "message_class": message_class.value,
+            "subject": subject,
+            "body": data.body,
+            "updated_by_staff_id": principal.subject_id if principal else None,
+        }
+        statement = insert(MessageTemplate).values(id=uuid.uuid4(), **values)
+        row = await session.scalar(
+            statement.on_conflict_do_update(
+                constraint="message_template_key_language_channel_key",
+                set_={**values, "updated_at": sa.func.now()},
+            )
+            .returning(MessageTemplate)
+            .execution_options(populate_existing=True)
+        )
+        assert row is not None
+        audit.record(
+            session,
+            actor=principal,
+            action="template.saved",
+            entity="message_template",
+            entity_id=row.id,
+            data={"key": key, "language": language},
+        )
+        return row
+
+    return await ctx.write(work)
+
+
+# --- the company's own providers ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MessagingSettings:
+    """What the company's messaging runs on; secrets are never shown, only whether they are set."""
+
+    email_provider: str
+    sms_provider: str
+    whatsapp_provider: str
+    email_from: str | None
+    sms_from: str | None
+    whatsapp_from: str | None
+    own_sendgrid_key: bool
+    own_twilio_account: bool
+
+
+def _describe(own: ProviderConfig | None, overall: ProviderConfig) -> MessagingSettings:
+    merged = (own or ProviderConfig()).merged_over(overall)
+    twilio = bool(merged.twilio_account_sid and merged.twilio_auth_token)
+    return MessagingSettings(
+        email_provider="sendgrid" if merged.sendgrid_api_key and merged.email_from else "log",
+        sms_provider="twilio" if twilio and merged.sms_from else "log",
+        whatsapp_provider="twilio" if twilio and merged.whatsapp_from else "log",
+        email_from=merged.email_from,
+        sms_from=merged.sms_from,
+        whatsapp_from=merged.whatsapp_from,
+        own_sendgrid_key=bool(own and own.sendgrid_api_key),
+        own_twilio_account=bool(own and own.twilio_account_sid),
+    )
+
+
+async def _own_config(ctx: Context, session: AsyncSession) -> ProviderConfig | None:
+    blob = await credentials.stored_blob(session)
+    return credentials.decode(blob, await ctx.keys_within(session, blob)) if blob else None
+
+
+async def messaging_settings(ctx: Context) -> MessagingSettings:
+    async with ctx.lock:
+        own = await _own_config(ctx, ctx.session())
+    return _describe(own, credentials.global_config(ctx.resources.settings))
+
+
+def _clean_credentials(problems: Problems, data: UpdateMessagingSettingsInput) -> dict[str, Any]:
+    region = None
+    given: dict[str, Any] = {}
+    for item in fields(UpdateMessagingSettingsInput):
+        value = getattr(data, item.name)
+        if value is strawberry.UNSET:
+            continue
+        field_name = "".join(part if i == 0 else part.title() for i, part in enumerate(item.name.split("_")))
+        if value is None or not str(value).strip():
+            given[item.name] = None
+        elif item.name == "email_from":
+            given[item.name] = check.email(problems, field_name, value)
+        elif item.name in ("sms_from", "whatsapp_from"):
+            given[item.name] = check.phone(problems, field_name, value, region=region)
+        else:
+            given[item.name] = check.text(problems, field_name, value, max_length=500)
+    return given
+
+
+async def update_messaging_settings(
+    ctx: Context, data: UpdateMessagingSettingsInput
+) -> MessagingSettings | Rejection:
+    """Set or remove the company's own credentials (owners). Stored encrypted; its senders are
+    claimed for inbound messages."""
+    problems = Problems()
+    given = _clean_credentials(problems, data)
+    if problems:
+        return problems.rejection()
+    principal = ctx.principal
+
+    async def work(session: AsyncSession) -> MessagingSettings | Rejection:
+        current = await _own_config(ctx, session) or ProviderConfig()
+        updated = replace(current, **given)
+        try:
+            await credentials.save(
+                session, tenant_id=ctx.tenant.id, keys=await ctx.keys_within(session), config=updated
+            )
+        except credentials.AddressTaken as taken:
+            field_name = {"email": "emailFrom", "sms": "smsFrom", "whatsapp": "whatsappFrom"}[
+                taken.channel.value
+            ]
+            return rejected(field_name, UserErrorCode.CONFLICT, "Another company already uses this sender.")
+        audit.record(
+            session,
+            actor=principal,
+            action="messaging.credentials_changed",
+            entity="provider_settings",
+            entity_id=None,
+            data={"fields": sorted(given)},
+        )
+        return _describe(updated, credentials.global_config(ctx.resources.settings))
+
+    return await ctx.write(work)

@@ -1,0 +1,196 @@
+"""Messaging: `sendMessage`, `previewMessage`, `messageTemplates`, `upsertMessageTemplate`, the
+company's `messagingSettings`, and the types they return."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import strawberry
+
+from models.tenant import Channel, MessageClass, ScheduledStatus
+from models.tenant import MessageTemplate as MessageTemplateRow
+from models.tenant import ScheduledMessage as ScheduledMessageRow
+from notifications import templates
+from resolvers import messaging
+from resolvers.context import Info
+from resolvers.messaging import (
+    MessagingSettings,
+    Preview,
+    SendMessageInput,
+    UpdateMessagingSettingsInput,
+    UpsertMessageTemplateInput,
+)
+from resolvers.permissions import MANAGE_TEMPLATES, OWNER_ONLY, SEND_MESSAGES, STAFF_ONLY
+from resolvers.validation import Rejection
+from schema.communications import Communication
+from schema.errors import UserError
+from schema.ids import encode_id
+from schema.pagination import Connection
+
+
+@strawberry.type(description="A lifecycle message of a booking and when it goes.")
+class ScheduledMessage:
+    template_key: str
+    due_at: datetime
+    status: ScheduledStatus
+    communication_id: strawberry.ID | None
+
+    @classmethod
+    def from_row(cls, row: ScheduledMessageRow) -> ScheduledMessage:
+        return cls(
+            template_key=row.template_key,
+            due_at=row.due_at,
+            status=ScheduledStatus(row.status),
+            communication_id=(
+                strawberry.ID(encode_id("Communication", row.communication_id))
+                if row.communication_id
+                else None
+            ),
+        )
+
+
+@strawberry.type(description="The text of one kind of message, in one language, for one channel or any.")
+class MessageTemplate:
+    id: strawberry.ID
+    key: str
+    language: str
+    channel: Channel | None
+    message_class: MessageClass
+    subject: str | None
+    body: str
+    updated_at: datetime
+    pk: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(description="The placeholders this key offers, e.g. `guest_first_name`.")
+    def placeholders(self) -> list[str]:
+        return sorted(templates.placeholders_for(self.key))
+
+    @classmethod
+    def from_row(cls, row: MessageTemplateRow) -> MessageTemplate:
+        return cls(
+            id=strawberry.ID(encode_id("MessageTemplate", row.id)),
+            key=row.key,
+            language=row.language,
+            channel=Channel(row.channel) if row.channel else None,
+            message_class=MessageClass(row.message_class),
+            subject=row.subject,
+            body=row.body,
+            updated_at=row.updated_at,
+            pk=row.id,
+        )
+
+
+@strawberry.type(name="MessagePreview", description="A message rendered as it would go now; nothing is sent.")
+class MessagePreviewType:
+    channel: Channel
+    language: str
+    subject: str | None
+    body: str
+    suppressed_reason: str | None = strawberry.field(description="Why it would not go, if it would not.")
+
+    @classmethod
+    def of(cls, preview: Preview) -> MessagePreviewType:
+        return cls(**vars(preview))
+
+
+@strawberry.type(name="MessagingSettings", description="What the company's messages go out through.")
+class MessagingSettingsType:
+    email_provider: str
+    sms_provider: str
+    whatsapp_provider: str
+    email_from: str | None
+    sms_from: str | None
+    whatsapp_from: str | None
+    own_sendgrid_key: bool
+    own_twilio_account: bool
+
+    @classmethod
+    def of(cls, settings: MessagingSettings) -> MessagingSettingsType:
+        return cls(**vars(settings))
+
+
+@strawberry.type
+class SendMessagePayload:
+    communication: Communication | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class UpsertMessageTemplatePayload:
+    template: MessageTemplate | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class UpdateMessagingSettingsPayload:
+    settings: MessagingSettingsType | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class MessagingQuery:
+    @strawberry.field(permission_classes=[STAFF_ONLY], description="The message templates, by key.")
+    async def message_templates(
+        self,
+        info: Info,
+        key: str | None = None,
+        language: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[MessageTemplate]:
+        from schema.query import connection
+
+        page, count = await messaging.list_templates(
+            info.context, key=key, language=language, first=first, after=after
+        )
+        return connection(page, count, MessageTemplate.from_row)
+
+    @strawberry.field(
+        permission_classes=[STAFF_ONLY],
+        description="A template rendered for a guest (and booking) as it would go now; sends nothing.",
+    )
+    async def preview_message(
+        self,
+        info: Info,
+        template_key: str,
+        guest_id: strawberry.ID,
+        booking_id: strawberry.ID | None = None,
+        channel: Channel | None = None,
+    ) -> MessagePreviewType:
+        preview = await messaging.preview_message(
+            info.context, template_key=template_key, guest_id=guest_id, booking_id=booking_id, channel=channel
+        )
+        return MessagePreviewType.of(preview)
+
+    @strawberry.field(permission_classes=[OWNER_ONLY], description="The company's message providers.")
+    async def messaging_settings(self, info: Info) -> MessagingSettingsType:
+        return MessagingSettingsType.of(await messaging.messaging_settings(info.context))
+
+
+@strawberry.type
+class MessagingMutation:
+    @strawberry.mutation(permission_classes=[SEND_MESSAGES])
+    async def send_message(self, info: Info, input: SendMessageInput) -> SendMessagePayload:
+        outcome = await messaging.send_message(info.context, input)
+        if isinstance(outcome, Rejection):
+            return SendMessagePayload(communication=None, errors=outcome.errors)
+        return SendMessagePayload(communication=Communication.from_row(outcome), errors=[])
+
+    @strawberry.mutation(permission_classes=[MANAGE_TEMPLATES])
+    async def upsert_message_template(
+        self, info: Info, input: UpsertMessageTemplateInput
+    ) -> UpsertMessageTemplatePayload:
+        outcome = await messaging.upsert_template(info.context, input)
+        if isinstance(outcome, Rejection):
+            return UpsertMessageTemplatePayload(template=None, errors=outcome.errors)
+        return UpsertMessageTemplatePayload(template=MessageTemplate.from_row(outcome), errors=[])
+
+    @strawberry.mutation(permission_classes=[OWNER_ONLY])
+    async def update_messaging_settings(
+        self, info: Info, input: UpdateMessagingSettingsInput
+    ) -> UpdateMessagingSettingsPayload:
+        outcome = await messaging.update_messaging_settings(info.context, input)
+        if isinstance(outcome, Rejection):
+            return UpdateMessagingSettingsPayload(settings=None, errors=outcome.errors)
+        return UpdateMessagingSettingsPayload(settings=MessagingSettingsType.of(outcome), errors=[])

@@ -1,0 +1,39 @@
+"""The Dramatiq actors. They take ids (the tenant's and the row's), never data, and open their own
+transactions; everything they do is idempotent, because a message may arrive more than once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+import dramatiq
+from dramatiq.broker import Broker
+
+from models.public import OutboxKind
+from tasks.broker import ACTOR_NAMES, QUEUE
+from tasks.delivery import deliver
+from tasks.runtime import Runtime
+from tasks.scheduled import send_scheduled
+
+# A provider call is bounded by its own timeout; this only stops a task that hangs for another reason.
+TIME_LIMIT_MS = 5 * 60 * 1000
+
+
+def install(broker: Broker, runtime: Runtime) -> None:
+    """Declare the actors on `broker`, bound to `runtime`."""
+
+    async def deliver_message(tenant_id: str, communication_id: str) -> None:
+        await deliver(runtime, tenant_id=uuid.UUID(tenant_id), communication_id=uuid.UUID(communication_id))
+
+    async def send_lifecycle_message(tenant_id: str, scheduled_id: str) -> None:
+        await send_scheduled(runtime, tenant_id=uuid.UUID(tenant_id), scheduled_id=uuid.UUID(scheduled_id))
+
+    functions: dict[OutboxKind, Callable[[str, str], Awaitable[None]]] = {
+        OutboxKind.DELIVER: deliver_message,
+        OutboxKind.LIFECYCLE: send_lifecycle_message,
+    }
+    for kind, function in functions.items():
+        declare = dramatiq.actor(
+            broker=broker, actor_name=ACTOR_NAMES[kind], queue_name=QUEUE, time_limit=TIME_LIMIT_MS
+        )
+        declare(function)

@@ -1,0 +1,73 @@
+"""A lifecycle message that fell due: render it for today's booking and guest, and queue it."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import sqlalchemy as sa
+from sqlmodel import col
+
+from models.columns import utcnow
+from models.public import OutboxKind
+from models.tenant import Booking, BookingStatus, Guest, ScheduledMessage, ScheduledStatus
+from notifications import outgoing
+from tasks import outbox
+from tasks.runtime import Runtime
+
+log = logging.getLogger("hospes.scheduled")
+
+
+async def send_scheduled(runtime: Runtime, *, tenant_id: uuid.UUID, scheduled_id: uuid.UUID) -> None:
+    """The `messages.lifecycle` actor: turn a due scheduled message into a queued communication
+    (or a cancelled schedule, if its booking or the company's switch no longer wants it)."""
+    from resolvers import portal
+    from resolvers.company import CompanySettings
+
+    tenant = await runtime.registry.by_id(tenant_id)
+    if tenant is None or not tenant.active:
+        return
+    async with runtime.transaction(tenant) as session:
+        scheduled = await session.scalar(
+            sa.select(ScheduledMessage)
+            .where(col(ScheduledMessage.id) == scheduled_id)
+            .with_for_update(skip_locked=True)
+        )
+        if scheduled is None:
+            return
+        if scheduled.status != ScheduledStatus.SCHEDULED.value:
+            await outbox.done(session, tenant_id=tenant.id, kind=OutboxKind.LIFECYCLE, ref_id=scheduled_id)
+            return
+        if scheduled.due_at > utcnow():
+            return  # moved later since it was enqueued; the outbox row carries the new time
+        booking = await session.get(Booking, scheduled.booking_id)
+        switched_on = getattr(CompanySettings.of(tenant), f"send_{scheduled.template_key}", True)
+        guest = await session.get(Guest, booking.guest_id) if booking is not None else None
+        scheduled.updated_at = utcnow()
+        await outbox.done(session, tenant_id=tenant.id, kind=OutboxKind.LIFECYCLE, ref_id=scheduled_id)
+        if (
+            booking is None
+            or guest is None
+            or booking.status != BookingStatus.CONFIRMED.value
+            or not switched_on
+        ):
+            scheduled.status = ScheduledStatus.CANCELLED.value
+            return
+        keys = await runtime.keys(session, tenant, guest.email_enc, guest.phone_enc)
+        # The portal link is issued now: tokens are stored only as hashes, so the confirmation's
+        # link cannot be repeated.
+        link = await portal.issue_link(session, booking)
+        communication = await outgoing.queue(
+            session,
+            tenant=tenant,
+            keys=keys,
+            draft=outgoing.Draft(
+                guest=guest,
+                booking=booking,
+                template_key=scheduled.template_key,
+                extra={"portal_link": link.url if link else ""},
+            ),
+            lease_seconds=runtime.settings.outbox_lease_seconds,
+        )
+        scheduled.status = ScheduledStatus.DONE.value
+        scheduled.communication_id = communication.id

@@ -1,0 +1,454 @@
+"""The message providers, driving the real `sendgrid` and `twilio` libraries against a local stand-in."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+import uuid
+
+import pytest
+
+from models.tenant import Channel
+from notifications.providers import ProviderConfig, build_providers
+from notifications.providers.base import OutboundMessage, PermanentFailure, TransientFailure
+from notifications.providers.log import LogProvider, masked
+from notifications.providers.sendgrid import SendGridProvider
+from notifications.providers.twilio import TwilioProvider
+from tests.provider_server import (
+    ProviderServer,
+    ScriptedResponse,
+    dropped,
+    held,
+    provider_server_fixture,  # noqa: F401 (registers the `provider_server` fixture)
+    rate_limited,
+    sendgrid_invalid_address,
+    server_error,
+    twilio_invalid_number,
+    twilio_unreachable_whatsapp,
+)
+
+API_KEY = "SG.test-key"
+ACCOUNT_SID = "AC" + "0" * 32
+AUTH_TOKEN = "twilio-token"
+GUEST_EMAIL = "ana.garcia@example.com"
+GUEST_PHONE = "+34600111222"
+CALLBACK = "https://hospes.example/webhooks/twilio/status"
+
+
+def _message(
+    channel: Channel, *, to: str, subject: str | None = None, callback: str | None = None
+) -> OutboundMessage:
+    return OutboundMessage(
+        communication_id=uuid.uuid4(),
+        tenant_id=uuid.uuid4(),
+        channel=channel,
+        to=to,
+        subject=subject,
+        body="Your room is ready from 15:00.",
+        status_callback=callback,
+    )
+
+
+def _email(to: str = GUEST_EMAIL) -> OutboundMessage:
+    return _message(Channel.EMAIL, to=to, subject="Check-in instructions")
+
+
+def _sendgrid(server: ProviderServer, *, timeout: float = 5.0) -> SendGridProvider:
+    return SendGridProvider(
+        api_key=API_KEY, sender="stay@hotel.example", base_url=server.url, timeout=timeout
+    )
+
+
+def _twilio(
+    server: ProviderServer, *, timeout: float = 5.0, whatsapp_from: str | None = "+14155238886"
+) -> TwilioProvider:
+    return TwilioProvider(
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        sms_from="+15005550006",
+        whatsapp_from=whatsapp_from,
+        base_url=server.url,
+        timeout=timeout,
+    )
+
+
+# --- SendGrid -----------------------------------------------------------------------------------------
+
+
+def test_email_reaches_sendgrid_with_its_content_and_the_keys_to_match_events(provider_server):
+    message = _email()
+
+    accepted = _sendgrid(provider_server).send(message)
+
+    [call] = provider_server.calls("sendgrid")
+    assert call.headers["authorization"] == f"Bearer {API_KEY}"
+    assert call.body["from"] == {"email": "stay@hotel.example"}
+    assert call.body["personalizations"][0]["to"] == [{"email": GUEST_EMAIL}]
+    assert call.body["subject"] == "Check-in instructions"
+    assert call.body["content"] == [{"type": "text/plain", "value": message.body}]
+    assert call.body["custom_args"] == {
+        "hospes_tenant": str(message.tenant_id),
+        "hospes_communication": str(message.communication_id),
+    }
+    assert accepted.provider == "sendgrid"
+    assert accepted.provider_message_id  # SendGrid's X-Message-Id
+    assert accepted.provider_message_id != str(message.communication_id)
+
+
+def test_email_accepted_without_a_message_id_is_known_by_its_communication(provider_server):
+    provider_server.script("sendgrid", ScriptedResponse(status=202))
+    message = _email()
+
+    accepted = _sendgrid(provider_server).send(message)
+
+    assert accepted.provider_message_id == str(message.communication_id)
+
+
+def test_rate_limited_email_is_a_transient_failure_with_the_wait_sendgrid_asks_for(provider_server):
+    provider_server.script("sendgrid", rate_limited(retry_after=7))
+
+    with pytest.raises(TransientFailure) as failure:
+        _sendgrid(provider_server).send(_email())
+
+    assert failure.value.retry_after == 7.0
+    assert failure.value.provider == "sendgrid"
+    assert failure.value.reason.startswith("429")
+
+
+def test_sendgrid_server_error_is_a_transient_failure(provider_server):
+    provider_server.script("sendgrid", server_error(500))
+
+    with pytest.raises(TransientFailure) as failure:
+        _sendgrid(provider_server).send(_email())
+
+    assert failure.value.retry_after is None
+    assert failure.value.reason.startswith("500")
+
+
+def test_invalid_email_address_is_a_permanent_failure_in_sendgrids_words_without_the_address(provider_server):
+    provider_server.script("sendgrid", sendgrid_invalid_address())
+    message = _email(to="ana.garcia@example")  # no top-level domain: the helper passes it on
+
+    with pytest.raises(PermanentFailure) as failure:
+        _sendgrid(provider_server).send(message)
+
+    assert failure.value.reason == "400: The to email does not contain a valid address."
+    assert message.to not in failure.value.reason
+    assert API_KEY not in failure.value.reason
+
+
+def test_email_to_an_unparseable_address_fails_without_calling_sendgrid(provider_server):
+    with pytest.raises(PermanentFailure) as failure:
+        _sendgrid(provider_server).send(_email(to="ana.garcia@@example"))
+
+    assert failure.value.reason == "the recipient address is not valid"
+    assert provider_server.calls() == []
+
+
+def test_sendgrid_error_quoting_the_address_is_stored_without_it(provider_server):
+    provider_server.script(
+        "sendgrid",
+        ScriptedResponse(status=403, body={"errors": [{"message": f"{GUEST_EMAIL} is on the bounce list"}]}),
+    )
+
+    with pytest.raises(PermanentFailure) as failure:
+        _sendgrid(provider_server).send(_email())
+
+    assert GUEST_EMAIL not in failure.value.reason
+    assert failure.value.reason == "403: the recipient is on the bounce list"
+
+
+def test_email_that_outlasts_the_timeout_is_a_transient_failure(provider_server):
+    release = threading.Event()
+    provider_server.script("sendgrid", held(release))
+    started = time.monotonic()
+
+    with pytest.raises(TransientFailure) as failure:
+        _sendgrid(provider_server, timeout=0.3).send(_email())
+
+    release.set()
+    assert time.monotonic() - started < 3  # the timeout applied; the server would have held for 10 s
+    assert "timeout" in failure.value.reason.lower()
+
+
+def test_email_whose_connection_drops_is_a_transient_failure(provider_server):
+    provider_server.script("sendgrid", dropped())
+
+    with pytest.raises(TransientFailure):
+        _sendgrid(provider_server).send(_email())
+
+
+def test_email_without_a_subject_fails_without_calling_sendgrid(provider_server):
+    with pytest.raises(PermanentFailure):
+        _sendgrid(provider_server).send(_message(Channel.EMAIL, to=GUEST_EMAIL, subject=None))
+
+    assert provider_server.calls() == []
+
+
+# --- Twilio -------------------------------------------------------------------------------------------
+
+
+def test_sms_reaches_twilio_from_the_account_with_its_status_callback(provider_server):
+    message = _message(Channel.SMS, to=GUEST_PHONE, callback=CALLBACK)
+
+    accepted = _twilio(provider_server).send(message)
+
+    [call] = provider_server.calls("twilio")
+    assert call.path == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+    assert call.body == {
+        "To": GUEST_PHONE,
+        "From": "+15005550006",
+        "Body": message.body,
+        "StatusCallback": CALLBACK,
+    }
+    expected_auth = base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
+    assert call.headers["authorization"] == f"Basic {expected_auth}"
+    assert accepted.provider == "twilio"
+    assert accepted.provider_message_id.startswith("SM")
+    assert len(accepted.provider_message_id) == 34
+
+
+def test_whatsapp_message_addresses_both_ends_as_whatsapp(provider_server):
+    accepted = _twilio(provider_server).send(_message(Channel.WHATSAPP, to=GUEST_PHONE))
+
+    [call] = provider_server.calls("twilio")
+    assert call.body["To"] == f"whatsapp:{GUEST_PHONE}"
+    assert call.body["From"] == "whatsapp:+14155238886"
+    assert "StatusCallback" not in call.body  # none was asked for
+    assert accepted.provider_message_id.startswith("SM")
+
+
+def test_twilio_is_reached_at_the_configured_url_whatever_region_the_environment_names(
+    provider_server, monkeypatch
+):
+    monkeypatch.setenv("TWILIO_REGION", "ie1")
+    monkeypatch.setenv("TWILIO_EDGE", "dublin")
+
+    _twilio(provider_server).send(_message(Channel.SMS, to=GUEST_PHONE))
+
+    assert len(provider_server.calls("twilio")) == 1
+
+
+def test_rate_limited_sms_is_a_transient_failure(provider_server):
+    provider_server.script("twilio", rate_limited(retry_after=3))
+
+    with pytest.raises(TransientFailure) as failure:
+        _twilio(provider_server).send(_message(Channel.SMS, to=GUEST_PHONE))
+
+    assert failure.value.retry_after == 3.0
+    assert failure.value.reason == "20429: Too Many Requests"
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_twilio_server_error_is_a_transient_failure(provider_server, status):
+    provider_server.script("twilio", server_error(status))
+
+    with pytest.raises(TransientFailure) as failure:
+        _twilio(provider_server).send(_message(Channel.SMS, to=GUEST_PHONE))
+
+    assert failure.value.provider == "twilio"
+    assert failure.value.retry_after is None
+
+
+def test_invalid_number_is_a_permanent_failure_in_twilios_words_without_the_number(provider_server):
+    provider_server.script("twilio", twilio_invalid_number())
+
+    with pytest.raises(PermanentFailure) as failure:
+        _twilio(provider_server).send(_message(Channel.SMS, to=GUEST_PHONE))
+
+    assert failure.value.reason == "21211: The 'To' number is not a valid phone number."
+    assert "600111222" not in failure.value.reason
+    assert AUTH_TOKEN not in failure.value.reason
+
+
+def test_whatsapp_number_without_whatsapp_is_a_permanent_failure(provider_server):
+    provider_server.script("twilio", twilio_unreachable_whatsapp())
+
+    with pytest.raises(PermanentFailure) as failure:
+        _twilio(provider_server).send(_message(Channel.WHATSAPP, to=GUEST_PHONE))
+
+    assert failure.value.reason == "63003: Channel could not find To address"
+
+
+def test_sms_that_outlasts_the_timeout_is_a_transient_failure(provider_server):
+    release = threading.Event()
+    provider_server.script("twilio", held(release))
+    started = time.monotonic()
+
+    with pytest.raises(TransientFailure) as failure:
+        _twilio(provider_server, timeout=0.3).send(_message(Channel.SMS, to=GUEST_PHONE))
+
+    release.set()
+    assert time.monotonic() - started < 3
+    assert "Timeout" in failure.value.reason
+
+
+def test_sms_whose_connection_drops_is_a_transient_failure(provider_server):
+    provider_server.script("twilio", dropped())
+
+    with pytest.raises(TransientFailure):
+        _twilio(provider_server).send(_message(Channel.SMS, to=GUEST_PHONE))
+
+
+def test_held_send_is_in_flight_until_released(provider_server):
+    release = threading.Event()
+    provider_server.script("twilio", held(release))
+    results: list[str] = []
+    sender = threading.Thread(
+        target=lambda: results.append(
+            _twilio(provider_server).send(_message(Channel.SMS, to=GUEST_PHONE)).provider_message_id
+        )
+    )
+    sender.start()
+
+    provider_server.wait_for_calls(1, "twilio")
+    assert results == []  # arrived, not yet answered
+    release.set()
+    sender.join(timeout=5)
+
+    assert results and results[0].startswith("SM")
+
+
+def test_whatsapp_without_a_configured_sender_fails_without_calling_twilio(provider_server):
+    with pytest.raises(PermanentFailure) as failure:
+        _twilio(provider_server, whatsapp_from=None).send(_message(Channel.WHATSAPP, to=GUEST_PHONE))
+
+    assert failure.value.reason == "no sender configured for whatsapp"
+    assert provider_server.calls() == []
+
+
+def test_sending_leaves_no_contact_or_secret_in_the_logs_even_at_debug(provider_server, caplog):
+    with caplog.at_level(logging.DEBUG):
+        _sendgrid(provider_server).send(_email())
+        _twilio(provider_server).send(_message(Channel.SMS, to=GUEST_PHONE))
+
+    assert caplog.records  # the libraries did log something
+    for secret in (GUEST_EMAIL, GUEST_PHONE, API_KEY, AUTH_TOKEN):
+        assert secret not in caplog.text
+
+
+# --- The log provider ---------------------------------------------------------------------------------
+
+
+def test_log_provider_logs_a_masked_recipient_and_records_the_message(caplog):
+    provider = LogProvider()
+    message = _message(Channel.WHATSAPP, to=GUEST_PHONE, subject=None)
+    before = time.monotonic()
+
+    with caplog.at_level(logging.INFO, logger="hospes.messages"):
+        accepted = provider.send(message)
+
+    [record] = [r for r in caplog.records if r.name == "hospes.messages"]
+    line = record.getMessage()
+    assert "+34•••••222" in line
+    assert GUEST_PHONE not in line
+    assert str(message.communication_id) in line
+    assert message.body not in line
+    assert accepted.provider == "log"
+    assert accepted.provider_message_id.startswith("log-")
+    [logged] = provider.sent
+    assert logged.message == message
+    assert logged.provider_message_id == accepted.provider_message_id
+    assert before <= logged.at <= time.monotonic()
+
+
+def test_log_provider_keeps_only_the_most_recent_messages_until_cleared():
+    provider = LogProvider(capacity=3)
+    messages = [_email(to=f"guest{n}@example.com") for n in range(5)]
+    for message in messages:
+        provider.send(message)
+
+    assert [logged.message for logged in provider.sent] == messages[2:]
+    provider.clear()
+    assert provider.sent == []
+
+
+@pytest.mark.parametrize(
+    ("contact", "shown"),
+    [
+        ("+34600111222", "+34•••••222"),
+        ("whatsapp:+34600111222", "whatsapp:+34•••••222"),
+        ("ana.garcia@example.com", "a•••@example.com"),
+        ("1234", "1•••"),
+        ("", "•••"),
+    ],
+)
+def test_masked_contact_never_shows_the_whole_of_it(contact, shown):
+    assert masked(contact) == shown
+
+
+# --- Choosing providers -------------------------------------------------------------------------------
+
+
+def test_channels_without_credentials_go_to_the_log_provider():
+    log = LogProvider()
+
+    providers = build_providers(ProviderConfig(), log_provider=log)
+
+    assert providers == {Channel.EMAIL: log, Channel.SMS: log, Channel.WHATSAPP: log}
+
+
+def test_configured_channels_go_to_sendgrid_and_twilio():
+    config = ProviderConfig(
+        email_from="stay@hotel.example",
+        sendgrid_api_key=API_KEY,
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        sms_from="+15005550006",
+        whatsapp_from="+14155238886",
+    )
+
+    providers = build_providers(config, log_provider=LogProvider())
+
+    assert isinstance(providers[Channel.EMAIL], SendGridProvider)
+    assert isinstance(providers[Channel.SMS], TwilioProvider)
+    assert providers[Channel.WHATSAPP] is providers[Channel.SMS]
+
+
+def test_a_channel_missing_part_of_its_configuration_stays_on_the_log_provider():
+    log = LogProvider()
+    config = ProviderConfig(
+        sendgrid_api_key=API_KEY,  # no sender address
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        sms_from="+15005550006",  # no WhatsApp sender
+    )
+
+    providers = build_providers(config, log_provider=log)
+
+    assert providers[Channel.EMAIL] is log
+    assert isinstance(providers[Channel.SMS], TwilioProvider)
+    assert providers[Channel.WHATSAPP] is log
+
+
+def test_tenant_credentials_override_the_global_ones_and_fill_in_from_them():
+    global_config = ProviderConfig(
+        email_from="hello@hospes.example",
+        sendgrid_api_key="SG.global",
+        sendgrid_base_url="http://127.0.0.1:9999",
+        twilio_account_sid="AC-global",
+        twilio_auth_token="global-token",
+        sms_from="+15005550006",
+        timeout_seconds=2.0,
+    )
+    tenant_config = ProviderConfig(email_from="stay@hotel.example", sendgrid_api_key="SG.tenant")
+
+    merged = tenant_config.merged_over(global_config)
+
+    assert merged.email_from == "stay@hotel.example"
+    assert merged.sendgrid_api_key == "SG.tenant"
+    assert merged.twilio_account_sid == "AC-global"
+    assert merged.sms_from == "+15005550006"
+    assert merged.whatsapp_from is None
+    # A tenant that never named a base URL or timeout does not pull the run back to the real provider.
+    assert merged.sendgrid_base_url == "http://127.0.0.1:9999"
+    assert merged.timeout_seconds == 2.0
+
+
+def test_provider_config_never_shows_its_secrets():
+    shown = repr(ProviderConfig(sendgrid_api_key=API_KEY, twilio_auth_token=AUTH_TOKEN))
+
+    assert API_KEY not in shown
+    assert AUTH_TOKEN not in shown
