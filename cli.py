@@ -576,57 +576,104 @@ def keys_rotate(slug: str, batch_size: int, max_passes: int) -> None:
 
 
 @main.command()
+@click.argument("suite", required=False, type=click.Choice(["graph", "customers", "messages"]))
 @click.option(
     "--guests",
     default=None,
     type=click.IntRange(10, 100_000),
-    help="Guests to seed [default: 1000; 100000 with --customers].",
+    help="Guests to seed [default: 1000; 100000 for customers].",
 )
 @click.option("--requests", default=200, show_default=True, type=click.IntRange(10), help="Per phase.")
 @click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 64))
 @click.option("--warmup", default=20, show_default=True, type=click.IntRange(0))
 @click.option(
-    "--max-seconds", default=30.0, show_default=True, type=click.FloatRange(1), help="Cap per phase."
+    "--max-seconds",
+    default=None,
+    type=click.FloatRange(1),
+    help="Cap per phase [default: 30; at least 60 for customers; 600 for messages].",
 )
 @click.option("--profile", is_flag=True, help="Also cProfile guest detail in-process.")
 @click.option("--show-sql", is_flag=True, help="Print the statements each operation sends.")
+@click.option("--customers", is_flag=True, help="The same as SUITE customers.")
 @click.option(
-    "--customers",
-    is_flag=True,
-    help="Instead: the customer list (page, name search, email lookup, OTA imports) at 100,000 guests.",
+    "--messages",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(1, 1_000_000),
+    help="messages: messages per lane.",
+)
+@click.option(
+    "--tenants",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help="messages: tenants to spread them over.",
 )
 def bench(
     *,
+    suite: str | None,
     guests: int | None,
     requests: int,
     concurrency: int,
     warmup: int,
-    max_seconds: float,
+    max_seconds: float | None,
     profile: bool,
     show_sql: bool,
     customers: bool,
+    messages: int,
+    tenants: int,
 ) -> None:
-    """Benchmark the guest graph over HTTP against hand-written SQL (seeds and drops its own tenant)."""
-    if customers:
-        _bench_customers(guests=guests or 100_000, warmup=warmup, max_seconds=max_seconds)
-        return
-    from bench.guest_graph import BenchError, Options, run
+    """Benchmark against a floor measured in the same run; each suite sets up and removes its own data.
 
-    options = Options(
-        guests=guests or 1000,
-        requests=requests,
-        concurrency=concurrency,
-        warmup=warmup,
-        max_seconds=max_seconds,
-        profile=profile,
-        show_sql=show_sql,
-    )
+    \b
+    SUITE is one of
+      graph      the guest graph over HTTP against hand-written SQL (the default)
+      customers  the customer list at 100,000 guests: page, name search, email lookup, OTA imports
+      messages   messages through the outbox, Redis and the worker to the log provider, against
+                 the same broker and worker moving empty messages
+    """
+    if customers:
+        if suite not in (None, "customers"):
+            _fail(f"--customers asks for the customers suite, not {suite}")
+        suite = "customers"
+    if suite == "customers":
+        _bench_customers(guests=guests or 100_000, warmup=warmup, max_seconds=max_seconds or 30.0)
+        return
+    from bench.guest_graph import BenchError
+
     settings = _settings()
+
+    def measure(servers: Servers) -> str:
+        urls = {"database_url": servers.database_url, "redis_url": servers.redis_url}
+        if suite == "messages":
+            from bench import messages as message_bench
+
+            return message_bench.run(
+                settings,
+                **urls,
+                options=message_bench.Options(
+                    messages=messages, tenants=tenants, warmup=warmup, max_seconds=max_seconds or 600.0
+                ),
+            )
+        from bench import guest_graph
+
+        return guest_graph.run(
+            settings,
+            **urls,
+            options=guest_graph.Options(
+                guests=guests or 1000,
+                requests=requests,
+                concurrency=concurrency,
+                warmup=warmup,
+                max_seconds=max_seconds or 30.0,
+                profile=profile,
+                show_sql=show_sql,
+            ),
+        )
+
     with _servers(settings) as servers:
         try:
-            report = run(
-                settings, database_url=servers.database_url, redis_url=servers.redis_url, options=options
-            )
+            report = measure(servers)
         except BenchError as error:
             _fail(str(error))
         click.echo(report)

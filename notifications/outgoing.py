@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from models.columns import utcnow
 from models.public import OutboxKind
 from models.tenant import (
     Booking,
@@ -222,7 +223,7 @@ async def queue(
     else:
         communication.status = CommunicationStatus.SUPPRESSED.value
         communication.error = decision.reason
-    communication.status_at = sa.func.now()  # type: ignore[assignment]
+    communication.status_at = utcnow()
     session.add(communication)
     await session.flush()
     if isinstance(decision, Routed):

@@ -1,0 +1,204 @@
+"""The messaging test rig: an app whose providers are the local provider server, a real Dramatiq
+worker on real Redis, and the scheduler's tick, all on the test database. Each test gets its own
+Redis namespace, so its worker only sees its own queue."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from starlette.testclient import TestClient
+
+from app import create_app
+from settings import Settings
+from tasks import scheduler
+from tasks.broker import make_broker
+from tasks.worker import Worker
+from tenancy.database import create_engine_async
+from tests.conftest import OWNER_PASSWORD, GraphQLClient, TenantFixture, login
+from tests.provider_server import ProviderServer, RecordedRequest
+
+TWILIO_SID = "AC" + "0" * 32
+TWILIO_TOKEN = "twilio-test-token"  # noqa: S105
+
+
+def _key_pair() -> tuple[ec.EllipticCurvePrivateKey, str]:
+    private = ec.generate_private_key(ec.SECP256R1())
+    der = private.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, base64.b64encode(der).decode()
+
+
+@dataclass
+class Rig:
+    settings: Settings
+    client: TestClient
+    provider: ProviderServer
+    sendgrid_key: ec.EllipticCurvePrivateKey
+    worker: Worker | None = None
+
+    def api(self, tenant: TenantFixture) -> GraphQLClient:
+        """The tenant's owner, logged in on this app (its sessions live in this rig's namespace)."""
+        token = login(self.client, tenant=tenant.slug, email=tenant.owner_email, password=OWNER_PASSWORD)
+        return GraphQLClient(self.client, {"Authorization": f"Bearer {token}"})
+
+    def start_worker(self) -> Worker:
+        assert self.settings.database_url and self.settings.redis_url
+        self.worker = Worker(
+            self.settings,
+            database_url=self.settings.database_url,
+            redis_url=self.settings.redis_url,
+            threads=2,
+        )
+        self.worker.start()
+        return self.worker
+
+    def stop_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+
+    def tick(self) -> int:
+        """One scheduler tick: enqueue what is due (or whose lease ran out)."""
+
+        async def run() -> int:
+            assert self.settings.database_url and self.settings.redis_url
+            engine = create_engine_async(self.settings.database_url, pool_size=1, max_overflow=0)
+            broker = make_broker(self.settings.redis_url, namespace=self.settings.redis_namespace)
+            try:
+                return await scheduler.tick(
+                    engine, broker, lease_seconds=self.settings.outbox_lease_seconds, batch=500
+                )
+            finally:
+                broker.close()
+                await engine.dispose()
+
+        return asyncio.run(run())
+
+    def sendgrid_signature(self, payload: bytes, timestamp: str | None = None) -> dict[str, str]:
+        stamp = timestamp or str(int(time.time()))
+        signature = self.sendgrid_key.sign(stamp.encode() + payload, ec.ECDSA(hashes.SHA256()))
+        return {
+            "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(signature).decode(),
+            "X-Twilio-Email-Event-Webhook-Timestamp": stamp,
+            "Content-Type": "application/json",
+        }
+
+
+def calls_for(provider: ProviderServer, tenant_id: uuid.UUID | str) -> list[RecordedRequest]:
+    """Provider requests about one tenant's messages (other tests' leftovers may share the DB)."""
+    tenant = str(tenant_id)
+    mine = []
+    for call in provider.calls():
+        body: dict[str, Any] = call.body
+        if call.provider == "sendgrid" and body.get("custom_args", {}).get("hospes_tenant") == tenant:
+            mine.append(call)
+        elif call.provider == "twilio" and f"t={tenant}" in body.get("StatusCallback", ""):
+            mine.append(call)
+    return mine
+
+
+def wait_until(condition: Callable[[], Any], *, timeout: float = 20.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def tenant_id(engine: sa.Engine, slug: str) -> uuid.UUID:
+    with engine.connect() as connection:
+        value = connection.execute(
+            sa.text("SELECT id FROM public.tenant WHERE slug = :s"), {"s": slug}
+        ).scalar()
+    assert isinstance(value, uuid.UUID)
+    return value
+
+
+def communications(engine: sa.Engine, schema_name: str) -> list[dict[str, Any]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                f"SELECT id, channel, status, error, template_key, body, subject, attempts, provider, "  # noqa: S608
+                f'provider_message_id, direction, guest_id, message_class FROM "{schema_name}".communication '
+                "ORDER BY created_at"
+            )
+        ).mappings()
+        return [dict(row) for row in rows]
+
+
+def timeline(
+    engine: sa.Engine, schema_name: str, communication_id: uuid.UUID
+) -> list[tuple[str, str | None]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                f'SELECT step, channel FROM "{schema_name}".communication_event '  # noqa: S608
+                "WHERE communication_id = :id ORDER BY at, id"
+            ),
+            {"id": communication_id},
+        )
+        return [(row.step, row.channel) for row in rows]
+
+
+def outbox_rows(engine: sa.Engine, tenant: uuid.UUID) -> list[dict[str, Any]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT kind, ref_id, due_at, claimed_until, attempts FROM public.outbox WHERE tenant_id = :t"
+            ),
+            {"t": tenant},
+        ).mappings()
+        return [dict(row) for row in rows]
+
+
+@pytest.fixture
+def rig(settings: Settings, provider_server: ProviderServer) -> Iterator[Rig]:
+    private, public = _key_pair()
+    rig_settings = settings.model_copy(
+        update={
+            "redis_namespace": f"msg-{secrets.token_hex(5)}",
+            "email_from": "hello@hospes.test",
+            "sendgrid_api_key": "SG.test-key",
+            "sendgrid_base_url": provider_server.url,
+            "sendgrid_webhook_public_key": public,
+            "twilio_account_sid": TWILIO_SID,
+            "twilio_auth_token": TWILIO_TOKEN,
+            "twilio_base_url": provider_server.url,
+            "twilio_sms_from": "+12015550100",
+            "twilio_whatsapp_from": "+12015550101",
+            "public_url": "http://testserver",
+            "outbox_lease_seconds": 1.0,
+            "delivery_backoff_seconds": 0.2,
+            "delivery_backoff_max_seconds": 1.0,
+            "delivery_max_attempts": 3,
+            "provider_timeout_seconds": 5.0,
+            "tenant_cache_seconds": 0.0,
+        }
+    )
+    # SecretStr fields: model_copy does not validate, so wrap them as the settings would.
+    from pydantic import SecretStr
+
+    rig_settings.sendgrid_api_key = SecretStr("SG.test-key")
+    rig_settings.twilio_auth_token = SecretStr(TWILIO_TOKEN)
+    assert rig_settings.database_url and rig_settings.redis_url
+    app = create_app(rig_settings, database_url=rig_settings.database_url, redis_url=rig_settings.redis_url)
+    with TestClient(app) as client:
+        made = Rig(settings=rig_settings, client=client, provider=provider_server, sendgrid_key=private)
+        try:
+            yield made
+        finally:
+            made.stop_worker()

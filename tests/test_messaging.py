@@ -1,0 +1,446 @@
+"""Messages reach guests on the right channel, exactly once in effect: the outbox, the real Dramatiq
+worker on Redis, the scheduler, and the real sendgrid/twilio libraries talking to a local server
+that plays the providers."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Callable
+
+import pytest
+import sqlalchemy as sa
+from twilio.request_validator import RequestValidator
+
+from tasks.broker import make_broker, message_for
+from tasks.outbox import OutboxItem
+from models.public import OutboxKind
+from tests.conftest import GraphQLClient, TenantFixture
+from tests.factories import create_booking, create_guest, create_property
+from tests.messaging_support import (
+    TWILIO_TOKEN,
+    Rig,
+    calls_for,
+    communications,
+    outbox_rows,
+    rig,  # noqa: F401  (fixture)
+    tenant_id,
+    timeline,
+    wait_until,
+)
+from tests.provider_server import (
+    held,
+    provider_server_fixture,  # noqa: F401  (fixture)
+    rate_limited,
+    twilio_unreachable_whatsapp,
+)
+
+SEND = """mutation($input: SendMessageInput!) { sendMessage(input: $input) {
+  communication { id status channel error timeline { step channel } } errors { field code message } } }"""
+CONSENT = """mutation($id: ID!, $sms: Boolean!, $marketing: Boolean!) {
+  setGuestConsent(input: {guestId: $id, smsOptIn: $sms, marketingEmailConsent: $marketing}) { errors { code } } }"""
+UPDATE_GUEST = (
+    """mutation($input: UpdateGuestInput!) { updateGuest(input: $input) { errors { field code } } }"""
+)
+
+
+def _send(api: GraphQLClient, **values: object) -> dict:
+    return api.data(SEND, {"input": values})["sendMessage"]
+
+
+def _sent(rig: Rig, schema: str, count: int = 1) -> list[dict]:
+    """The tenant's outgoing messages once `count` have left the queue; the scheduler ticks
+    meanwhile, as `hospes scheduler` would (retries and re-enqueued work depend on it)."""
+
+    def done() -> list[dict] | None:
+        rig.tick()
+        rows = [row for row in communications(rig_engine(rig), schema) if row["direction"] == "out"]
+        finished = [row for row in rows if row["status"] not in ("queued",)]
+        return rows if len(finished) >= count else None
+
+    return wait_until(done, what=f"{count} message(s) to leave the queue")
+
+
+_ENGINES: dict[str, sa.Engine] = {}
+
+
+def rig_engine(rig: Rig) -> sa.Engine:
+    url = rig.settings.database_url or ""
+    if url not in _ENGINES:
+        _ENGINES[url] = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    return _ENGINES[url]
+
+
+@pytest.fixture
+def company(rig: Rig, make_tenant: Callable[..., TenantFixture]) -> tuple[TenantFixture, GraphQLClient]:
+    tenant = make_tenant("msg")
+    return tenant, rig.api(tenant)
+
+
+# --- channels, consent, classes ------------------------------------------------------------------
+
+
+def test_booking_confirmation_goes_by_whatsapp_to_a_mobile_guest_with_its_portal_link(
+    rig: Rig, company
+) -> None:
+    tenant, api = company
+    rig.start_worker()
+    place = create_property(api)
+    guest = create_guest(api, email="anna@example.com", phone="+34600111222", language="es")
+    create_booking(api, property_id=place["id"], guest_id=guest["id"])
+    schema = tenant.schema_name
+    rows = _sent(rig, schema)
+    confirmation = next(row for row in rows if row["template_key"] == "booking_confirmed")
+    assert confirmation["status"] == "sent" and confirmation["channel"] == "whatsapp"
+    calls = calls_for(rig.provider, tenant_id(rig_engine(rig), tenant.slug))
+    assert len(calls) == 1
+    form = calls[0].body
+    assert form["To"] == "whatsapp:+34600111222" and form["From"] == "whatsapp:+12015550101"
+    assert "portal.hospes.example/p/" in form["Body"]  # the link issued with the booking
+    assert "Casa del Sol" in form["Body"]
+    assert [step for step, _ in timeline(rig_engine(rig), schema, confirmation["id"])] == [
+        "queued",
+        "sending",
+        "sent",
+    ]
+
+
+def test_email_only_guest_gets_email_and_sms_needs_opt_in(rig: Rig, company) -> None:
+    tenant, api = company
+    rig.start_worker()
+    email_only = create_guest(api, name="Eve Mail", email="eve@example.com", phone=None)
+    texter = create_guest(api, name="Sam Text", email=None, phone="+34600111333")
+    api.data(UPDATE_GUEST, {"input": {"guestId": texter["id"], "preferredChannel": "SMS"}})
+    # Preferred SMS without opt-in: WhatsApp (mobile) is used instead.
+    first = _send(api, guestId=texter["id"], body="Hello")
+    assert first["communication"]["channel"] == "WHATSAPP"
+    api.data(CONSENT, {"id": texter["id"], "sms": True, "marketing": False})
+    second = _send(api, guestId=texter["id"], body="Hello again")
+    assert second["communication"]["channel"] == "SMS"
+    third = _send(api, guestId=email_only["id"], subject="Hi", body="Hello by mail")
+    assert third["communication"]["channel"] == "EMAIL"
+    _sent(rig, tenant.schema_name, 3)
+    calls = calls_for(rig.provider, tenant_id(rig_engine(rig), tenant.slug))
+    assert sorted(call.provider for call in calls) == ["sendgrid", "twilio", "twilio"]
+    sms = [
+        call.body
+        for call in calls
+        if call.provider == "twilio" and not call.body["To"].startswith("whatsapp:")
+    ]
+    assert sms[0]["From"] == "+12015550100"
+
+
+def test_marketing_without_consent_is_suppressed_with_its_reason_and_nothing_is_sent(
+    rig: Rig, company
+) -> None:
+    tenant, api = company
+    rig.start_worker()
+    guest = create_guest(api, name="Mo Arketing", email="mo@example.com", phone=None)
+    outcome = _send(api, guestId=guest["id"], subject="Offer", body="20% off", messageClass="MARKETING")
+    assert outcome["communication"]["status"] == "SUPPRESSED"
+    assert outcome["communication"]["error"] == "no marketing consent"
+    api.data(CONSENT, {"id": guest["id"], "sms": False, "marketing": True})
+    allowed = _send(api, guestId=guest["id"], subject="Offer", body="20% off", messageClass="MARKETING")
+    assert allowed["communication"]["status"] == "QUEUED"
+    _sent(rig, tenant.schema_name, 2)
+    calls = calls_for(rig.provider, tenant_id(rig_engine(rig), tenant.slug))
+    assert len(calls) == 1
+
+
+def test_explicit_sms_without_opt_in_is_suppressed_not_rerouted(rig: Rig, company) -> None:
+    tenant, api = company
+    guest = create_guest(api, name="No Optin", email="no@example.com", phone="+34600111444")
+    outcome = _send(api, guestId=guest["id"], body="Hi", channel="SMS")
+    assert outcome["communication"]["status"] == "SUPPRESSED"
+    assert "opt-in" in outcome["communication"]["error"]
+
+
+def test_consent_withdrawn_after_queueing_is_checked_again_at_send_time(rig: Rig, company) -> None:
+    tenant, api = company
+    guest = create_guest(api, name="Wanda Withdraw", email="wanda@example.com", phone=None)
+    api.data(CONSENT, {"id": guest["id"], "sms": False, "marketing": True})
+    queued = _send(api, guestId=guest["id"], subject="Offer", body="Sale", messageClass="MARKETING")
+    assert queued["communication"]["status"] == "QUEUED"
+    api.data(CONSENT, {"id": guest["id"], "sms": False, "marketing": False})
+    rig.start_worker()
+    rig.tick()  # in case the relay's enqueue raced the worker's start
+    rows = _sent(rig, tenant.schema_name)
+    assert rows[0]["status"] == "suppressed" and rows[0]["error"] == "no marketing consent"
+    assert calls_for(rig.provider, tenant_id(rig_engine(rig), tenant.slug)) == []
+
+
+# --- delivery guarantees ---------------------------------------------------------------------------
+
+
+def test_rolled_back_transaction_sends_nothing(rig: Rig, company) -> None:
+    tenant, api = company
+    rig.start_worker()
+    guest = create_guest(api, name="Rollo Back", email="rollo@example.com", phone=None)
+    other = create_guest(api, name="Other Guest", email="other@example.com", phone=None)
+    place = create_property(api)
+    booking = create_booking(api, property_id=place["id"], guest_id=other["id"])
+    _sent(rig, tenant.schema_name)  # the other guest's confirmation
+    before = len(communications(rig_engine(rig), tenant.schema_name))
+    # A booking of another guest: the mutation is refused and its transaction rolled back.
+    refused = _send(api, guestId=guest["id"], bookingId=booking["id"], body="Hi")
+    assert refused["errors"][0]["field"] == "bookingId" and refused["communication"] is None
+    rig.tick()
+    assert len(communications(rig_engine(rig), tenant.schema_name)) == before
+    pending = outbox_rows(rig_engine(rig), tenant_id(rig_engine(rig), tenant.slug))
+    assert [row for row in pending if row["kind"] == "deliver"] == []  # lifecycle rows wait for their day
+    assert len(calls_for(rig.provider, tenant_id(rig_engine(rig), tenant.slug))) == 1
+
+
+def test_redis_down_at_commit_then_back_sends_once(rig: Rig, company) -> None:
+    tenant, api = company
+    resources = rig.client.app.state.resources  # type: ignore[attr-defined]
+    live_broker = resources.broker
+    resources.broker = make_broker("redis://127.0.0.1:1/0", namespace="down", socket_timeout=0.2)
+    try:
+        guest = create_guest(api, name="Reddy Down", email="reddy@example.com", phone=None)
+        outcome = _send(api, guestId=guest["id"], subject="Hi", body="Sent while Redis was down")
+        assert outcome["communication"]["status"] == "QUEUED"  # committed all the same
+    finally:
+        resources.broker = live_broker
+    tid = tenant_id(rig_engine(rig), tenant.slug)
+    assert len(outbox_rows(rig_engine(rig), tid)) == 1  # the work waits in PostgreSQL
+    rig.start_worker()
+    rows = _sent(rig, tenant.schema_name)
+    assert rows[0]["status"] == "sent"
+    rig.tick()
+    assert len(calls_for(rig.provider, tid)) == 1
+    assert outbox_rows(rig_engine(rig), tid) == []
+
+
+def test_the_same_dramatiq_message_delivered_twice_calls_the_provider_once(rig: Rig, company) -> None:
+    tenant, api = company
+    guest = create_guest(api, name="Dupe Licate", email="dupe@example.com", phone=None)
+    outcome = _send(api, guestId=guest["id"], subject="Hi", body="Once")
+    communication_id = uuid.UUID(
+        next(row["id"] for row in communications(rig_engine(rig), tenant.schema_name)).hex
+    )
+    tid = tenant_id(rig_engine(rig), tenant.slug)
+    broker = make_broker(rig.settings.redis_url or "", namespace=rig.settings.redis_namespace)
+    message = message_for(OutboxItem(tid, OutboxKind.DELIVER, communication_id))
+    broker.enqueue(message)
+    broker.enqueue(message)
+    broker.close()
+    assert outcome["communication"]["status"] == "QUEUED"
+    rig.start_worker()
+    _sent(rig, tenant.schema_name)
+    rig.tick()
+    wait_until(lambda: rig.worker is not None, what="worker")
+    import time
+
+    time.sleep(1.0)  # let every copy of the message reach the worker
+    assert len(calls_for(rig.provider, tid)) == 1
+
+
+def test_worker_killed_mid_send_and_restarted_sends_once(rig: Rig, company) -> None:
+    tenant, api = company
+    release = threading.Event()
+    rig.provider.script("sendgrid", held(release, timeout=30))
+    guest = create_guest(api, name="Kill Dworker", email="kill@example.com", phone=None)
+    settings = rig.settings
+    env = {
+        **os.environ,
+        "HOSPES_DATABASE_URL": settings.database_url or "",
+        "HOSPES_REDIS_URL": settings.redis_url or "",
+        "HOSPES_REDIS_NAMESPACE": settings.redis_namespace,
+        "HOSPES_EMAIL_FROM": "hello@hospes.test",
+        "HOSPES_SENDGRID_API_KEY": "SG.test-key",
+        "HOSPES_SENDGRID_BASE_URL": rig.provider.url,
+        "HOSPES_OUTBOX_LEASE_SECONDS": "1",
+        "HOSPES_WORKER_THREADS": "1",
+    }
+    worker = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-c", "from cli import main; main()", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _send(api, guestId=guest["id"], subject="Hi", body="Exactly once")
+        tid = tenant_id(rig_engine(rig), tenant.slug)
+        wait_until(lambda: calls_for(rig.provider, tid), what="the provider call to begin")
+        worker.send_signal(signal.SIGKILL)  # dies while the provider holds the request
+        worker.wait(timeout=10)
+    finally:
+        release.set()
+        if worker.poll() is None:
+            worker.kill()
+    rig.start_worker()
+    rows = _sent(rig, tenant.schema_name)
+    assert rows[0]["status"] == "failed" and "not retried" in rows[0]["error"]
+    rig.tick()
+    assert len(calls_for(rig.provider, tid)) == 1
+
+
+def test_transient_failures_retry_with_backoff_then_send_once(rig: Rig, company) -> None:
+    tenant, api = company
+    rig.provider.script("sendgrid", rate_limited(retry_after=0.3))
+    rig.start_worker()
+    guest = create_guest(api, name="Retry Later", email="retry@example.com", phone=None)
+    _send(api, guestId=guest["id"], subject="Hi", body="Eventually")
+    tid = tenant_id(rig_engine(rig), tenant.slug)
+    rows = _sent(rig, tenant.schema_name)
+    assert rows[0]["status"] == "sent" and rows[0]["attempts"] == 2
+    steps = [step for step, _ in timeline(rig_engine(rig), tenant.schema_name, rows[0]["id"])]
+    assert steps == ["queued", "sending", "retrying", "sending", "sent"]
+    assert len(calls_for(rig.provider, tid)) == 2  # one refused, one accepted
+
+
+def test_whatsapp_permanent_failure_falls_back_to_sms_then_records_each_attempt(rig: Rig, company) -> None:
+    tenant, api = company
+    rig.provider.script("twilio", twilio_unreachable_whatsapp())
+    rig.start_worker()
+    guest = create_guest(api, name="Fall Back", email="fall@example.com", phone="+34600111555")
+    api.data(CONSENT, {"id": guest["id"], "sms": True, "marketing": False})
+    _send(api, guestId=guest["id"], body="Where are you?")
+    rows = _sent(rig, tenant.schema_name)
+    assert rows[0]["status"] == "sent" and rows[0]["channel"] == "sms"
+    steps = timeline(rig_engine(rig), tenant.schema_name, rows[0]["id"])
+    assert [step for step, _ in steps] == ["queued", "sending", "failed", "rerouted", "sending", "sent"]
+    assert steps[2][1] == "whatsapp"
+    tos = [call.body["To"] for call in calls_for(rig.provider, tenant_id(rig_engine(rig), tenant.slug))]
+    assert tos == ["whatsapp:+34600111555", "+34600111555"]
+
+
+# --- webhooks --------------------------------------------------------------------------------------
+
+
+def _sent_email(rig: Rig, company) -> tuple[TenantFixture, dict, uuid.UUID]:
+    tenant, api = company
+    rig.start_worker()
+    guest = create_guest(api, name="Hook Guest", email="hook@example.com", phone=None)
+    _send(api, guestId=guest["id"], subject="Hi", body="Track me")
+    row = _sent(rig, tenant.schema_name)[0]
+    return tenant, row, tenant_id(rig_engine(rig), tenant.slug)
+
+
+def _sendgrid_event(row: dict, tid: uuid.UUID, event: str, at: int) -> dict:
+    return {
+        "event": event,
+        "timestamp": at,
+        "sg_message_id": f"{row['provider_message_id']}.filter0001",
+        "hospes_communication": str(row["id"]),
+        "hospes_tenant": str(tid),
+        "sg_event_id": uuid.uuid4().hex,
+    }
+
+
+def test_sendgrid_webhook_with_a_bad_signature_is_refused_and_changes_nothing(rig: Rig, company) -> None:
+    tenant, row, tid = _sent_email(rig, company)
+    payload = json.dumps([_sendgrid_event(row, tid, "delivered", 1_800_000_000)]).encode()
+    headers = rig.sendgrid_signature(payload)
+    tampered = payload.replace(b"delivered", b"bounce\x20\x20\x20")
+    response = rig.client.post("/webhooks/sendgrid", content=tampered, headers=headers)
+    assert response.status_code == 403
+    assert communications(rig_engine(rig), tenant.schema_name)[0]["status"] == "sent"
+
+
+def test_out_of_order_status_callbacks_only_move_forward(rig: Rig, company) -> None:
+    tenant, row, tid = _sent_email(rig, company)
+    payload = json.dumps(
+        [
+            _sendgrid_event(row, tid, "delivered", 1_800_000_100),
+            _sendgrid_event(row, tid, "processed", 1_800_000_000),
+        ]
+    ).encode()
+    assert (
+        rig.client.post(
+            "/webhooks/sendgrid", content=payload, headers=rig.sendgrid_signature(payload)
+        ).status_code
+        == 200
+    )
+    late = json.dumps([_sendgrid_event(row, tid, "processed", 1_800_000_050)]).encode()
+    assert (
+        rig.client.post("/webhooks/sendgrid", content=late, headers=rig.sendgrid_signature(late)).status_code
+        == 200
+    )
+    final = communications(rig_engine(rig), tenant.schema_name)[0]
+    assert final["status"] == "delivered"
+    opened = json.dumps([_sendgrid_event(row, tid, "open", 1_800_000_200)]).encode()
+    rig.client.post("/webhooks/sendgrid", content=opened, headers=rig.sendgrid_signature(opened))
+    assert communications(rig_engine(rig), tenant.schema_name)[0]["status"] == "read"
+    steps = [step for step, _ in timeline(rig_engine(rig), tenant.schema_name, row["id"])]
+    assert steps[-2:] == ["delivered", "read"]
+
+
+def _twilio_post(rig: Rig, path: str, form: dict[str, str], *, token: str = TWILIO_TOKEN, query: str = ""):
+    url = f"http://testserver{path}{query}"
+    signature = RequestValidator(token).compute_signature(url, form)
+    return rig.client.post(f"{path}{query}", data=form, headers={"X-Twilio-Signature": signature})
+
+
+def test_twilio_status_callbacks_are_verified_and_only_move_forward(rig: Rig, company) -> None:
+    tenant, api = company
+    rig.start_worker()
+    guest = create_guest(api, name="Status Guest", email=None, phone="+34600111666")
+    _send(api, guestId=guest["id"], body="Hola")
+    row = _sent(rig, tenant.schema_name)[0]
+    tid = tenant_id(rig_engine(rig), tenant.slug)
+    query = f"?t={tid}&c={row['id']}"
+    sid = row["provider_message_id"]
+    forged = _twilio_post(
+        rig,
+        "/webhooks/twilio/status",
+        {"MessageSid": sid, "MessageStatus": "delivered"},
+        token="wrong",
+        query=query,
+    )
+    assert forged.status_code == 403
+    assert communications(rig_engine(rig), tenant.schema_name)[0]["status"] == "sent"
+    for status in ("delivered", "sent"):  # the late "sent" must not win
+        response = _twilio_post(
+            rig, "/webhooks/twilio/status", {"MessageSid": sid, "MessageStatus": status}, query=query
+        )
+        assert response.status_code == 204
+    assert communications(rig_engine(rig), tenant.schema_name)[0]["status"] == "delivered"
+
+
+SET_SENDERS = """mutation($input: UpdateMessagingSettingsInput!) { updateMessagingSettings(input: $input) {
+  settings { smsProvider smsFrom ownTwilioAccount } errors { field code } } }"""
+GUEST_COMMS = (
+    """query($id: ID!) { guest(id: $id) { name communications { direction channel status body } } }"""
+)
+GUESTS = """{ guests(first: 50) { edges { node { id name phone communications { direction body } } } } }"""
+
+
+def test_inbound_sms_from_an_unknown_number_becomes_a_new_guest(rig: Rig, company) -> None:
+    tenant, api = company
+    number = f"+1201555{uuid.uuid4().int % 10_000:04d}"
+    settings = api.data(
+        SET_SENDERS,
+        {"input": {"smsFrom": number, "twilioAccountSid": "AC" + "1" * 32, "twilioAuthToken": "own-token"}},
+    )["updateMessagingSettings"]
+    assert settings["errors"] == [] and settings["settings"]["ownTwilioAccount"] is True
+    form = {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "From": "+34600999888",
+        "To": number,
+        "Body": "Is the pool heated?",
+    }
+    assert _twilio_post(rig, "/webhooks/twilio/inbound", form).status_code == 403  # global token: not theirs
+    response = _twilio_post(rig, "/webhooks/twilio/inbound", form, token="own-token")
+    assert response.status_code == 200 and "<Response" in response.text
+    _twilio_post(rig, "/webhooks/twilio/inbound", form, token="own-token")  # Twilio retries: stored once
+    guests = [edge["node"] for edge in api.data(GUESTS)["guests"]["edges"]]
+    newcomer = [guest for guest in guests if guest["phone"] == "+34600999888"]
+    assert len(newcomer) == 1
+    assert newcomer[0]["communications"] == [{"direction": "IN", "body": "Is the pool heated?"}]
+    # A known sender is matched by blind index, not duplicated.
+    again = {**form, "MessageSid": "SM" + uuid.uuid4().hex, "Body": "Thanks!"}
+    _twilio_post(rig, "/webhooks/twilio/inbound", again, token="own-token")
+    guests = [edge["node"] for edge in api.data(GUESTS)["guests"]["edges"]]
+    assert len([guest for guest in guests if guest["phone"] == "+34600999888"]) == 1
+
+
+def test_inbound_to_a_number_no_company_owns_is_refused(rig: Rig, company) -> None:
+    form = {"MessageSid": "SM" + uuid.uuid4().hex, "From": "+34600999777", "To": "+12015559999", "Body": "Hi"}
+    assert _twilio_post(rig, "/webhooks/twilio/inbound", form).status_code == 404
