@@ -10,10 +10,10 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -29,7 +29,7 @@ from tests.conftest import OWNER_PASSWORD, GraphQLClient, TenantFixture, login
 from tests.provider_server import ProviderServer, RecordedRequest
 
 TWILIO_SID = "AC" + "0" * 32
-TWILIO_TOKEN = "twilio-test-token"  # noqa: S105
+TWILIO_TOKEN = "twilio-test-token"
 
 
 def _key_pair() -> tuple[ec.EllipticCurvePrivateKey, str]:
@@ -102,9 +102,9 @@ def calls_for(provider: ProviderServer, tenant_id: uuid.UUID | str) -> list[Reco
     mine = []
     for call in provider.calls():
         body: dict[str, Any] = call.body
-        if call.provider == "sendgrid" and body.get("custom_args", {}).get("hospes_tenant") == tenant:
-            mine.append(call)
-        elif call.provider == "twilio" and f"t={tenant}" in body.get("StatusCallback", ""):
+        if (call.provider == "sendgrid" and body.get("custom_args", {}).get("hospes_tenant") == tenant) or (
+            call.provider == "twilio" and f"t={tenant}" in body.get("StatusCallback", "")
+        ):
             mine.append(call)
     return mine
 
@@ -132,7 +132,7 @@ def communications(engine: sa.Engine, schema_name: str) -> list[dict[str, Any]]:
     with engine.connect() as connection:
         rows = connection.execute(
             sa.text(
-                f"SELECT id, channel, status, error, template_key, body, subject, attempts, provider, "  # noqa: S608
+                f"SELECT id, channel, status, error, template_key, body, subject, attempts, provider, "
                 f'provider_message_id, direction, guest_id, message_class FROM "{schema_name}".communication '
                 "ORDER BY created_at"
             )
@@ -146,7 +146,7 @@ def timeline(
     with engine.connect() as connection:
         rows = connection.execute(
             sa.text(
-                f'SELECT step, channel FROM "{schema_name}".communication_event '  # noqa: S608
+                f'SELECT step, channel FROM "{schema_name}".communication_event '
                 "WHERE communication_id = :id ORDER BY at, id"
             ),
             {"id": communication_id},
@@ -165,8 +165,8 @@ def outbox_rows(engine: sa.Engine, tenant: uuid.UUID) -> list[dict[str, Any]]:
         return [dict(row) for row in rows]
 
 
-@pytest.fixture
-def rig(settings: Settings, provider_server: ProviderServer) -> Iterator[Rig]:
+@contextmanager
+def running_rig(settings: Settings, provider_server: ProviderServer) -> Iterator[Rig]:
     private, public = _key_pair()
     rig_settings = settings.model_copy(
         update={

@@ -11,15 +11,17 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
+from models.public import OutboxKind
+from settings import Settings
 from tasks.broker import make_broker, message_for
 from tasks.outbox import OutboxItem
-from models.public import OutboxKind
 from tests.conftest import GraphQLClient, TenantFixture
 from tests.factories import create_booking, create_guest, create_property
 from tests.messaging_support import (
@@ -28,14 +30,15 @@ from tests.messaging_support import (
     calls_for,
     communications,
     outbox_rows,
-    rig,  # noqa: F401  (fixture)
+    running_rig,
     tenant_id,
     timeline,
     wait_until,
 )
 from tests.provider_server import (
+    ProviderServer,
     held,
-    provider_server_fixture,  # noqa: F401  (fixture)
+    provider_server_fixture,  # noqa: F401  (registers the provider_server fixture)
     rate_limited,
     twilio_unreachable_whatsapp,
 )
@@ -77,7 +80,16 @@ def rig_engine(rig: Rig) -> sa.Engine:
 
 
 @pytest.fixture
-def company(rig: Rig, make_tenant: Callable[..., TenantFixture]) -> tuple[TenantFixture, GraphQLClient]:
+def rig(settings: Settings, provider_server: ProviderServer) -> Iterator[Rig]:
+    with running_rig(settings, provider_server) as made:
+        yield made
+
+
+Company = tuple[TenantFixture, GraphQLClient]
+
+
+@pytest.fixture
+def company(rig: Rig, make_tenant: Callable[..., TenantFixture]) -> Company:
     tenant = make_tenant("msg")
     return tenant, rig.api(tenant)
 
@@ -86,7 +98,7 @@ def company(rig: Rig, make_tenant: Callable[..., TenantFixture]) -> tuple[Tenant
 
 
 def test_booking_confirmation_goes_by_whatsapp_to_a_mobile_guest_with_its_portal_link(
-    rig: Rig, company
+    rig: Rig, company: Company
 ) -> None:
     tenant, api = company
     rig.start_worker()
@@ -110,7 +122,7 @@ def test_booking_confirmation_goes_by_whatsapp_to_a_mobile_guest_with_its_portal
     ]
 
 
-def test_email_only_guest_gets_email_and_sms_needs_opt_in(rig: Rig, company) -> None:
+def test_email_only_guest_gets_email_and_sms_needs_opt_in(rig: Rig, company: Company) -> None:
     tenant, api = company
     rig.start_worker()
     email_only = create_guest(api, name="Eve Mail", email="eve@example.com", phone=None)
@@ -136,7 +148,7 @@ def test_email_only_guest_gets_email_and_sms_needs_opt_in(rig: Rig, company) -> 
 
 
 def test_marketing_without_consent_is_suppressed_with_its_reason_and_nothing_is_sent(
-    rig: Rig, company
+    rig: Rig, company: Company
 ) -> None:
     tenant, api = company
     rig.start_worker()
@@ -152,15 +164,15 @@ def test_marketing_without_consent_is_suppressed_with_its_reason_and_nothing_is_
     assert len(calls) == 1
 
 
-def test_explicit_sms_without_opt_in_is_suppressed_not_rerouted(rig: Rig, company) -> None:
-    tenant, api = company
+def test_explicit_sms_without_opt_in_is_suppressed_not_rerouted(rig: Rig, company: Company) -> None:
+    _tenant, api = company
     guest = create_guest(api, name="No Optin", email="no@example.com", phone="+34600111444")
     outcome = _send(api, guestId=guest["id"], body="Hi", channel="SMS")
     assert outcome["communication"]["status"] == "SUPPRESSED"
     assert "opt-in" in outcome["communication"]["error"]
 
 
-def test_consent_withdrawn_after_queueing_is_checked_again_at_send_time(rig: Rig, company) -> None:
+def test_consent_withdrawn_after_queueing_is_checked_again_at_send_time(rig: Rig, company: Company) -> None:
     tenant, api = company
     guest = create_guest(api, name="Wanda Withdraw", email="wanda@example.com", phone=None)
     api.data(CONSENT, {"id": guest["id"], "sms": False, "marketing": True})
@@ -177,7 +189,7 @@ def test_consent_withdrawn_after_queueing_is_checked_again_at_send_time(rig: Rig
 # --- delivery guarantees ---------------------------------------------------------------------------
 
 
-def test_rolled_back_transaction_sends_nothing(rig: Rig, company) -> None:
+def test_rolled_back_transaction_sends_nothing(rig: Rig, company: Company) -> None:
     tenant, api = company
     rig.start_worker()
     guest = create_guest(api, name="Rollo Back", email="rollo@example.com", phone=None)
@@ -196,7 +208,7 @@ def test_rolled_back_transaction_sends_nothing(rig: Rig, company) -> None:
     assert len(calls_for(rig.provider, tenant_id(rig_engine(rig), tenant.slug))) == 1
 
 
-def test_redis_down_at_commit_then_back_sends_once(rig: Rig, company) -> None:
+def test_redis_down_at_commit_then_back_sends_once(rig: Rig, company: Company) -> None:
     tenant, api = company
     resources = rig.client.app.state.resources  # type: ignore[attr-defined]
     live_broker = resources.broker
@@ -217,7 +229,9 @@ def test_redis_down_at_commit_then_back_sends_once(rig: Rig, company) -> None:
     assert outbox_rows(rig_engine(rig), tid) == []
 
 
-def test_the_same_dramatiq_message_delivered_twice_calls_the_provider_once(rig: Rig, company) -> None:
+def test_the_same_dramatiq_message_delivered_twice_calls_the_provider_once(
+    rig: Rig, company: Company
+) -> None:
     tenant, api = company
     guest = create_guest(api, name="Dupe Licate", email="dupe@example.com", phone=None)
     outcome = _send(api, guestId=guest["id"], subject="Hi", body="Once")
@@ -241,7 +255,7 @@ def test_the_same_dramatiq_message_delivered_twice_calls_the_provider_once(rig: 
     assert len(calls_for(rig.provider, tid)) == 1
 
 
-def test_worker_killed_mid_send_and_restarted_sends_once(rig: Rig, company) -> None:
+def test_worker_killed_mid_send_and_restarted_sends_once(rig: Rig, company: Company) -> None:
     tenant, api = company
     release = threading.Event()
     rig.provider.script("sendgrid", held(release, timeout=30))
@@ -258,7 +272,7 @@ def test_worker_killed_mid_send_and_restarted_sends_once(rig: Rig, company) -> N
         "HOSPES_OUTBOX_LEASE_SECONDS": "1",
         "HOSPES_WORKER_THREADS": "1",
     }
-    worker = subprocess.Popen(  # noqa: S603
+    worker = subprocess.Popen(
         [sys.executable, "-c", "from cli import main; main()", "worker"],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -281,7 +295,7 @@ def test_worker_killed_mid_send_and_restarted_sends_once(rig: Rig, company) -> N
     assert len(calls_for(rig.provider, tid)) == 1
 
 
-def test_transient_failures_retry_with_backoff_then_send_once(rig: Rig, company) -> None:
+def test_transient_failures_retry_with_backoff_then_send_once(rig: Rig, company: Company) -> None:
     tenant, api = company
     rig.provider.script("sendgrid", rate_limited(retry_after=0.3))
     rig.start_worker()
@@ -295,7 +309,9 @@ def test_transient_failures_retry_with_backoff_then_send_once(rig: Rig, company)
     assert len(calls_for(rig.provider, tid)) == 2  # one refused, one accepted
 
 
-def test_whatsapp_permanent_failure_falls_back_to_sms_then_records_each_attempt(rig: Rig, company) -> None:
+def test_whatsapp_permanent_failure_falls_back_to_sms_then_records_each_attempt(
+    rig: Rig, company: Company
+) -> None:
     tenant, api = company
     rig.provider.script("twilio", twilio_unreachable_whatsapp())
     rig.start_worker()
@@ -314,7 +330,7 @@ def test_whatsapp_permanent_failure_falls_back_to_sms_then_records_each_attempt(
 # --- webhooks --------------------------------------------------------------------------------------
 
 
-def _sent_email(rig: Rig, company) -> tuple[TenantFixture, dict, uuid.UUID]:
+def _sent_email(rig: Rig, company: Company) -> tuple[TenantFixture, dict, uuid.UUID]:
     tenant, api = company
     rig.start_worker()
     guest = create_guest(api, name="Hook Guest", email="hook@example.com", phone=None)
@@ -334,7 +350,9 @@ def _sendgrid_event(row: dict, tid: uuid.UUID, event: str, at: int) -> dict:
     }
 
 
-def test_sendgrid_webhook_with_a_bad_signature_is_refused_and_changes_nothing(rig: Rig, company) -> None:
+def test_sendgrid_webhook_with_a_bad_signature_is_refused_and_changes_nothing(
+    rig: Rig, company: Company
+) -> None:
     tenant, row, tid = _sent_email(rig, company)
     payload = json.dumps([_sendgrid_event(row, tid, "delivered", 1_800_000_000)]).encode()
     headers = rig.sendgrid_signature(payload)
@@ -344,7 +362,7 @@ def test_sendgrid_webhook_with_a_bad_signature_is_refused_and_changes_nothing(ri
     assert communications(rig_engine(rig), tenant.schema_name)[0]["status"] == "sent"
 
 
-def test_out_of_order_status_callbacks_only_move_forward(rig: Rig, company) -> None:
+def test_out_of_order_status_callbacks_only_move_forward(rig: Rig, company: Company) -> None:
     tenant, row, tid = _sent_email(rig, company)
     payload = json.dumps(
         [
@@ -372,13 +390,15 @@ def test_out_of_order_status_callbacks_only_move_forward(rig: Rig, company) -> N
     assert steps[-2:] == ["delivered", "read"]
 
 
-def _twilio_post(rig: Rig, path: str, form: dict[str, str], *, token: str = TWILIO_TOKEN, query: str = ""):
+def _twilio_post(
+    rig: Rig, path: str, form: dict[str, str], *, token: str = TWILIO_TOKEN, query: str = ""
+) -> Any:
     url = f"http://testserver{path}{query}"
     signature = RequestValidator(token).compute_signature(url, form)
     return rig.client.post(f"{path}{query}", data=form, headers={"X-Twilio-Signature": signature})
 
 
-def test_twilio_status_callbacks_are_verified_and_only_move_forward(rig: Rig, company) -> None:
+def test_twilio_status_callbacks_are_verified_and_only_move_forward(rig: Rig, company: Company) -> None:
     tenant, api = company
     rig.start_worker()
     guest = create_guest(api, name="Status Guest", email=None, phone="+34600111666")
@@ -412,8 +432,8 @@ GUEST_COMMS = (
 GUESTS = """{ guests(first: 50) { edges { node { id name phone communications { direction body } } } } }"""
 
 
-def test_inbound_sms_from_an_unknown_number_becomes_a_new_guest(rig: Rig, company) -> None:
-    tenant, api = company
+def test_inbound_sms_from_an_unknown_number_becomes_a_new_guest(rig: Rig, company: Company) -> None:
+    _tenant, api = company
     number = f"+1201555{uuid.uuid4().int % 10_000:04d}"
     settings = api.data(
         SET_SENDERS,
@@ -441,6 +461,6 @@ def test_inbound_sms_from_an_unknown_number_becomes_a_new_guest(rig: Rig, compan
     assert len([guest for guest in guests if guest["phone"] == "+34600999888"]) == 1
 
 
-def test_inbound_to_a_number_no_company_owns_is_refused(rig: Rig, company) -> None:
+def test_inbound_to_a_number_no_company_owns_is_refused(rig: Rig, company: Company) -> None:
     form = {"MessageSid": "SM" + uuid.uuid4().hex, "From": "+34600999777", "To": "+12015559999", "Body": "Hi"}
     assert _twilio_post(rig, "/webhooks/twilio/inbound", form).status_code == 404
