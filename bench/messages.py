@@ -64,6 +64,7 @@ FLOOR_ACTOR = "bench.floor"
 BACKLOG_SAMPLE_SECONDS = 0.1
 DRAIN_POLL_SECONDS = 0.02
 IN_FLIGHT_POLL_SECONDS = 0.001
+IN_FLIGHT_WARMUP = 5
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,28 @@ def create_targets(engine: Engine, settings: Settings, *, options: Options) -> l
 # --------------------------------------------------------------------------- the two lanes
 
 
+@dataclass(frozen=True)
+class Timings:
+    """Per delivered message, in `time.monotonic()` seconds: when it started (enqueue or commit) and
+    when it arrived (actor start or provider call)."""
+
+    starts: list[float]
+    arrivals: list[float]
+
+    def stats(self, *, stopped_by_time: bool) -> Stats:
+        """Latencies, and throughput over the span from the first start to the last arrival."""
+        latencies = tuple(
+            (arrived - started) * 1000.0 for started, arrived in zip(self.starts, self.arrivals, strict=True)
+        )
+        span = max(self.arrivals) - min(self.starts) if self.arrivals else 0.0
+        return Stats(len(latencies), span, latencies, stopped_by_time=stopped_by_time)
+
+    def rate_after(self, moment: float) -> float:
+        """Arrivals per second from `moment` to the last arrival (NaN when none came after it)."""
+        later = [arrived for arrived in self.arrivals if arrived > moment]
+        return len(later) / (max(later) - moment) if later else float("nan")
+
+
 class FloorLane:
     """Empty messages: the broker's enqueue, Redis, the worker's consumer and threads, the AsyncIO
     bridge and a no-op async actor; nothing of ours."""
@@ -180,15 +203,11 @@ class FloorLane:
     def delivered(self) -> int:
         return len(self.arrivals) - self._baseline
 
-    def timings(self) -> tuple[list[float], float, float]:
-        """This phase's latencies (ms), first enqueue and last arrival (monotonic seconds)."""
+    def timings(self) -> Timings:
+        """This phase so far: from each enqueue to the actor's start."""
         phase = self.arrivals[self._baseline :]
-        if not phase:
-            return [], 0.0, 0.0
-        return (
-            [(arrived - enqueued) * 1000.0 for _n, enqueued, arrived in phase],
-            min(enqueued for _n, enqueued, _a in phase),
-            max(arrived for _n, _e, arrived in phase),
+        return Timings(
+            starts=[enqueued for _n, enqueued, _a in phase], arrivals=[arrived for _n, _e, arrived in phase]
         )
 
     def check(self) -> list[str]:
@@ -271,20 +290,16 @@ class RealLane:
     def delivered(self) -> int:
         return len(self.provider.sent) - self._baseline
 
-    def timings(self) -> tuple[list[float], float, float]:
-        """This phase's latencies (ms), first commit and last provider call (monotonic seconds)."""
+    def timings(self) -> Timings:
+        """This phase so far: from each commit to its provider call."""
         calls = [
             call
             for call in self.provider.sent[self._baseline :]
             if call.message.communication_id in self._phase
         ]
-        if not calls:
-            return [], 0.0, 0.0
-        committed = [self.committed[call.message.communication_id] for call in calls]
-        return (
-            [(call.at - at) * 1000.0 for call, at in zip(calls, committed, strict=True)],
-            min(committed),
-            max(call.at for call in calls),
+        return Timings(
+            starts=[self.committed[call.message.communication_id] for call in calls],
+            arrivals=[call.at for call in calls],
         )
 
     def check(self, database_url: str) -> tuple[list[str], str]:
@@ -350,6 +365,9 @@ class Burst:
     delivery: Stats  # requests = delivered, seconds = first commit/enqueue -> last arrival
     producers: Stats  # the producers' own time per message (transaction + relay, or enqueue)
     peak_backlog: int
+    # Deliveries per second once the producers were done: the worker without them competing for
+    # the two cores and the GIL of this one process.
+    worker_alone_rps: float
 
 
 @dataclass
@@ -401,47 +419,41 @@ async def burst(lane: Lane, *, count: int, producers: int, max_seconds: float) -
     watcher = asyncio.create_task(watch())
     try:
         produced = await run_clients([send] * producers, requests=count, max_seconds=max_seconds)
+        produced_at = time.monotonic()
         drained = await _until(lambda: lane.delivered() >= sent, deadline=deadline, poll=DRAIN_POLL_SECONDS)
     finally:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
-    latencies, first, last = lane.timings()
-    delivery = Stats(
-        requests=len(latencies),
-        seconds=last - first,
-        latencies_ms=tuple(latencies),
-        stopped_by_time=produced.stopped_by_time or not drained,
+    timings = lane.timings()
+    return Burst(
+        lane=lane.name,
+        delivery=timings.stats(stopped_by_time=produced.stopped_by_time or not drained),
+        producers=produced,
+        peak_backlog=peak,
+        worker_alone_rps=timings.rate_after(produced_at),
     )
-    return Burst(lane=lane.name, delivery=delivery, producers=produced, peak_backlog=peak)
 
 
 def _more_than(lane: Lane, count: int) -> Callable[[], bool]:
     return lambda: lane.delivered() > count
 
 
-async def one_in_flight(lanes: list[Lane], *, samples: int, max_seconds: float) -> list[InFlight]:
-    """`samples` messages per lane, the lanes taking turns, each sent only after the previous one
-    was delivered: the latency with no backlog (the consumer's idle polling included)."""
+async def one_in_flight(lane: Lane, *, samples: int, warmup: int, max_seconds: float) -> InFlight:
+    """`samples` messages, each sent once the previous one was delivered: the latency without a
+    backlog, the consumer's idle polling included. `warmup` unmeasured ones first, so the
+    consumer is not asleep from the phase before (Dramatiq's Redis consumer polls with backoff)."""
     deadline = time.monotonic() + max_seconds
     stopped = False
-    for lane in lanes:
-        lane.begin()
-    for number in range(samples):
-        for lane in lanes:
-            before = lane.delivered()
-            await lane.send(number)
-            if not await _until(_more_than(lane, before), deadline=deadline, poll=IN_FLIGHT_POLL_SECONDS):
-                stopped = True
-                break
-        if stopped:
+    for number in range(warmup + samples):
+        if number == warmup:
+            lane.begin()
+        before = lane.delivered()
+        await lane.send(number)
+        if not await _until(_more_than(lane, before), deadline=deadline, poll=IN_FLIGHT_POLL_SECONDS):
+            stopped = True
             break
-    results = []
-    for lane in lanes:
-        latencies, first, last = lane.timings()
-        stats = Stats(len(latencies), last - first, tuple(latencies), stopped_by_time=stopped)
-        results.append(InFlight(lane=lane.name, stats=stats))
-    return results
+    return InFlight(lane.name, lane.timings().stats(stopped_by_time=stopped))
 
 
 # --------------------------------------------------------------------------- report
@@ -453,6 +465,10 @@ def _duration(ms: float) -> str:
     if ms >= 1000:
         return f"{ms / 1000:.2f} s"
     return f"{ms:.2f} ms" if ms < 10 else f"{ms:.1f} ms"
+
+
+def _per_second(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:,.0f}/s"
 
 
 def _ratio(value: float) -> str:
@@ -518,16 +534,21 @@ def _in_flight_table(findings: Findings) -> str:
     return _table(rows)
 
 
-def _bottleneck(found: Burst) -> str:
+def _bottleneck(found: Burst) -> list[str]:
+    """Who set the pace of a burst: the worker (a backlog built up) or the producers."""
     produced, delivered = found.producers, found.delivery
-    line = (
-        f"{found.lane}: producers sent {produced.requests:,} in {produced.seconds:.1f}s "
-        f"({produced.rps:,.0f}/s, {_duration(produced.p50)} p50 per message), peak backlog "
-        f"{found.peak_backlog:,}"
-    )
-    if produced.rps > 1.1 * delivered.rps:
-        return f"{line}: the worker was the bottleneck"
-    return f"{line}: the producers kept up with the worker only just; latency is near its unloaded value"
+    if produced.rps > 1.1 * delivered.rps and found.peak_backlog > 0.05 * produced.requests:
+        verdict = "the worker was the bottleneck"
+    elif found.peak_backlog <= 0.05 * produced.requests:
+        verdict = "the producers set the pace (the backlog stayed small)"
+    else:
+        verdict = "producers and worker went at about the same pace"
+    return [
+        f"  {found.lane}: producers sent {produced.requests:,} in {produced.seconds:.1f}s "
+        f"({produced.rps:,.0f}/s, {_duration(produced.p50)} p50 each), peak backlog {found.peak_backlog:,}: "
+        f"{verdict}",
+        f"    worker alone, once the producers were done: {_per_second(found.worker_alone_rps)}",
+    ]
 
 
 def _machine(findings: Findings, *, redis_version: str) -> list[str]:
@@ -568,12 +589,16 @@ def _report(findings: Findings, *, redis_version: str) -> str:
         f"burst: {options.messages:,} messages per lane, as fast as the producers go",
         _burst_table(findings),
     ]
-    lines += [f"  {_bottleneck(found)}" for found in findings.bursts]
+    lines += [line for found in findings.bursts for line in _bottleneck(found)]
+    lines += [
+        "  burst latency is mostly time queued behind earlier messages: it grows with the number of",
+        "  messages and with how far the producers outrun the worker; the pipeline's own latency follows.",
+    ]
     if findings.in_flight:
         lines += [
             "",
-            f"one message in flight: {options.in_flight_samples} per lane, lanes alternating, the next "
-            "sent once the last was delivered",
+            f"one message in flight: {options.in_flight_samples} per lane, each sent once the previous one "
+            "was delivered",
             _in_flight_table(findings),
         ]
     stopped = [found.lane for found in findings.bursts if found.delivery.stopped_by_time]
@@ -614,12 +639,12 @@ async def _measure(
             targets=targets,
         )
         lanes: list[Lane] = [floor, real]
-        _progress(f"warm-up: {options.warmup} messages per lane")
         for lane in lanes:
+            # Warm-up just before the burst: caches, pooled connections, and a consumer that is
+            # polling, not sleeping in its idle backoff from the phase before.
             warm = await burst(lane, count=options.warmup, producers=options.producers, max_seconds=60.0)
             if warm.delivery.stopped_by_time or warm.delivery.requests < options.warmup:
                 raise BenchError(f"warm-up: {lane.name} messages were not delivered within 60s")
-        for lane in lanes:
             _progress(f"{lane.name}: {options.messages:,} messages from {options.producers} producers")
             found = await burst(
                 lane, count=options.messages, producers=options.producers, max_seconds=options.max_seconds
@@ -632,10 +657,16 @@ async def _measure(
             if found.delivery.stopped_by_time:
                 return real  # what is left in Redis would skew the next phase
         if options.in_flight_samples:
-            _progress(f"one in flight: {options.in_flight_samples} messages per lane, alternating")
-            findings.in_flight = await one_in_flight(
-                lanes, samples=options.in_flight_samples, max_seconds=options.max_seconds
-            )
+            for lane in lanes:
+                _progress(f"{lane.name}: {options.in_flight_samples} messages, one in flight")
+                findings.in_flight.append(
+                    await one_in_flight(
+                        lane,
+                        samples=options.in_flight_samples,
+                        warmup=min(options.warmup, IN_FLIGHT_WARMUP),
+                        max_seconds=options.max_seconds,
+                    )
+                )
         return real
     finally:
         await engine.dispose()

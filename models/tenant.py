@@ -373,6 +373,8 @@ class Communication(SQLModel, table=True):
     # Whether the channel was chosen by routing (and may be re-routed at send time) or by a person.
     channel_requested: bool = _flag()
     recipient_enc: bytes | None = _bytes()
+    # Links the message carries (portal, set-password): encrypted here, shown as markers in `body`.
+    secrets_enc: bytes | None = _bytes()
     status: str = _string(20, nullable=False, default=CommunicationStatus.QUEUED.value)
     provider: str | None = _string(20)
     provider_message_id: str | None = _string(200)

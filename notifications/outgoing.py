@@ -4,6 +4,7 @@ caller's transaction. Sending happens after commit (`tasks/delivery.py`)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,25 @@ from tenancy.crypto import TenantKeys
 from tenancy.registry import TenantRef
 
 RECIPIENT_COLUMN = "communication.recipient"
+SECRETS_COLUMN = "communication.secrets"
+# Values that are credentials: never stored in the readable body, only encrypted beside it.
+SECRET_VALUES = frozenset({"portal_link", "set_password_link", "link"})
+
+
+def marker(name: str) -> str:
+    """What a secret value reads as in the stored body (and in the staff's view of it)."""
+    return f"[{name.replace('_', ' ')}]"
+
+
+def reveal(text: str | None, secrets: Mapping[str, str]) -> str | None:
+    """The text as sent: markers replaced by the secret values."""
+    if text is None:
+        return None
+    for name, value in secrets.items():
+        text = text.replace(marker(name), value)
+    return text
+
+
 # Messages that only make sense while their booking stands.
 LIFECYCLE_KEYS = frozenset({"pre_arrival", "check_in_instructions", "post_stay"})
 DEFAULT_SUBJECT_KEY = "company_name"
@@ -182,6 +202,8 @@ async def queue(
     """Write the message as `queued` (with its outbox work) or as `suppressed` with the reason.
     Nothing is dropped: a message that may not go is still recorded, rendered, with why."""
     guest = draft.guest
+    secrets = {name: value for name, value in draft.extra.items() if name in SECRET_VALUES and value}
+    shown = {**draft.extra, **{name: marker(name) for name in secrets}}
     recipient = recipient_of(guest, keys, override=draft.recipient)
     decision = decide(draft, recipient)
     channel = decision.channel if isinstance(decision, Routed) else (draft.channel or Channel.EMAIL)
@@ -196,7 +218,7 @@ async def queue(
             guest=guest,
             booking=draft.booking,
             payment=draft.payment,
-            extra=draft.extra,
+            extra=shown,
         )
         subject, body, language = rendered.subject, rendered.body, rendered.language
     else:
@@ -216,6 +238,7 @@ async def queue(
         body=body,
         channel_requested=draft.channel is not None,
         recipient_enc=keys.encrypt_optional(draft.recipient, column=RECIPIENT_COLUMN),
+        secrets_enc=keys.encrypt(json.dumps(secrets), column=SECRETS_COLUMN) if secrets else None,
         created_by_staff_id=draft.staff_id,
     )
     if isinstance(decision, Routed):

@@ -182,10 +182,12 @@ async def _queue_email(
     label: str,
     subject: str,
     body: str,
+    link: str | None = None,
     to: str | None = None,
 ) -> None:
     """A transactional email to the guest (or to `to`, an address the guest record does not hold
-    yet), queued for delivery after commit."""
+    yet), queued for delivery after commit. `link`, a credential, replaces the `[link]` marker of
+    `body` only when sent; it is stored encrypted."""
     guest = await session.get(Guest, guest_id)
     assert guest is not None
     await outgoing.queue(
@@ -199,6 +201,8 @@ async def _queue_email(
             body=body,
             channel=ChannelKind.EMAIL,
             recipient=to,
+            # The link is a credential: the stored body shows "[link]", the sent one the link.
+            extra={"link": link} if link else {},
         ),
         lease_seconds=ctx.resources.settings.outbox_lease_seconds,
     )
@@ -359,10 +363,11 @@ async def request_password_reset(ctx: Context, *, email: str) -> bool | Rejectio
             session,
             guest_id=account.guest_id,
             label="password_reset",
+            link=_link(ctx, "reset", token),
             subject=f"Reset your password for {ctx.tenant.name}",
             body=(
                 f"Someone asked to reset the password of your {ctx.tenant.name} account.\n\n"
-                f"To choose a new password, open this link within one hour:\n{_link(ctx, 'reset', token)}\n\n"
+                f"To choose a new password, open this link within one hour:\n{outgoing.marker('link')}\n\n"
                 "If this was not you, ignore this message: your password stays as it is."
             ),
         )
@@ -551,11 +556,12 @@ async def request_email_change(ctx: Context, *, new_email: str) -> bool | Reject
             session,
             guest_id=guest.id,
             label="email_change",
+            link=_link(ctx, "confirm-email", token),
             to=address,
             subject=f"Confirm your new email address for {ctx.tenant.name}",
             body=(
                 f"To use this address for your {ctx.tenant.name} account, open this link within "
-                f"24 hours:\n{_link(ctx, 'confirm-email', token)}\n\n"
+                f"24 hours:\n{outgoing.marker('link')}\n\n"
                 "If you did not ask for this, ignore this message."
             ),
         )

@@ -14,6 +14,7 @@ message was queued is not contacted."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -124,7 +125,17 @@ async def _claim(  # noqa: PLR0911  (each early return is one reason not to send
         if guest is None:
             return None
         keys = await runtime.keys(
-            session, tenant, guest.email_enc, guest.phone_enc, communication.recipient_enc
+            session,
+            tenant,
+            guest.email_enc,
+            guest.phone_enc,
+            communication.recipient_enc,
+            communication.secrets_enc,
+        )
+        secrets = (
+            json.loads(keys.decrypt(communication.secrets_enc, column=outgoing.SECRETS_COLUMN))
+            if communication.secrets_enc
+            else {}
         )
         override = keys.decrypt_optional(communication.recipient_enc, column=outgoing.RECIPIENT_COLUMN)
         recipient = outgoing.recipient_of(guest, keys, override=override)
@@ -161,8 +172,8 @@ async def _claim(  # noqa: PLR0911  (each early return is one reason not to send
                 tenant_id=tenant.id,
                 channel=decision.channel,
                 to=address,
-                subject=communication.subject,
-                body=communication.body,
+                subject=outgoing.reveal(communication.subject, secrets),
+                body=outgoing.reveal(communication.body, secrets) or "",
                 status_callback=_status_callback(runtime, tenant, communication.id, decision.channel),
             ),
         )

@@ -64,6 +64,13 @@ ALLOWED: dict[str, set[str]] = {
     "mergeGuests": MANAGERS,
     "eraseGuest": MANAGERS,
     "updateSettings": MANAGERS,
+    # messaging
+    "sendMessage": STAFF | {"key:messages:send"},
+    "previewMessage": STAFF,
+    "messageTemplates": STAFF,
+    "upsertMessageTemplate": MANAGERS,
+    "messagingSettings": {"owner"},
+    "updateMessagingSettings": {"owner"},
     # staff users and partner keys: owners only
     "staffUsers": {"owner"},
     "createStaffUser": {"owner"},

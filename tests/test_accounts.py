@@ -136,13 +136,29 @@ def rows(engine: sa.Engine, tenant: TenantFixture, sql: str, **params: Any) -> l
 
 
 def mails(engine: sa.Engine, tenant: TenantFixture, template_key: str) -> list[Any]:
-    return rows(
+    """The mails as sent: their links are stored encrypted beside the body, which shows markers."""
+    import json
+    from types import SimpleNamespace
+
+    from notifications.outgoing import SECRETS_COLUMN, reveal
+    from settings import Settings
+    from tenancy import rotation
+    from tenancy.keyring import master_key_from
+
+    found = rows(
         engine,
         tenant,
-        "SELECT guest_id, channel, direction, status, message_class, subject, body "
+        "SELECT guest_id, channel, direction, status, message_class, subject, body, secrets_enc "
         "FROM {schema}.communication WHERE template_key = :key ORDER BY created_at",
         key=template_key,
     )
+    keys = rotation.load_keys(engine, master_key_from(Settings()), schema_name=tenant.schema_name)
+    sent = []
+    for row in found:
+        secrets = json.loads(keys.decrypt(row.secrets_enc, column=SECRETS_COLUMN)) if row.secrets_enc else {}
+        values = {**row._mapping, "body": reveal(row.body, secrets)}
+        sent.append(SimpleNamespace(**values))
+    return sent
 
 
 def link_token(body: str, path: str) -> str:

@@ -113,6 +113,7 @@ def upgrade() -> None:
         sa.Column("channel_requested", sa.Boolean(), server_default=sa.text("false"), nullable=False),
     )
     op.add_column("communication", sa.Column("recipient_enc", postgresql.BYTEA(), nullable=True))
+    op.add_column("communication", sa.Column("secrets_enc", postgresql.BYTEA(), nullable=True))
     op.add_column("communication", sa.Column("provider", sa.String(length=20), nullable=True))
     op.add_column(
         "communication", sa.Column("attempts", sa.SmallInteger(), server_default="0", nullable=False)
@@ -152,6 +153,7 @@ def downgrade() -> None:
         "sending_since",
         "attempts",
         "provider",
+        "secrets_enc",
         "recipient_enc",
         "channel_requested",
         "language",
