@@ -31,17 +31,20 @@ def test_history_lists_every_kind_newest_first_and_pages(tenant: TenantFixture) 
 
     full = tenant.api.data(HISTORY, {"id": guest_id, "first": 10})["guest"]["history"]
     nodes = [edge["node"] for edge in full["edges"]]
+    # The payment's receipt and the booking's confirmation are messages on the history too.
     assert [node["__typename"] for node in nodes] == [
         "MessageEvent",
         "ServiceRequestEvent",
+        "MessageEvent",
         "PaymentEvent",
+        "MessageEvent",
         "BookingEvent",
     ]
     assert [node["at"] for node in nodes] == sorted((node["at"] for node in nodes), reverse=True)
     assert nodes[0]["communication"] == {"channel": "EMAIL", "direction": "IN", "status": "DELIVERED"}
     assert nodes[1]["serviceRequest"]["service"]["name"] == "Zip-line tour"
-    assert nodes[2]["payment"]["amount"] == "600.00"
-    assert nodes[3]["booking"]["property"]["name"] == "Casa del Sol"
+    assert nodes[3]["payment"]["amount"] == "600.00"
+    assert nodes[5]["booking"]["property"]["name"] == "Casa del Sol"
     assert full["pageInfo"]["hasNextPage"] is False
 
     paged: list[str] = []
