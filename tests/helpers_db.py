@@ -17,6 +17,9 @@ TENANT_TABLES = (
     "service",
     "service_request",
     "communication",
+    "communication_event",
+    "scheduled_message",
+    "message_template",
     "audit_event",
 )
 
