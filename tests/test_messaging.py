@@ -464,3 +464,94 @@ def test_inbound_sms_from_an_unknown_number_becomes_a_new_guest(rig: Rig, compan
 def test_inbound_to_a_number_no_company_owns_is_refused(rig: Rig, company: Company) -> None:
     form = {"MessageSid": "SM" + uuid.uuid4().hex, "From": "+34600999777", "To": "+12015559999", "Body": "Hi"}
     assert _twilio_post(rig, "/webhooks/twilio/inbound", form).status_code == 404
+
+
+# --- lifecycle -------------------------------------------------------------------------------------
+
+
+def _fall_due(rig: Rig, schema: str, tid: uuid.UUID, key: str) -> uuid.UUID:
+    """Move one scheduled message's time to now, as if its day had come."""
+    with rig_engine(rig).begin() as connection:
+        scheduled = connection.execute(
+            sa.text(
+                f'UPDATE "{schema}".scheduled_message SET due_at = now() WHERE template_key = :key RETURNING id'
+            ),
+            {"key": key},
+        ).scalar_one()
+        connection.execute(
+            sa.text("UPDATE public.outbox SET due_at = now() WHERE tenant_id = :t AND ref_id = :r"),
+            {"t": tid, "r": scheduled},
+        )
+    return uuid.UUID(str(scheduled))
+
+
+def test_a_due_lifecycle_message_is_rendered_then_with_a_fresh_portal_link(
+    rig: Rig, company: Company
+) -> None:
+    tenant, api = company
+    place = create_property(api, name="Villa Luna")
+    guest = create_guest(api, name="Pia Plan", email="pia@example.com", phone=None, language="es")
+    booking = create_booking(
+        api, property_id=place["id"], guest_id=guest["id"], checkIn="2027-02-10", checkOut="2027-02-12"
+    )
+    tid = tenant_id(rig_engine(rig), tenant.slug)
+    rig.start_worker()
+    _sent(rig, tenant.schema_name)  # the confirmation
+    _fall_due(rig, tenant.schema_name, tid, "pre_arrival")
+    rows = _sent(rig, tenant.schema_name, 2)
+    pre_arrival = next(row for row in rows if row["template_key"] == "pre_arrival")
+    assert pre_arrival["status"] == "sent" and pre_arrival["channel"] == "email"
+    assert "Villa Luna" in pre_arrival["body"] and "[portal link]" in pre_arrival["body"]
+    mail = [call.body for call in calls_for(rig.provider, tid)][-1]
+    sent_text = mail["content"][0]["value"]
+    assert "portal.hospes.example/p/" in sent_text and "[portal link]" not in sent_text
+    schedule = api.data(
+        "query($id: ID!) { booking(id: $id) { scheduledMessages { templateKey status communicationId } } }",
+        {"id": booking["id"]},
+    )["booking"]["scheduledMessages"]
+    done = next(item for item in schedule if item["templateKey"] == "pre_arrival")
+    assert done["status"] == "DONE" and done["communicationId"]
+
+
+def test_a_lifecycle_message_switched_off_before_its_day_is_cancelled_not_sent(
+    rig: Rig, company: Company
+) -> None:
+    tenant, api = company
+    place = create_property(api)
+    guest = create_guest(api, name="Off Switch", email="off@example.com", phone=None)
+    create_booking(
+        api, property_id=place["id"], guest_id=guest["id"], checkIn="2027-02-10", checkOut="2027-02-12"
+    )
+    api.data("mutation { updateSettings(input: {sendPreArrival: false}) { errors { code } } }")
+    tid = tenant_id(rig_engine(rig), tenant.slug)
+    rig.start_worker()
+    _sent(rig, tenant.schema_name)
+    _fall_due(rig, tenant.schema_name, tid, "pre_arrival")
+
+    def pre_arrival_status() -> str | None:
+        rig.tick()
+        with rig_engine(rig).connect() as connection:
+            value = connection.execute(
+                sa.text(
+                    f'SELECT status FROM "{tenant.schema_name}".scheduled_message WHERE template_key = :k'
+                ),
+                {"k": "pre_arrival"},
+            ).scalar_one()
+        return str(value) if value != "scheduled" else None
+
+    status = wait_until(pre_arrival_status, what="the due lifecycle message to be handled")
+    assert status == "cancelled"
+    assert [row["template_key"] for row in communications(rig_engine(rig), tenant.schema_name)] == [
+        "booking_confirmed"
+    ]
+
+
+def test_stored_confirmation_shows_a_marker_where_the_sent_one_carries_the_link(
+    rig: Rig, company: Company
+) -> None:
+    tenant, api = company
+    place = create_property(api)
+    guest = create_guest(api, name="Mark Er", email="mark@example.com", phone=None)
+    create_booking(api, property_id=place["id"], guest_id=guest["id"])
+    stored = communications(rig_engine(rig), tenant.schema_name)[0]
+    assert "[portal link]" in stored["body"] and "/p/" not in stored["body"]
