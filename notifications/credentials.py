@@ -9,7 +9,7 @@ from dataclasses import asdict, fields
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col
 
 from models.public import MessagingAddress
@@ -100,12 +100,13 @@ class AddressTaken(Exception):
         self.channel = channel
 
 
-async def owner_of(session: AsyncSession, *, channel: Channel, address: str) -> uuid.UUID | None:
+async def owner_of(engine: AsyncEngine, *, channel: Channel, address: str) -> uuid.UUID | None:
     """The company that claimed `address` as its sender on `channel`, if one did."""
-    result: uuid.UUID | None = await session.scalar(
-        sa.select(col(MessagingAddress.tenant_id)).where(
-            col(MessagingAddress.channel) == channel.value,
-            col(MessagingAddress.address) == address.lower(),
+    async with engine.connect() as connection:
+        result: uuid.UUID | None = await connection.scalar(
+            sa.select(col(MessagingAddress.tenant_id)).where(
+                col(MessagingAddress.channel) == channel.value,
+                col(MessagingAddress.address) == address.lower(),
+            )
         )
-    )
     return result

@@ -17,6 +17,7 @@ from models.columns import utcnow
 from models.public import OutboxKind
 from models.tenant import Booking, BookingStatus, Guest, Payment, Property, ScheduledMessage, ScheduledStatus
 from notifications import outgoing
+from resolvers.company import CompanySettings
 from tasks import outbox
 from tenancy.crypto import TenantKeys
 from tenancy.registry import TenantRef
@@ -39,8 +40,6 @@ def plan(*, check_in: date, check_out: date, timezone: str, tenant: TenantRef, n
     """The lifecycle messages a confirmed booking should get, and when. A message whose moment has
     passed is left out, except check-in instructions, which go at once while check-in is still ahead
     (a last-minute booking still needs them)."""
-    from resolvers.company import CompanySettings
-
     settings = CompanySettings.of(tenant)
     zone = _zone(timezone)
     at_hour = time(hour=settings.lifecycle_send_hour)
@@ -128,8 +127,6 @@ async def booking_confirmed(
     lease_seconds: float,
 ) -> None:
     """A booking became confirmed: the confirmation (with its portal link) and the stay's schedule."""
-    from resolvers.company import CompanySettings
-
     if CompanySettings.of(tenant).send_booking_confirmed:
         await outgoing.queue(
             session,
@@ -156,8 +153,6 @@ async def payment_recorded(
     lease_seconds: float,
 ) -> None:
     """A paid payment: the receipt."""
-    from resolvers.company import CompanySettings
-
     if not CompanySettings.of(tenant).send_payment_receipt:
         return
     guest = await session.get(Guest, booking.guest_id)

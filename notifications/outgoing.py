@@ -30,6 +30,7 @@ from models.tenant import (
 )
 from notifications import routing, templates, values
 from notifications.routing import Recipient, Routed
+from resolvers.company import CompanySettings
 from tasks import outbox
 from tenancy.crypto import TenantKeys
 from tenancy.registry import TenantRef
@@ -143,8 +144,6 @@ async def render(
 ) -> Rendered:
     """The template of `key` for the guest's language and the channel (with the fallback chain),
     rendered. Raises `NoTemplate` when the key has no template at all."""
-    from resolvers.company import CompanySettings
-
     default_language = CompanySettings.of(tenant).default_language
     chosen = templates.choose(
         await template_candidates(session, key),

@@ -9,7 +9,6 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import replace
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +30,7 @@ from models.tenant import (
 )
 from notifications import callbacks, credentials, signatures
 from notifications.providers import ProviderConfig
+from resolvers.context import Resources
 from tenancy.registry import TenantRef
 
 log = logging.getLogger("hospes.webhooks")
@@ -53,10 +53,7 @@ def _refused() -> Response:
 class Webhooks:
     """The webhook endpoints, over the app's shared resources."""
 
-    def __init__(self, resources: object) -> None:
-        from resolvers.context import Resources
-
-        assert isinstance(resources, Resources)
+    def __init__(self, resources: Resources) -> None:
         self.resources = resources
 
     def routes(self) -> list[Route]:
@@ -83,7 +80,7 @@ class Webhooks:
             )
             own = credentials.decode(blob, keys)
         assert own is not None
-        return replace(own, sendgrid_base_url=overall.sendgrid_base_url).merged_over(overall)
+        return own.merged_over(overall)
 
     def _public_url(self, request: Request) -> str:
         """The URL the provider signed: the configured public address, else the request's own."""
@@ -210,10 +207,7 @@ class Webhooks:
         receiving = fields.get("To", "")
         channel = Channel.WHATSAPP if receiving.startswith("whatsapp:") else Channel.SMS
         address = receiving.removeprefix("whatsapp:")
-        async with self.resources.engine.connect() as connection:
-            session = AsyncSession(bind=connection)
-            owner = await credentials.owner_of(session, channel=channel, address=address)
-            await session.close()
+        owner = await credentials.owner_of(self.resources.engine, channel=channel, address=address)
         tenant = await self.resources.registry.by_id(owner) if owner else None
         if not await self._verified_twilio(request, tenant):
             return _refused()

@@ -24,7 +24,7 @@ from models.tenant import (
 )
 from notifications import credentials, outgoing, routing, templates
 from notifications.providers import ProviderConfig
-from resolvers import audit
+from resolvers import audit, guests
 from resolvers import validation as check
 from resolvers.company import CompanySettings
 from resolvers.context import Context
@@ -32,6 +32,7 @@ from resolvers.pagination import Page, Sort, keyset_page
 from resolvers.validation import Problems, Rejection, rejected
 from schema.errors import UserErrorCode, bad_input, not_found
 from schema.ids import decode_id
+from tenancy.principal import PrincipalKind
 
 BY_KEY = Sort("key", MessageTemplate.key, MessageTemplate.id, "text", descending=False)
 SUBJECT_MAX = 500
@@ -115,7 +116,7 @@ async def send_message(ctx: Context, data: SendMessageInput) -> Communication | 
     if problems or guest_pk is None:
         return problems.rejection()
     principal = ctx.principal
-    staff_id = principal.subject_id if principal and principal.kind.value == "staff" else None
+    staff_id = principal.subject_id if principal and principal.kind is PrincipalKind.STAFF else None
 
     async def work(session: AsyncSession) -> Communication | Rejection:
         guest = await session.get(Guest, guest_pk)
@@ -148,16 +149,10 @@ async def send_message(ctx: Context, data: SendMessageInput) -> Communication | 
             )
         except outgoing.NoTemplate:
             return rejected("templateKey", UserErrorCode.NOT_FOUND, "No template with this key.")
-        await _touch(session, guest.id)
+        await guests.touch(session, guest.id)
         return communication
 
     return await ctx.write(work)
-
-
-async def _touch(session: AsyncSession, guest_id: uuid.UUID) -> None:
-    from resolvers import guests
-
-    await guests.touch(session, guest_id)
 
 
 async def preview_message(

@@ -11,7 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from models.columns import TEXT_MAX, utcnow
-from models.tenant import Booking, Communication, Guest, GuestAccount, ServiceRequest
+from models.tenant import (
+    Booking,
+    Communication,
+    CommunicationStatus,
+    Guest,
+    GuestAccount,
+    ScheduledMessage,
+    ScheduledStatus,
+    ServiceRequest,
+)
 from resolvers import audit, guest_fields, guests
 from resolvers import validation as check
 from resolvers.context import Context
@@ -158,6 +167,9 @@ def _fill_from(target: Guest, source: Guest, keys: TenantKeys) -> list[str]:
     return filled
 
 
+ERASED_REASON = "the guest's personal data was erased"
+
+
 async def erase_guest(ctx: Context, data: EraseGuestInput) -> Guest | Rejection:
     """Remove the person: name, contact, notes, consent, message bodies, stay-guest details,
     service-request notes and the account. Bookings and payments stay, de-identified."""
@@ -190,7 +202,27 @@ async def erase_guest(ctx: Context, data: EraseGuestInput) -> Guest | Rejection:
         await session.execute(
             sa.update(Communication)
             .where(col(Communication.guest_id) == guest.id)
-            .values(body="", subject=None, error=None)
+            .values(body="", subject=None, error=None, recipient_enc=None, secrets_enc=None)
+        )
+        # Nothing more goes to an erased guest: queued messages stop here, scheduled ones are off.
+        await session.execute(
+            sa.update(Communication)
+            .where(
+                col(Communication.guest_id) == guest.id,
+                col(Communication.status) == CommunicationStatus.QUEUED.value,
+                col(Communication.sending_since).is_(None),
+            )
+            .values(status=CommunicationStatus.SUPPRESSED.value, error=ERASED_REASON, status_at=sa.func.now())
+        )
+        await session.execute(
+            sa.update(ScheduledMessage)
+            .where(
+                col(ScheduledMessage.booking_id).in_(
+                    sa.select(col(Booking.id)).where(col(Booking.guest_id) == guest.id)
+                ),
+                col(ScheduledMessage.status) == ScheduledStatus.SCHEDULED.value,
+            )
+            .values(status=ScheduledStatus.CANCELLED.value, updated_at=sa.func.now())
         )
         await session.execute(
             sa.update(Booking)

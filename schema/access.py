@@ -17,8 +17,7 @@ from resolvers.permissions import OWNER_ONLY
 from resolvers.validation import Rejection
 from schema.errors import UserError
 from schema.ids import encode_id
-from schema.pagination import Connection
-from schema.query import connection
+from schema.pagination import Connection, connection
 
 
 @strawberry.type(description="A partner's API key. The secret is shown only once, when it is created.")

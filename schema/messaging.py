@@ -26,7 +26,7 @@ from resolvers.validation import Rejection
 from schema.communications import Communication
 from schema.errors import UserError
 from schema.ids import encode_id
-from schema.pagination import Connection
+from schema.pagination import Connection, connection
 
 
 @strawberry.type(description="A lifecycle message of a booking and when it goes.")
@@ -139,8 +139,6 @@ class MessagingQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[MessageTemplate]:
-        from schema.query import connection
-
         page, count = await messaging.list_templates(
             info.context, key=key, language=language, first=first, after=after
         )

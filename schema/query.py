@@ -2,42 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
-
 import strawberry
 
 from resolvers import auth, bookings, catalogue, guests, properties
 from resolvers.context import Info
 from resolvers.guests import GuestFilter, GuestOrder
-from resolvers.pagination import Page
 from resolvers.permissions import READ_BOOKINGS, READ_GUESTS, STAFF_ONLY
 from schema.bookings import Booking
 from schema.catalogue import Service
 from schema.guests import Guest
-from schema.pagination import Connection, Edge, PageInfo
+from schema.pagination import Connection, connection
 from schema.properties import Property
 from schema.staff import Me
-
-NodeT = TypeVar("NodeT")
-
-
-def connection(
-    page: Page, count: Callable[[], Awaitable[int]], convert: Callable[[Any], NodeT]
-) -> Connection[NodeT]:
-    edges = [
-        Edge(cursor=cursor, node=convert(row)) for row, cursor in zip(page.rows, page.cursors, strict=True)
-    ]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_next_page,
-            has_previous_page=page.has_previous_page,
-            start_cursor=page.cursors[0] if page.cursors else None,
-            end_cursor=page.cursors[-1] if page.cursors else None,
-        ),
-        count=count,
-    )
 
 
 @strawberry.type

@@ -20,7 +20,7 @@ from notifications.providers.log import LogProvider
 from settings import Settings
 from tasks import outbox
 from tasks.relay import relay
-from tenancy.crypto import TenantKeys
+from tenancy.crypto import TenantKeys, versions_in
 from tenancy.database import TenantSessions, create_engine_async
 from tenancy.keyring import Keyring, master_key_from
 from tenancy.registry import TenantRef, TenantRegistry
@@ -69,8 +69,6 @@ class Runtime:
             await session.close()
 
     async def keys(self, session: AsyncSession, tenant: TenantRef, *blobs: bytes | None) -> TenantKeys:
-        from tenancy.crypto import versions_in
-
         return await self.keyring.keys(session, tenant.schema_name, versions=versions_in(list(blobs)))
 
     async def providers(self, session: AsyncSession, tenant: TenantRef) -> dict[Channel, Provider]:

@@ -12,6 +12,8 @@ from models.columns import utcnow
 from models.public import OutboxKind
 from models.tenant import Booking, BookingStatus, Guest, ScheduledMessage, ScheduledStatus
 from notifications import outgoing
+from resolvers import portal
+from resolvers.company import CompanySettings
 from tasks import outbox
 from tasks.runtime import Runtime
 
@@ -21,9 +23,6 @@ log = logging.getLogger("hospes.scheduled")
 async def send_scheduled(runtime: Runtime, *, tenant_id: uuid.UUID, scheduled_id: uuid.UUID) -> None:
     """The `messages.lifecycle` actor: turn a due scheduled message into a queued communication
     (or a cancelled schedule, if its booking or the company's switch no longer wants it)."""
-    from resolvers import portal
-    from resolvers.company import CompanySettings
-
     tenant = await runtime.registry.by_id(tenant_id)
     if tenant is None or not tenant.active:
         return

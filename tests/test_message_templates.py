@@ -320,3 +320,16 @@ def test_bad_lifecycle_settings_are_refused(tenant: TenantFixture) -> None:
         ("lifecycleSendHour", "OUT_OF_RANGE"),
         ("preArrivalDaysBefore", "OUT_OF_RANGE"),
     }
+
+
+def test_erasing_a_guest_stops_their_queued_and_scheduled_messages(tenant: TenantFixture) -> None:
+    place = create_property(tenant.api)
+    guest = create_guest(tenant.api, name="Gone Soon", email="gone@example.com", phone=None)
+    booking = create_booking(tenant.api, property_id=place["id"], guest_id=guest["id"])
+    erase = """mutation($id: ID!) { eraseGuest(input: {guestId: $id, reason: "asked by email"}) { errors { code } } }"""
+    assert tenant.api.data(erase, {"id": guest["id"]})["eraseGuest"]["errors"] == []
+    messages = tenant.api.data(
+        "query($id: ID!) { booking(id: $id) { communications { status error body } } }", {"id": booking["id"]}
+    )["booking"]["communications"]
+    assert messages == [{"status": "SUPPRESSED", "error": "the guest's personal data was erased", "body": ""}]
+    assert {status for _, status in _schedule(tenant.api, booking["id"]).values()} == {"CANCELLED"}
