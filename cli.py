@@ -195,20 +195,26 @@ def _run_scheduler(settings: Settings, servers: Servers, stop_flag: Any) -> None
     asyncio.run(loop())
 
 
+def _stop_on_signal() -> Any:
+    """A threading.Event set by SIGINT or SIGTERM: a clean stop for the long-running commands."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
 @main.command()
 @click.option("--threads", default=None, type=click.IntRange(1, 256), help="Default HOSPES_WORKER_THREADS.")
 def worker(threads: int | None) -> None:
     """Run the message actors (Dramatiq on Redis) until interrupted."""
-    import signal
-    import threading
-
     from tasks.worker import Worker, run_until
 
     settings = _settings()
     with _servers(settings) as servers:
-        stop = threading.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
+        stop = _stop_on_signal()
         click.echo(f"worker: {threads or settings.worker_threads} threads on queue 'messages'")
         run_until(
             stop,
@@ -219,14 +225,9 @@ def worker(threads: int | None) -> None:
 @main.command()
 def scheduler() -> None:
     """Run the loop that enqueues due work (lifecycle messages, retries, relay catch-up)."""
-    import signal
-    import threading
-
     settings = _settings()
     with _servers(settings) as servers:
-        stop = threading.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
+        stop = _stop_on_signal()
         click.echo(f"scheduler: every {settings.scheduler_interval_seconds:g} s")
         _run_scheduler(settings, servers, stop)
 

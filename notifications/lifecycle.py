@@ -15,7 +15,16 @@ from sqlmodel import col
 
 from models.columns import utcnow
 from models.public import OutboxKind
-from models.tenant import Booking, BookingStatus, Guest, Payment, Property, ScheduledMessage, ScheduledStatus
+from models.tenant import (
+    Booking,
+    BookingStatus,
+    Communication,
+    Guest,
+    Payment,
+    Property,
+    ScheduledMessage,
+    ScheduledStatus,
+)
 from notifications import outgoing
 from resolvers.company import CompanySettings
 from tasks import outbox
@@ -116,6 +125,29 @@ async def schedule(
         )
 
 
+async def queue_for_booking(
+    session: AsyncSession,
+    *,
+    tenant: TenantRef,
+    keys: TenantKeys,
+    booking: Booking,
+    guest: Guest,
+    key: str,
+    portal_link: str | None,
+    lease_seconds: float,
+) -> Communication:
+    """Queue the booking's `key` message to its guest, carrying its portal link."""
+    return await outgoing.queue(
+        session,
+        tenant=tenant,
+        keys=keys,
+        draft=outgoing.Draft(
+            guest=guest, booking=booking, template_key=key, extra={"portal_link": portal_link or ""}
+        ),
+        lease_seconds=lease_seconds,
+    )
+
+
 async def booking_confirmed(
     session: AsyncSession,
     *,
@@ -128,16 +160,14 @@ async def booking_confirmed(
 ) -> None:
     """A booking became confirmed: the confirmation (with its portal link) and the stay's schedule."""
     if CompanySettings.of(tenant).send_booking_confirmed:
-        await outgoing.queue(
+        await queue_for_booking(
             session,
             tenant=tenant,
             keys=keys,
-            draft=outgoing.Draft(
-                guest=guest,
-                booking=booking,
-                template_key="booking_confirmed",
-                extra={"portal_link": portal_link or ""},
-            ),
+            booking=booking,
+            guest=guest,
+            key="booking_confirmed",
+            portal_link=portal_link,
             lease_seconds=lease_seconds,
         )
     await schedule(session, tenant=tenant, booking=booking, lease_seconds=lease_seconds)

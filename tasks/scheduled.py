@@ -11,7 +11,7 @@ from sqlmodel import col
 from models.columns import utcnow
 from models.public import OutboxKind
 from models.tenant import Booking, BookingStatus, Guest, ScheduledMessage, ScheduledStatus
-from notifications import outgoing
+from notifications import lifecycle
 from resolvers import portal
 from resolvers.company import CompanySettings
 from tasks import outbox
@@ -56,16 +56,14 @@ async def send_scheduled(runtime: Runtime, *, tenant_id: uuid.UUID, scheduled_id
         # The portal link is issued now: tokens are stored only as hashes, so the confirmation's
         # link cannot be repeated.
         link = await portal.issue_link(session, booking)
-        communication = await outgoing.queue(
+        communication = await lifecycle.queue_for_booking(
             session,
             tenant=tenant,
             keys=keys,
-            draft=outgoing.Draft(
-                guest=guest,
-                booking=booking,
-                template_key=scheduled.template_key,
-                extra={"portal_link": link.url if link else ""},
-            ),
+            booking=booking,
+            guest=guest,
+            key=scheduled.template_key,
+            portal_link=link.url if link else None,
             lease_seconds=runtime.settings.outbox_lease_seconds,
         )
         scheduled.status = ScheduledStatus.DONE.value
