@@ -89,7 +89,9 @@ async def _claim(  # noqa: PLR0911  (each early return is one reason not to send
     runtime: Runtime, tenant: TenantRef, communication_id: uuid.UUID
 ) -> Attempt | None:
     """Phase 1: lock the row, decide whether this task may send it, and claim it."""
-    lease = runtime.settings.outbox_lease_seconds
+    settings = runtime.settings
+    # A claim is only abandoned once its provider call must have ended, however slow the provider.
+    lease = settings.outbox_lease_seconds + settings.provider_timeout_seconds
     async with runtime.transaction(tenant) as session:
         row = (
             await session.execute(
@@ -147,7 +149,8 @@ async def _claim(  # noqa: PLR0911  (each early return is one reason not to send
                 recipient,
                 message_class=MessageClass(communication.message_class),
                 requested=Channel(communication.channel) if communication.channel_requested else None,
-                exclude=await _failed_channels(session, communication_id),
+                # A first attempt has failed nowhere yet: spare the query.
+                exclude=await _failed_channels(session, communication_id) if communication.attempts else (),
             )
         )
         if isinstance(decision, routing.Suppressed):

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from models.public import ApiKey, PortalToken, Tenant
+from models.public import ApiKey, MessagingAddress, Outbox, PortalToken, Tenant
 from tenancy.database import quoted_schema
 from tenancy.migrations import upgrade_tenant
 from tenancy.registry import TenantRef
@@ -73,8 +73,8 @@ def drop_tenant(engine: Engine, *, slug: str) -> None:
     schema_name = schema_name_for(validate_slug(slug))
     with engine.begin() as connection:
         tenant_id = sa.select(col(Tenant.id)).where(col(Tenant.slug) == slug).scalar_subquery()
-        for credential in (PortalToken, ApiKey):
-            owner = sa.inspect(credential).columns["tenant_id"]
-            connection.execute(sa.delete(credential).where(owner == tenant_id))
+        for owned in (PortalToken, ApiKey, Outbox, MessagingAddress):
+            owner = sa.inspect(owned).columns["tenant_id"]
+            connection.execute(sa.delete(owned).where(owner == tenant_id))
         connection.execute(sa.delete(Tenant).where(col(Tenant.slug) == slug))
         connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {quoted_schema(schema_name)} CASCADE"))
