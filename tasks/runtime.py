@@ -44,6 +44,9 @@ class Runtime:
             pool_size=max(2, settings.worker_threads),
             max_overflow=settings.worker_threads,
             pool_timeout=settings.db_pool_timeout_seconds,
+            # No pre-ping round trip per transaction: a task that meets a dead connection fails,
+            # and its outbox row is enqueued again when the lease runs out.
+            pre_ping=False,
         )
         return cls(
             settings=settings,

@@ -68,14 +68,22 @@ def _bind_tenant(session: Session, _tx: SessionTransaction, connection: Connecti
 
 
 def create_engine_async(
-    url: str, *, pool_size: int = 10, max_overflow: int = 10, pool_timeout: float = 10.0
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+    pool_timeout: float = 10.0,
+    pre_ping: bool = True,
 ) -> AsyncEngine:
+    """An async engine. `pre_ping` tests each pooled connection before use (a round trip); callers
+    whose work is retried anyway may skip it and recycle connections instead."""
     return create_async_engine(
         sqlalchemy_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
+        pool_recycle=-1 if pre_ping else 300,
     )
 
 
