@@ -195,6 +195,12 @@ def running_rig(settings: Settings, provider_server: ProviderServer) -> Iterator
     rig_settings.sendgrid_api_key = SecretStr("SG.test-key")
     rig_settings.twilio_auth_token = SecretStr(TWILIO_TOKEN)
     assert rig_settings.database_url and rig_settings.redis_url
+    # Earlier tests of this worker process (same database) leave work no worker ran; clear it, so
+    # this test's worker and scheduler see only this test's messages.
+    engine = sa.create_engine(rig_settings.database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM public.outbox"))
+    engine.dispose()
     app = create_app(rig_settings, database_url=rig_settings.database_url, redis_url=rig_settings.redis_url)
     with TestClient(app) as client:
         made = Rig(settings=rig_settings, client=client, provider=provider_server, sendgrid_key=private)
