@@ -256,3 +256,25 @@ def test_keys_generate_prints_a_fresh_32_byte_base64url_key(settings: Settings) 
         assert len(base64.urlsafe_b64decode(key)) == 32
         keys.append(key)
     assert keys[0] != keys[1]
+
+
+@pytest.mark.parametrize(
+    ("command", "variable", "value"),
+    [
+        ("worker", "HOSPES_WORKER_THREADS", "0"),
+        ("worker", "HOSPES_OUTBOX_LEASE_SECONDS", "-1"),
+        ("scheduler", "HOSPES_SCHEDULER_INTERVAL_SECONDS", "soon"),
+        ("scheduler", "HOSPES_SCHEDULER_BATCH_SIZE", "0"),
+    ],
+)
+def test_worker_and_scheduler_refuse_bad_settings_in_one_line(
+    settings: Settings, command: str, variable: str, value: str
+) -> None:
+    result = hospes(settings, command, env={variable: value})
+    assert result.exit_code != 0
+    assert error_line(result).startswith(f"Error: invalid settings: {variable}")
+
+
+def test_worker_refuses_a_thread_count_out_of_range(settings: Settings) -> None:
+    result = hospes(settings, "worker", "--threads", "0")
+    assert result.exit_code == 2 and "--threads" in result.output
