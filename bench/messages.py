@@ -65,6 +65,7 @@ BACKLOG_SAMPLE_SECONDS = 0.1
 DRAIN_POLL_SECONDS = 0.02
 IN_FLIGHT_POLL_SECONDS = 0.001
 IN_FLIGHT_WARMUP = 5
+MIN_TIMED_ARRIVALS = 500
 
 
 @dataclass(frozen=True)
@@ -158,10 +159,11 @@ class Timings:
         span = max(self.arrivals) - min(self.starts) if self.arrivals else 0.0
         return Stats(len(latencies), span, latencies, stopped_by_time=stopped_by_time)
 
-    def rate_after(self, moment: float) -> float:
-        """Arrivals per second from `moment` to the last arrival (NaN when none came after it)."""
+    def rate_after(self, moment: float, *, at_least: int = MIN_TIMED_ARRIVALS) -> float:
+        """Arrivals per second from `moment` to the last arrival; NaN when fewer than `at_least` came
+        after it (a handful of messages drained in a few milliseconds says nothing)."""
         later = [arrived for arrived in self.arrivals if arrived > moment]
-        return len(later) / (max(later) - moment) if later else float("nan")
+        return len(later) / (max(later) - moment) if len(later) >= at_least else float("nan")
 
 
 class FloorLane:
@@ -468,7 +470,7 @@ def _duration(ms: float) -> str:
 
 
 def _per_second(value: float) -> str:
-    return "-" if math.isnan(value) else f"{value:,.0f}/s"
+    return "- (too few messages left to time)" if math.isnan(value) else f"{value:,.0f}/s"
 
 
 def _ratio(value: float) -> str:

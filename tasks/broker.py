@@ -1,6 +1,6 @@
 """The Dramatiq broker on Redis, and the messages that name our actors.
 
-Actors are referred to by name (`messages.deliver`, `messages.lifecycle`), so the API and the
+Actors are referred to by name (`messages.deliver`, `messages.send_scheduled`), so the API and the
 scheduler can enqueue without importing the worker's code."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from models.public import OutboxKind
 from tasks.outbox import OutboxItem
 
 QUEUE = "messages"
-ACTOR_NAMES = {OutboxKind.DELIVER: "messages.deliver", OutboxKind.LIFECYCLE: "messages.lifecycle"}
+ACTOR_NAMES = {OutboxKind.DELIVER: "messages.deliver", OutboxKind.LIFECYCLE: "messages.send_scheduled"}
 
 
 def make_broker(redis_url: str, *, namespace: str, socket_timeout: float = 5.0) -> RedisBroker:

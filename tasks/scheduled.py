@@ -21,7 +21,7 @@ log = logging.getLogger("hospes.scheduled")
 
 
 async def send_scheduled(runtime: Runtime, *, tenant_id: uuid.UUID, scheduled_id: uuid.UUID) -> None:
-    """The `messages.lifecycle` actor: turn a due scheduled message into a queued communication
+    """The `messages.send_scheduled` actor: turn a due scheduled message into a queued communication
     (or a cancelled schedule, if its booking or the company's switch no longer wants it)."""
     tenant = await runtime.registry.by_id(tenant_id)
     if tenant is None or not tenant.active:
