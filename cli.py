@@ -601,14 +601,14 @@ def keys_rotate(slug: str, batch_size: int, max_passes: int) -> None:
     default=10_000,
     show_default=True,
     type=click.IntRange(1, 1_000_000),
-    help="messages: messages per lane.",
+    help="Messages per lane (messages suite).",
 )
 @click.option(
     "--tenants",
     default=10,
     show_default=True,
     type=click.IntRange(1, 1000),
-    help="messages: tenants to spread them over.",
+    help="Tenants to spread them over (messages suite).",
 )
 def bench(
     *,
