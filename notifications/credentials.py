@@ -16,7 +16,8 @@ from models.public import MessagingAddress
 from models.tenant import Channel, ProviderSettings
 from notifications.providers import ProviderConfig
 from settings import Settings
-from tenancy.crypto import TenantKeys, version_of
+from tenancy.crypto import TenantKeys, versions_in
+from tenancy.keyring import Keyring
 
 CONFIG_COLUMN = "provider_settings.config"
 
@@ -39,21 +40,20 @@ def global_config(settings: Settings) -> ProviderConfig:
     )
 
 
-async def stored_blob(session: AsyncSession) -> bytes | None:
+async def own_config(session: AsyncSession, keyring: Keyring, schema_name: str) -> ProviderConfig | None:
+    """The company's own provider configuration (decrypted), or None if it has set none."""
     row = await session.get(ProviderSettings, True)
-    return row.config_enc if row is not None else None
-
-
-def decode(blob: bytes | None, keys: TenantKeys) -> ProviderConfig | None:
-    if blob is None:
+    if row is None:
         return None
-    data = json.loads(keys.decrypt(blob, column=CONFIG_COLUMN))
+    keys = await keyring.keys(session, schema_name, versions=versions_in([row.config_enc]))
+    data = json.loads(keys.decrypt(row.config_enc, column=CONFIG_COLUMN))
     known = {item.name for item in fields(ProviderConfig)}
     return ProviderConfig(**{name: value for name, value in data.items() if name in known})
 
 
-def key_versions(blob: bytes | None) -> tuple[int, ...]:
-    return (version_of(blob),) if blob is not None else ()
+def effective(own: ProviderConfig | None, settings: Settings) -> ProviderConfig:
+    """What a company's messages go through: its own configuration over the global one."""
+    return (own or ProviderConfig()).merged_over(global_config(settings))
 
 
 async def save(

@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +31,7 @@ from models.tenant import (
 )
 from notifications import routing, templates, values
 from notifications.routing import Recipient, Routed
+from resolvers import guest_fields
 from resolvers.company import CompanySettings
 from tasks import outbox
 from tenancy.crypto import TenantKeys
@@ -102,17 +104,13 @@ def recipient_of(guest: Guest, keys: TenantKeys, *, override: str | None = None)
             erased=guest.erased_at is not None,
         )
     return Recipient(
-        email=keys.decrypt_optional(guest.email_enc, column="guest.email"),
-        phone=keys.decrypt_optional(guest.phone_enc, column="guest.phone"),
+        email=guest_fields.email_of(guest, keys),
+        phone=guest_fields.phone_of(guest, keys),
         preferred_channel=Channel(guest.preferred_channel) if guest.preferred_channel else None,
         sms_opt_in=guest.sms_opt_in,
         marketing_email_consent=guest.marketing_email_consent,
         erased=guest.erased_at is not None,
     )
-
-
-def decide(draft: Draft, recipient: Recipient) -> routing.Routed | routing.Suppressed:
-    return routing.route(recipient, message_class=draft.message_class, requested=draft.channel)
 
 
 async def template_candidates(session: AsyncSession, key: str) -> list[templates.TemplateCandidate]:
@@ -165,9 +163,16 @@ async def render(
         extra=extra,
     )
     subject = templates.render(chosen.subject, filled) if chosen.subject else None
-    if subject is None and channel is Channel.EMAIL:
-        subject = tenant.name  # an email needs a subject even when the template has none
-    return Rendered(language=chosen.language, subject=subject, body=templates.render(chosen.body, filled))
+    return Rendered(
+        language=chosen.language,
+        subject=subject_for(channel, subject, tenant),
+        body=templates.render(chosen.body, filled),
+    )
+
+
+def subject_for(channel: Channel, subject: str | None, tenant: TenantRef) -> str | None:
+    """An email needs a subject: the company's name when the message has none."""
+    return (subject or tenant.name) if channel is Channel.EMAIL else subject
 
 
 def add_event(
@@ -177,7 +182,9 @@ def add_event(
     *,
     provider: str | None = None,
     detail: str | None = None,
+    at: datetime | None = None,
 ) -> None:
+    """A step on the communication's timeline, on its current channel (`at`: now)."""
     session.add(
         CommunicationEvent(
             id=uuid.uuid4(),
@@ -186,6 +193,7 @@ def add_event(
             channel=communication.channel,
             provider=provider,
             detail=detail,
+            at=at or utcnow(),
         )
     )
 
@@ -204,7 +212,7 @@ async def queue(
     secrets = {name: value for name, value in draft.extra.items() if name in SECRET_VALUES and value}
     shown = {**draft.extra, **{name: marker(name) for name in secrets}}
     recipient = recipient_of(guest, keys, override=draft.recipient)
-    decision = decide(draft, recipient)
+    decision = routing.route(recipient, message_class=draft.message_class, requested=draft.channel)
     channel = decision.channel if isinstance(decision, Routed) else (draft.channel or Channel.EMAIL)
     language = guest.language
     if draft.body is None and draft.template_key is not None:
@@ -221,9 +229,7 @@ async def queue(
         )
         subject, body, language = rendered.subject, rendered.body, rendered.language
     else:
-        subject, body = draft.subject, draft.body or ""
-        if subject is None and channel is Channel.EMAIL:
-            subject = tenant.name
+        subject, body = subject_for(channel, draft.subject, tenant), draft.body or ""
     communication = Communication(
         id=uuid.uuid4(),
         guest_id=guest.id,

@@ -21,14 +21,13 @@ from models.columns import utcnow
 from models.tenant import (
     Channel,
     Communication,
-    CommunicationEvent,
     CommunicationStatus,
     DeliveryStep,
     Direction,
     Guest,
     MessageClass,
 )
-from notifications import callbacks, credentials, signatures
+from notifications import callbacks, credentials, outgoing, signatures
 from notifications.providers import ProviderConfig
 from resolvers.context import Resources
 from tenancy.registry import TenantRef
@@ -70,17 +69,9 @@ class Webhooks:
 
     async def _tenant_config(self, tenant: TenantRef) -> ProviderConfig:
         """The company's provider configuration over the global one."""
-        overall = credentials.global_config(self.resources.settings)
         async with self._session(tenant) as session, session.begin():
-            blob = await credentials.stored_blob(session)
-            if blob is None:
-                return overall
-            keys = await self.resources.keyring.keys(
-                session, tenant.schema_name, versions=credentials.key_versions(blob)
-            )
-            own = credentials.decode(blob, keys)
-        assert own is not None
-        return own.merged_over(overall)
+            own = await credentials.own_config(session, self.resources.keyring, tenant.schema_name)
+        return credentials.effective(own, self.resources.settings)
 
     def _public_url(self, request: Request) -> str:
         """The URL the provider signed: the configured public address, else the request's own."""
@@ -110,16 +101,13 @@ class Webhooks:
                 if communication.provider_message_id is None and update.provider_message_id:
                     communication.provider_message_id = update.provider_message_id
                 communication.provider = communication.provider or update.provider
-                session.add(
-                    CommunicationEvent(
-                        id=uuid.uuid4(),
-                        communication_id=communication.id,
-                        step=_STEP[update.status].value,
-                        channel=communication.channel,
-                        provider=update.provider,
-                        detail=update.detail,
-                        at=update.at,
-                    )
+                outgoing.add_event(
+                    session,
+                    communication,
+                    _STEP[update.status],
+                    provider=update.provider,
+                    detail=update.detail,
+                    at=update.at,
                 )
                 changed += 1
         return changed
@@ -268,15 +256,7 @@ class Webhooks:
             )
             session.add(communication)
             await session.flush()
-            session.add(
-                CommunicationEvent(
-                    id=uuid.uuid4(),
-                    communication_id=communication.id,
-                    step=DeliveryStep.RECEIVED.value,
-                    channel=inbound.channel.value,
-                    provider="twilio",
-                )
-            )
+            outgoing.add_event(session, communication, DeliveryStep.RECEIVED, provider="twilio")
             await guests.touch(session, guest.id)
 
 

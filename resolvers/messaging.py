@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,7 +23,8 @@ from models.tenant import (
     MessageTemplate,
 )
 from notifications import credentials, outgoing, routing, templates
-from notifications.providers import ProviderConfig
+from notifications.providers import ProviderConfig, build_providers
+from notifications.providers.log import LogProvider
 from resolvers import audit, guests
 from resolvers import validation as check
 from resolvers.company import CompanySettings
@@ -32,6 +33,7 @@ from resolvers.pagination import Page, Sort, keyset_page
 from resolvers.validation import Problems, Rejection, rejected
 from schema.errors import UserErrorCode, bad_input, not_found
 from schema.ids import decode_id
+from settings import Settings
 from tenancy.principal import PrincipalKind
 
 BY_KEY = Sort("key", MessageTemplate.key, MessageTemplate.id, "text", descending=False)
@@ -77,13 +79,13 @@ class UpdateMessagingSettingsInput:
     whatsapp_from: str | None = strawberry.UNSET
 
 
-@dataclass(frozen=True)
+@strawberry.type(name="MessagePreview", description="A message rendered as it would go now; nothing is sent.")
 class Preview:
     channel: Channel
     language: str
     subject: str | None
     body: str
-    suppressed_reason: str | None
+    suppressed_reason: str | None = strawberry.field(description="Why it would not go, if it would not.")
 
 
 # --- sending ------------------------------------------------------------------------------------
@@ -283,10 +285,8 @@ async def upsert_template(ctx: Context, data: UpsertMessageTemplateInput) -> Mes
 # --- the company's own providers ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@strawberry.type(description="What the company's messages go out through; secrets are never shown.")
 class MessagingSettings:
-    """What the company's messaging runs on; secrets are never shown, only whether they are set."""
-
     email_provider: str
     sms_provider: str
     whatsapp_provider: str
@@ -297,13 +297,14 @@ class MessagingSettings:
     own_twilio_account: bool
 
 
-def _describe(own: ProviderConfig | None, overall: ProviderConfig) -> MessagingSettings:
-    merged = (own or ProviderConfig()).merged_over(overall)
-    twilio = bool(merged.twilio_account_sid and merged.twilio_auth_token)
+def _describe(own: ProviderConfig | None, settings: Settings) -> MessagingSettings:
+    merged = credentials.effective(own, settings)
+    # The providers the worker would build: the same rule decides, not a copy of it.
+    providers = build_providers(merged, log_provider=LogProvider())
     return MessagingSettings(
-        email_provider="sendgrid" if merged.sendgrid_api_key and merged.email_from else "log",
-        sms_provider="twilio" if twilio and merged.sms_from else "log",
-        whatsapp_provider="twilio" if twilio and merged.whatsapp_from else "log",
+        email_provider=providers[Channel.EMAIL].name,
+        sms_provider=providers[Channel.SMS].name,
+        whatsapp_provider=providers[Channel.WHATSAPP].name,
         email_from=merged.email_from,
         sms_from=merged.sms_from,
         whatsapp_from=merged.whatsapp_from,
@@ -313,14 +314,13 @@ def _describe(own: ProviderConfig | None, overall: ProviderConfig) -> MessagingS
 
 
 async def _own_config(ctx: Context, session: AsyncSession) -> ProviderConfig | None:
-    blob = await credentials.stored_blob(session)
-    return credentials.decode(blob, await ctx.keys_within(session, blob)) if blob else None
+    return await credentials.own_config(session, ctx.resources.keyring, ctx.tenant.schema_name)
 
 
 async def messaging_settings(ctx: Context) -> MessagingSettings:
     async with ctx.lock:
         own = await _own_config(ctx, ctx.session())
-    return _describe(own, credentials.global_config(ctx.resources.settings))
+    return _describe(own, ctx.resources.settings)
 
 
 def _clean_credentials(problems: Problems, data: UpdateMessagingSettingsInput) -> dict[str, Any]:
@@ -373,6 +373,6 @@ async def update_messaging_settings(
             entity_id=None,
             data={"fields": sorted(given)},
         )
-        return _describe(updated, credentials.global_config(ctx.resources.settings))
+        return _describe(updated, ctx.resources.settings)
 
     return await ctx.write(work)

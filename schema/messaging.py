@@ -81,35 +81,6 @@ class MessageTemplate:
         )
 
 
-@strawberry.type(name="MessagePreview", description="A message rendered as it would go now; nothing is sent.")
-class MessagePreviewType:
-    channel: Channel
-    language: str
-    subject: str | None
-    body: str
-    suppressed_reason: str | None = strawberry.field(description="Why it would not go, if it would not.")
-
-    @classmethod
-    def of(cls, preview: Preview) -> MessagePreviewType:
-        return cls(**vars(preview))
-
-
-@strawberry.type(name="MessagingSettings", description="What the company's messages go out through.")
-class MessagingSettingsType:
-    email_provider: str
-    sms_provider: str
-    whatsapp_provider: str
-    email_from: str | None
-    sms_from: str | None
-    whatsapp_from: str | None
-    own_sendgrid_key: bool
-    own_twilio_account: bool
-
-    @classmethod
-    def of(cls, settings: MessagingSettings) -> MessagingSettingsType:
-        return cls(**vars(settings))
-
-
 @strawberry.type
 class SendMessagePayload:
     communication: Communication | None
@@ -124,7 +95,7 @@ class UpsertMessageTemplatePayload:
 
 @strawberry.type
 class UpdateMessagingSettingsPayload:
-    settings: MessagingSettingsType | None
+    settings: MessagingSettings | None
     errors: list[UserError]
 
 
@@ -155,15 +126,14 @@ class MessagingQuery:
         guest_id: strawberry.ID,
         booking_id: strawberry.ID | None = None,
         channel: Channel | None = None,
-    ) -> MessagePreviewType:
-        preview = await messaging.preview_message(
+    ) -> Preview:
+        return await messaging.preview_message(
             info.context, template_key=template_key, guest_id=guest_id, booking_id=booking_id, channel=channel
         )
-        return MessagePreviewType.of(preview)
 
     @strawberry.field(permission_classes=[OWNER_ONLY], description="The company's message providers.")
-    async def messaging_settings(self, info: Info) -> MessagingSettingsType:
-        return MessagingSettingsType.of(await messaging.messaging_settings(info.context))
+    async def messaging_settings(self, info: Info) -> MessagingSettings:
+        return await messaging.messaging_settings(info.context)
 
 
 @strawberry.type
@@ -191,4 +161,4 @@ class MessagingMutation:
         outcome = await messaging.update_messaging_settings(info.context, input)
         if isinstance(outcome, Rejection):
             return UpdateMessagingSettingsPayload(settings=None, errors=outcome.errors)
-        return UpdateMessagingSettingsPayload(settings=MessagingSettingsType.of(outcome), errors=[])
+        return UpdateMessagingSettingsPayload(settings=outcome, errors=[])

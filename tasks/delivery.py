@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import object_session
 from sqlmodel import col
 
 from models.columns import utcnow
@@ -60,7 +59,6 @@ INTERRUPTED = "interrupted during the provider call; not retried, so the guest i
 class Attempt:
     """A claimed attempt: what to hand the provider."""
 
-    channel: Channel
     provider: Provider
     message: OutboundMessage
 
@@ -159,7 +157,13 @@ async def _claim(  # noqa: PLR0911  (each early return is one reason not to send
             await _done(session, tenant, communication_id)
             return None
         if decision.channel.value != communication.channel:
-            _reroute(communication, tenant, decision.channel, why="the guest's channels or consent changed")
+            _reroute(
+                session,
+                communication,
+                tenant,
+                decision.channel,
+                why="the guest's channels or consent changed",
+            )
         providers = await runtime.providers(session, tenant)
         provider = providers[decision.channel]
         communication.sending_since = utcnow()
@@ -168,7 +172,6 @@ async def _claim(  # noqa: PLR0911  (each early return is one reason not to send
         address = recipient.email if decision.channel is Channel.EMAIL else recipient.phone
         assert address is not None  # routing only picks a channel it can reach
         return Attempt(
-            channel=decision.channel,
             provider=provider,
             message=OutboundMessage(
                 communication_id=communication.id,
@@ -214,23 +217,16 @@ def _status_callback(
     return f"{base.rstrip('/')}/webhooks/twilio/status?t={tenant.id}&c={communication_id}"
 
 
-def _reroute(communication: Communication, tenant: TenantRef, channel: Channel, *, why: str) -> None:
+def _reroute(
+    session: AsyncSession, communication: Communication, tenant: TenantRef, channel: Channel, *, why: str
+) -> None:
     """Move the message to another channel. The text stays the one rendered when it was queued (it
-    may hold a link issued only then); an email gets the company's name as subject if it has none."""
-    session = object_session(communication)
+    may hold a link issued only then)."""
     before = communication.channel
     communication.channel = channel.value
-    if channel is Channel.EMAIL and not communication.subject:
-        communication.subject = tenant.name
-    assert session is not None
-    session.add(
-        CommunicationEvent(
-            id=uuid.uuid4(),
-            communication_id=communication.id,
-            step=DeliveryStep.REROUTED.value,
-            channel=channel.value,
-            detail=f"{before} → {channel.value}: {why}",
-        )
+    communication.subject = outgoing.subject_for(channel, communication.subject, tenant)
+    outgoing.add_event(
+        session, communication, DeliveryStep.REROUTED, detail=f"{before} → {channel.value}: {why}"
     )
 
 
@@ -325,13 +321,13 @@ async def _record(
         if guest is not None and not communication.channel_requested:
             keys = await runtime.keys(session, tenant, guest.email_enc, guest.phone_enc)
             fallback = routing.fallback_after(
-                attempt.channel,
+                attempt.message.channel,
                 outgoing.recipient_of(guest, keys),
                 message_class=MessageClass(communication.message_class),
-                tried=[*await _failed_channels(session, communication_id), attempt.channel],
+                tried=[*await _failed_channels(session, communication_id), attempt.message.channel],
             )
         if isinstance(fallback, routing.Routed):
-            _reroute(communication, tenant, fallback.channel, why=outcome.reason)
+            _reroute(session, communication, tenant, fallback.channel, why=outcome.reason)
             return True
         _finish(communication, CommunicationStatus.FAILED, error=outcome.reason)
         await _done(session, tenant, communication_id)

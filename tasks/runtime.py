@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from models.tenant import Channel
 from notifications import credentials
-from notifications.providers import ProviderConfig, build_providers
+from notifications.providers import build_providers
 from notifications.providers.base import Provider
 from notifications.providers.log import LogProvider
 from settings import Settings
@@ -79,15 +79,10 @@ class Runtime:
         cached = self._providers.get(tenant.id)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-        blob = await credentials.stored_blob(session)
-        own = credentials.decode(blob, await self.keys(session, tenant, blob)) if blob else None
-        config = (own or ProviderConfig()).merged_over(credentials.global_config(self.settings))
-        built = build_providers(config, log_provider=self.log_provider)
+        own = await credentials.own_config(session, self.keyring, tenant.schema_name)
+        built = build_providers(credentials.effective(own, self.settings), log_provider=self.log_provider)
         self._providers[tenant.id] = (time.monotonic() + self.settings.tenant_cache_seconds, built)
         return built
-
-    def forget_providers(self) -> None:
-        self._providers.clear()
 
     async def close(self) -> None:
         await self.engine.dispose()
