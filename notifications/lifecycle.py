@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,16 +26,10 @@ from models.tenant import (
 )
 from notifications import outgoing
 from resolvers.company import CompanySettings
+from resolvers.portal import zone_of
 from tasks import outbox
 from tenancy.crypto import TenantKeys
 from tenancy.registry import TenantRef
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 @dataclass(frozen=True)
@@ -45,28 +38,38 @@ class Due:
     due_at: datetime
 
 
+def switched_on(settings: CompanySettings, key: str) -> bool:
+    """Whether the company sends the lifecycle message `key`."""
+    switches = {
+        "pre_arrival": settings.send_pre_arrival,
+        "check_in_instructions": settings.send_check_in_instructions,
+        "post_stay": settings.send_post_stay,
+    }
+    return switches.get(key, False)
+
+
 def plan(*, check_in: date, check_out: date, timezone: str, tenant: TenantRef, now: datetime) -> list[Due]:
     """The lifecycle messages a confirmed booking should get, and when. A message whose moment has
     passed is left out, except check-in instructions, which go at once while check-in is still ahead
     (a last-minute booking still needs them)."""
     settings = CompanySettings.of(tenant)
-    zone = _zone(timezone)
+    zone = zone_of(timezone)
     at_hour = time(hour=settings.lifecycle_send_hour)
 
     def local(day: date) -> datetime:
         return datetime.combine(day, at_hour, tzinfo=zone)
 
     planned: list[Due] = []
-    if settings.send_pre_arrival and settings.pre_arrival_days_before > 0:
+    if switched_on(settings, "pre_arrival") and settings.pre_arrival_days_before > 0:
         due = local(check_in - timedelta(days=settings.pre_arrival_days_before))
         if due > now:
             planned.append(Due("pre_arrival", due))
-    if settings.send_check_in_instructions:
+    if switched_on(settings, "check_in_instructions"):
         due = local(check_in - timedelta(days=settings.check_in_message_days_before))
         check_in_starts = datetime.combine(check_in, time.max, tzinfo=zone)
         if now < check_in_starts:
             planned.append(Due("check_in_instructions", max(due, now)))
-    if settings.send_post_stay:
+    if switched_on(settings, "post_stay"):
         due = local(check_out + timedelta(days=settings.post_stay_days_after))
         if due > now:
             planned.append(Due("post_stay", due))

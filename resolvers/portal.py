@@ -53,7 +53,8 @@ class PortalLink:
     expires_at: datetime
 
 
-def _zone(name: str) -> ZoneInfo:
+def zone_of(name: str) -> ZoneInfo:
+    """A property's timezone; an unknown name reads as UTC."""
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -62,12 +63,12 @@ def _zone(name: str) -> ZoneInfo:
 
 def link_expiry(*, check_out: date, timezone: str, days_after_checkout: int) -> datetime:
     """The end of the check-out day at the property, plus `days_after_checkout` days."""
-    end_of_checkout_day = datetime.combine(check_out + timedelta(days=1), time.min, tzinfo=_zone(timezone))
+    end_of_checkout_day = datetime.combine(check_out + timedelta(days=1), time.min, tzinfo=zone_of(timezone))
     return end_of_checkout_day + timedelta(days=days_after_checkout)
 
 
 def local_today(timezone: str) -> date:
-    return datetime.now(_zone(timezone)).date()
+    return datetime.now(zone_of(timezone)).date()
 
 
 async def _session_tenant(session: AsyncSession) -> TenantRef:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 
 import sqlalchemy as sa
@@ -16,8 +15,6 @@ from resolvers import portal
 from resolvers.company import CompanySettings
 from tasks import outbox
 from tasks.runtime import Runtime
-
-log = logging.getLogger("hospes.scheduled")
 
 
 async def send_scheduled(runtime: Runtime, *, tenant_id: uuid.UUID, scheduled_id: uuid.UUID) -> None:
@@ -40,7 +37,6 @@ async def send_scheduled(runtime: Runtime, *, tenant_id: uuid.UUID, scheduled_id
         if scheduled.due_at > utcnow():
             return  # moved later since it was enqueued; the outbox row carries the new time
         booking = await session.get(Booking, scheduled.booking_id)
-        switched_on = getattr(CompanySettings.of(tenant), f"send_{scheduled.template_key}", True)
         guest = await session.get(Guest, booking.guest_id) if booking is not None else None
         scheduled.updated_at = utcnow()
         await outbox.done(session, tenant_id=tenant.id, kind=OutboxKind.LIFECYCLE, ref_id=scheduled_id)
@@ -48,7 +44,7 @@ async def send_scheduled(runtime: Runtime, *, tenant_id: uuid.UUID, scheduled_id
             booking is None
             or guest is None
             or booking.status != BookingStatus.CONFIRMED.value
-            or not switched_on
+            or not lifecycle.switched_on(CompanySettings.of(tenant), scheduled.template_key)
         ):
             scheduled.status = ScheduledStatus.CANCELLED.value
             return

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from tests.conftest import GraphQLClient, TenantFixture, error_codes
 from tests.factories import create_booking, create_guest, create_property
 from tests.helpers_db import row_counts
+from tests.messaging_support import outbox_rows, tenant_id
 from tests.test_access import as_key, issue
 
 TEMPLATES = """query($key: String, $language: String) { messageTemplates(key: $key, language: $language, first: 100) {
@@ -223,16 +224,7 @@ def test_bad_send_message_input_is_refused_and_nothing_is_written(
 
 
 def _outbox_size(engine: sa.Engine, slug: str) -> int:
-    with engine.connect() as connection:
-        return int(
-            connection.execute(
-                sa.text(
-                    "SELECT count(*) FROM public.outbox o JOIN public.tenant t ON t.id = o.tenant_id "
-                    "WHERE t.slug = :slug"
-                ),
-                {"slug": slug},
-            ).scalar_one()
-        )
+    return len(outbox_rows(engine, tenant_id(engine, slug)))
 
 
 def test_a_message_to_another_companys_guest_is_not_found(make_tenant: Any) -> None:
