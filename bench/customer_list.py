@@ -37,9 +37,6 @@ from bench.guest_graph import (
 )
 from bench.measure import Budget, Call, Stats, interleaved, run_clients
 from bench.seed import (
-    _FIRST,
-    _LAST,
-    _LOCALES,
     SeededTenant,
     _copy,
     _derived_columns,
@@ -48,7 +45,6 @@ from bench.seed import (
     drop_seeded,
     libpq_url,
 )
-from resolvers.guest_fields import encrypted_contact, name_fields
 from schema.ids import encode_id
 from settings import Settings
 from tenancy.crypto import MasterKey, TenantKeys
@@ -101,40 +97,14 @@ class _CustomerGenerator(_Generator):
     def customer(
         self, index: int, *, owner_id: uuid.UUID, property_ids: tuple[uuid.UUID, ...]
     ) -> tuple[str, str]:
-        rng = self.rng
-        guest_id = self.new_id()
-        first, last = rng.choice(_FIRST), rng.choice(_LAST)
-        country, language, prefix = rng.choice(_LOCALES)
-        email = f"{first.lower()}.{last.lower().replace(' ', '').replace(chr(39), '')}.{index}@example.com"
-        phone = prefix + "".join(str(rng.randrange(10)) for _ in range(13 - len(prefix)))
-        channel = rng.choice(("whatsapp", "email", "sms", None))
-        created = self.moment(
-            not_before=self.now - timedelta(days=900), not_after=self.now - timedelta(days=60)
-        )
-        last_activity = created
+        person = self.person(index)
+        last_activity = person.created
         for _ in range(BOOKINGS_PER_GUEST):
-            last_activity = max(last_activity, self._booking(guest_id, owner_id, created, property_ids))
-        name = f"{first} {last}"
-        contact = encrypted_contact(self.keys, email=email, phone=phone, notes=None)
-        self.guests.rows.append(
-            (
-                guest_id,
-                name,
-                name_fields(name)["name_key"],
-                contact["email_enc"],
-                contact["email_bidx"],
-                contact["phone_enc"],
-                contact["phone_bidx"],
-                country,
-                language,
-                contact["notes_enc"],
-                channel,
-                channel == "sms",
-                rng.random() < 0.4,
-                created,
-                min(last_activity, self.now),
+            last_activity = max(
+                last_activity, self._booking(person.guest_id, owner_id, person.created, property_ids)
             )
-        )
+        self.add_guest(person, notes=None, last_activity=last_activity)
+        email, name = person.email, f"{person.first} {person.last}"
         return email, name
 
     def _booking(

@@ -104,6 +104,19 @@ class SeededTenant:
     seconds: float
 
 
+@dataclass(frozen=True)
+class Person:
+    guest_id: uuid.UUID
+    first: str
+    last: str
+    country: str
+    language: str
+    email: str
+    phone: str
+    channel: str | None
+    created: datetime
+
+
 class _Generator:
     """Builds every row of the graph; deterministic for a given seed (except the owner's hash)."""
 
@@ -262,15 +275,8 @@ class _Generator:
         services: Sequence[tuple[uuid.UUID, Decimal]],
     ) -> uuid.UUID:
         rng = self.rng
-        guest_id = self.new_id()
-        first, last = rng.choice(_FIRST), rng.choice(_LAST)
-        country, language, prefix = rng.choice(_LOCALES)
-        email = f"{first.lower()}.{last.lower().replace(' ', '').replace(chr(39), '')}.{index}@example.com"
-        phone = prefix + "".join(str(rng.randrange(10)) for _ in range(13 - len(prefix)))
-        channel = rng.choice(("whatsapp", "email", "sms", None))
-        created = self.moment(
-            not_before=self.now - timedelta(days=900), not_after=self.now - timedelta(days=60)
-        )
+        person = self.person(index)
+        guest_id, first, channel, created = person.guest_id, person.first, person.channel, person.created
         last_activity = created
         booking_ids: list[uuid.UUID] = []
         for _ in range(BOOKINGS_PER_GUEST):
@@ -297,31 +303,48 @@ class _Generator:
         notes = rng.choice(
             (None, None, "Allergic to nuts.", "Prefers a ground-floor room.", "Repeat guest; VIP.")
         )
-        # Stored as the API stores them (resolvers/guest_fields.py): contact data encrypted with a
-        # blind index beside it, the folded name as sort key; `search_vector` is filled from
-        # `name_key` in one UPDATE after the COPY.
-        name = f"{first} {last}"
-        contact = encrypted_contact(self.keys, email=email, phone=phone, notes=notes)
+        self.add_guest(person, notes=notes, last_activity=last_activity)
+        return guest_id
+
+    def person(self, index: int) -> Person:
+        """Who the next guest is (drawn in a fixed order, so a seed always gives the same people)."""
+        rng = self.rng
+        guest_id = self.new_id()
+        first, last = rng.choice(_FIRST), rng.choice(_LAST)
+        country, language, prefix = rng.choice(_LOCALES)
+        email = f"{first.lower()}.{last.lower().replace(' ', '').replace(chr(39), '')}.{index}@example.com"
+        phone = prefix + "".join(str(rng.randrange(10)) for _ in range(13 - len(prefix)))
+        channel = rng.choice(("whatsapp", "email", "sms", None))
+        created = self.moment(
+            not_before=self.now - timedelta(days=900), not_after=self.now - timedelta(days=60)
+        )
+        return Person(guest_id, first, last, country, language, email, phone, channel, created)
+
+    def add_guest(self, person: Person, *, notes: str | None, last_activity: datetime) -> None:
+        """The guest's row, stored as the API stores it (resolvers/guest_fields.py): contact data
+        encrypted with a blind index beside it, the folded name as sort key; `search_vector` is
+        filled from `name_key` in one UPDATE after the COPY."""
+        name = f"{person.first} {person.last}"
+        contact = encrypted_contact(self.keys, email=person.email, phone=person.phone, notes=notes)
         self.guests.rows.append(
             (
-                guest_id,
+                person.guest_id,
                 name,
                 name_fields(name)["name_key"],
                 contact["email_enc"],
                 contact["email_bidx"],
                 contact["phone_enc"],
                 contact["phone_bidx"],
-                country,
-                language,
+                person.country,
+                person.language,
                 contact["notes_enc"],
-                channel,
-                channel == "sms",
-                rng.random() < 0.4,
-                created,
+                person.channel,
+                person.channel == "sms",
+                self.rng.random() < 0.4,
+                person.created,
                 min(last_activity, self.now),
             )
         )
-        return guest_id
 
     def booking(
         self,
