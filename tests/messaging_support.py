@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import secrets
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -68,6 +71,27 @@ class Rig:
         if self.worker is not None:
             self.worker.stop()
             self.worker = None
+
+    def command(self, *args: str, **env: str) -> subprocess.Popen[bytes]:
+        """A real `hospes …` process (worker, scheduler) with this rig's servers and providers."""
+        settings = self.settings
+        environment = {
+            **os.environ,
+            "HOSPES_DATABASE_URL": settings.database_url or "",
+            "HOSPES_REDIS_URL": settings.redis_url or "",
+            "HOSPES_REDIS_NAMESPACE": settings.redis_namespace,
+            "HOSPES_EMAIL_FROM": "hello@hospes.test",
+            "HOSPES_SENDGRID_API_KEY": "SG.test-key",
+            "HOSPES_SENDGRID_BASE_URL": self.provider.url,
+            "HOSPES_OUTBOX_LEASE_SECONDS": str(settings.outbox_lease_seconds),
+            **env,
+        }
+        return subprocess.Popen(  # noqa: S603  (our own interpreter and CLI)
+            [sys.executable, "-c", "from cli import main; main()", *args],
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def tick(self) -> int:
         """One scheduler tick: enqueue what is due (or whose lease ran out)."""

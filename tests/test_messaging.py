@@ -5,10 +5,7 @@ that plays the providers."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -229,6 +226,30 @@ def test_redis_down_at_commit_then_back_sends_once(rig: Rig, company: Company) -
     assert outbox_rows(rig_engine(rig), tid) == []
 
 
+def test_hospes_scheduler_enqueues_what_the_relay_could_not(rig: Rig, company: Company) -> None:
+    tenant, api = company
+    resources = rig.client.app.state.resources  # type: ignore[attr-defined]
+    live_broker = resources.broker
+    resources.broker = make_broker("redis://127.0.0.1:1/0", namespace="down", socket_timeout=0.2)
+    try:
+        guest = create_guest(api, name="Sched Uler", email="sched@example.com", phone=None)
+        _send(api, guestId=guest["id"], subject="Hi", body="Left to the scheduler")
+    finally:
+        resources.broker = live_broker
+    rig.start_worker()
+    scheduler = rig.command("scheduler", HOSPES_SCHEDULER_INTERVAL_SECONDS="0.2")
+    try:
+        row = wait_until(
+            lambda: [r for r in communications(rig_engine(rig), tenant.schema_name) if r["status"] == "sent"],
+            what="`hospes scheduler` to enqueue the message and the worker to send it",
+        )[0]
+    finally:
+        scheduler.send_signal(signal.SIGTERM)
+        assert scheduler.wait(timeout=15) == 0  # a clean stop on SIGTERM
+    assert row["body"] == "Left to the scheduler"
+    assert len(calls_for(rig.provider, tenant_id(rig_engine(rig), tenant.slug))) == 1
+
+
 def test_the_same_dramatiq_message_delivered_twice_calls_the_provider_once(
     rig: Rig, company: Company
 ) -> None:
@@ -260,24 +281,7 @@ def test_worker_killed_mid_send_and_restarted_sends_once(rig: Rig, company: Comp
     release = threading.Event()
     rig.provider.script("sendgrid", held(release, timeout=30))
     guest = create_guest(api, name="Kill Dworker", email="kill@example.com", phone=None)
-    settings = rig.settings
-    env = {
-        **os.environ,
-        "HOSPES_DATABASE_URL": settings.database_url or "",
-        "HOSPES_REDIS_URL": settings.redis_url or "",
-        "HOSPES_REDIS_NAMESPACE": settings.redis_namespace,
-        "HOSPES_EMAIL_FROM": "hello@hospes.test",
-        "HOSPES_SENDGRID_API_KEY": "SG.test-key",
-        "HOSPES_SENDGRID_BASE_URL": rig.provider.url,
-        "HOSPES_OUTBOX_LEASE_SECONDS": "1",
-        "HOSPES_WORKER_THREADS": "1",
-    }
-    worker = subprocess.Popen(
-        [sys.executable, "-c", "from cli import main; main()", "worker"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = rig.command("worker", HOSPES_WORKER_THREADS="1")
     try:
         _send(api, guestId=guest["id"], subject="Hi", body="Exactly once")
         tid = tenant_id(rig_engine(rig), tenant.slug)
