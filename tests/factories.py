@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import GraphQLClient
+from tests.dates import AHEAD, iso
 
 CREATE_PROPERTY = """mutation($input: CreatePropertyInput!) {
   createProperty(input: $input) { property { id name timezone } errors { field code message } }
@@ -58,8 +59,8 @@ def create_booking(
     values = {
         "propertyId": property_id,
         "guestId": guest_id,
-        "checkIn": "2026-12-01",
-        "checkOut": "2026-12-05",
+        "checkIn": iso(AHEAD),
+        "checkOut": iso(AHEAD + 4),
         "adults": 2,
         "amount": "1200.00",
         "currency": "USD",
@@ -79,7 +80,7 @@ def create_service_request(
     values = {
         "bookingId": booking_id,
         "serviceId": service_id,
-        "date": "2026-12-02",
+        "date": iso(AHEAD + 1),
         "people": 2,
         **overrides,
     }

@@ -25,6 +25,7 @@ from starlette.testclient import TestClient
 from schema.build import build_schema
 from settings import Settings
 from tests.conftest import OWNER_PASSWORD, GraphQLClient, TenantFixture, error_codes, login
+from tests.dates import AHEAD, iso
 from tests.factories import create_guest, create_property
 
 SCOPES = (
@@ -128,8 +129,8 @@ def _value(type_: Any) -> Any:
         "Int": 1,
         "Float": 1.0,
         "Boolean": True,
-        "Date": "2030-01-02",
-        "DateTime": "2030-01-02T10:00:00+00:00",
+        "Date": iso(AHEAD + 1),
+        "DateTime": f"{iso(AHEAD + 1)}T10:00:00+00:00",
         "Decimal": "1.00",
     }.get(type_.name, "x")
 
@@ -206,8 +207,8 @@ class Company:
                 "i": {
                     "propertyId": prop["id"],
                     "guestId": guest["id"],
-                    "checkIn": "2030-01-01",
-                    "checkOut": "2030-01-04",
+                    "checkIn": iso(AHEAD),
+                    "checkOut": iso(AHEAD + 3),
                     "amount": "100.00",
                     "currency": "USD",
                 }

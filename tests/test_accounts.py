@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 
 from settings import Settings
 from tests.conftest import GraphQLClient, TenantFixture, error_codes
+from tests.dates import AHEAD, iso
 from tests.factories import create_guest, create_property
 
 PASSWORD = "sunny-beach-house-42"
@@ -119,8 +120,8 @@ def submit_booking_form(api: GraphQLClient, property_id: str, **values: Any) -> 
         {
             "input": {
                 "propertyId": property_id,
-                "checkIn": "2027-02-01",
-                "checkOut": "2027-02-05",
+                "checkIn": iso(AHEAD),
+                "checkOut": iso(AHEAD + 4),
                 "adults": 2,
                 "guest": {"name": "Anna Hemm", "email": "anna@example.com"},
                 **values,
@@ -529,7 +530,8 @@ def test_automatic_creation_gives_every_booking_form_guest_an_account(
     assert [b["status"] for b in session.data(ACCOUNT)["account"]["bookings"]] == ["INQUIRY"]
     # A second booking by the same guest opens no second account and sends no second mail.
     assert (
-        submit_booking_form(public, prop["id"], checkIn="2027-03-01", checkOut="2027-03-03")["errors"] == []
+        submit_booking_form(public, prop["id"], checkIn=iso(AHEAD + 30), checkOut=iso(AHEAD + 32))["errors"]
+        == []
     )
     assert len(mails(sync_engine, tenant, "account_created")) == 1
 
@@ -597,7 +599,7 @@ def test_anna_books_for_ben_and_sees_that_booking_in_her_account(
     for_ben = submit_booking_form(anna, prop["id"], guest={"name": "Ben Hemm", "email": "ben@example.com"})
     assert for_ben["errors"] == []
     for_herself = submit_booking_form(
-        anna, prop["id"], checkIn="2027-04-01", checkOut="2027-04-03", guest={"name": "A. Hemm"}
+        anna, prop["id"], checkIn=iso(AHEAD + 60), checkOut=iso(AHEAD + 62), guest={"name": "A. Hemm"}
     )
     assert for_herself["errors"] == []
     bookings = anna.data(ACCOUNT)["account"]["bookings"]

@@ -14,6 +14,7 @@ import strawberry
 from schema.extensions import ErrorPolicy
 from schema.ids import encode_id
 from tests.conftest import GraphQLClient, TenantFixture, error_codes
+from tests.dates import AHEAD, iso
 from tests.factories import (
     CREATE_BOOKING,
     CREATE_GUEST,
@@ -69,8 +70,8 @@ def booking_input(world: dict[str, Any], **overrides: Any) -> dict[str, Any]:
     return {
         "propertyId": world["property"]["id"],
         "guestId": world["guest"]["id"],
-        "checkIn": "2027-02-01",
-        "checkOut": "2027-02-04",
+        "checkIn": iso(AHEAD + 60),
+        "checkOut": iso(AHEAD + 63),
         "adults": 2,
         "amount": "500.00",
         "currency": "USD",
@@ -81,8 +82,8 @@ def booking_input(world: dict[str, Any], **overrides: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        ({"checkOut": "2027-02-01"}, {("checkOut", "OUT_OF_RANGE")}),
-        ({"checkOut": "2027-01-20"}, {("checkOut", "OUT_OF_RANGE")}),
+        ({"checkOut": iso(AHEAD + 60)}, {("checkOut", "OUT_OF_RANGE")}),
+        ({"checkOut": iso(AHEAD + 48)}, {("checkOut", "OUT_OF_RANGE")}),
         ({"amount": "-1.00"}, {("amount", "OUT_OF_RANGE")}),
         ({"amount": "10.005"}, {("amount", "INVALID")}),
         ({"amount": "NaN"}, {("amount", "INVALID")}),
@@ -98,7 +99,7 @@ def booking_input(world: dict[str, Any], **overrides: Any) -> dict[str, Any]:
             {("stayGuest.name", "REQUIRED"), ("stayGuest.email", "INVALID")},
         ),
         (
-            {"checkOut": "2027-01-01", "amount": "-5", "currency": "EURO"},
+            {"checkOut": iso(AHEAD + 30), "amount": "-5", "currency": "EURO"},
             {("checkOut", "OUT_OF_RANGE"), ("amount", "OUT_OF_RANGE"), ("currency", "INVALID")},
         ),
     ],
@@ -274,7 +275,7 @@ def test_bad_payment_is_refused_and_nothing_written(
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        ({"date": "2027-06-01"}, {("date", "OUT_OF_RANGE")}),
+        ({"date": iso(AHEAD + 100)}, {("date", "OUT_OF_RANGE")}),
         ({"people": 0}, {("people", "OUT_OF_RANGE")}),
         ({"serviceId": "garbage"}, {("serviceId", "NOT_FOUND")}),
     ],
@@ -290,7 +291,7 @@ def test_bad_service_request_is_refused_and_nothing_written(
     values = {
         "bookingId": world["booking"]["id"],
         "serviceId": world["service"]["id"],
-        "date": "2026-12-02",
+        "date": iso(AHEAD + 1),
         **overrides,
     }
     assert codes(refused(tenant.api, CREATE_SERVICE_REQUEST, "createServiceRequest", values)) == expected

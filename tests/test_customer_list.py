@@ -14,6 +14,7 @@ from sqlalchemy import event
 from starlette.testclient import TestClient
 
 from tests.conftest import GraphQLClient, TenantFixture, error_codes
+from tests.dates import AHEAD, iso
 from tests.factories import create_booking, create_guest, create_property
 
 LIST = """query($search: String, $first: Int, $after: String, $orderBy: GuestOrder, $filter: GuestFilter) {
@@ -106,15 +107,15 @@ def test_filters(tenant: TenantFixture, people: dict[str, Any]) -> None:
         tenant.api,
         property_id=villa["id"],
         guest_id=people["anna"]["id"],
-        checkIn="2099-01-01",
-        checkOut="2099-01-03",
+        checkIn=iso(AHEAD),
+        checkOut=iso(AHEAD + 2),
     )
     create_booking(
         tenant.api,
         property_id=other["id"],
         guest_id=people["carl"]["id"],
-        checkIn="2020-01-01",
-        checkOut="2020-01-03",
+        checkIn=iso(-400),
+        checkOut=iso(-398),
     )
     consent = "mutation($i: SetGuestConsentInput!) { setGuestConsent(input: $i) { errors { code } } }"
     tenant.api.data(consent, {"i": {"guestId": people["lucia"]["id"], "smsOptIn": True}})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import TenantFixture
+from tests.dates import AHEAD, iso
 from tests.factories import create_booking, create_guest, create_property, record_payment, stay
 
 GUEST_DETAIL = """query($id: ID!) {
@@ -43,10 +44,14 @@ def test_nested_lists_are_newest_first(tenant: TenantFixture) -> None:
     prop = create_property(tenant.api)
     guest = create_guest(tenant.api)
     first = create_booking(
-        tenant.api, property_id=prop["id"], guest_id=guest["id"], checkIn="2027-01-01", checkOut="2027-01-03"
+        tenant.api,
+        property_id=prop["id"],
+        guest_id=guest["id"],
+        checkIn=iso(AHEAD + 31),
+        checkOut=iso(AHEAD + 33),
     )
     second = create_booking(
-        tenant.api, property_id=prop["id"], guest_id=guest["id"], checkIn="2026-12-01", checkOut="2026-12-03"
+        tenant.api, property_id=prop["id"], guest_id=guest["id"], checkIn=iso(AHEAD), checkOut=iso(AHEAD + 2)
     )
     record_payment(tenant.api, booking_id=first["id"], amount="1.00")
     record_payment(tenant.api, booking_id=first["id"], amount="2.00")

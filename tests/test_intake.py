@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import GraphQLClient, TenantFixture, error_codes
+from tests.dates import AHEAD, iso
 from tests.factories import create_guest, create_property
 
 BOOKING = """mutation($input: CreateBookingInput!) {
@@ -46,8 +47,8 @@ def _booking(api: GraphQLClient, property_id: str, **values: Any) -> dict[str, A
         {
             "input": {
                 "propertyId": property_id,
-                "checkIn": "2027-01-10",
-                "checkOut": "2027-01-12",
+                "checkIn": iso(AHEAD + 40),
+                "checkOut": iso(AHEAD + 42),
                 "adults": 1,
                 "amount": "300.00",
                 "currency": "EUR",
@@ -69,8 +70,8 @@ def _import(api: GraphQLClient, property_id: str, **values: Any) -> dict[str, An
                 "externalId": "HM123",
                 "propertyId": property_id,
                 "guest": {"name": "Anna Hemm", "email": "anna@example.com", "phone": "+34600111222"},
-                "checkIn": "2027-03-01",
-                "checkOut": "2027-03-05",
+                "checkIn": iso(AHEAD + 90),
+                "checkOut": iso(AHEAD + 94),
                 "adults": 2,
                 "amount": "950.00",
                 "currency": "USD",
@@ -157,8 +158,8 @@ def test_booking_needs_exactly_one_of_guest_id_and_details(tenant: TenantFixture
     guest = create_guest(tenant.api)
     base = {
         "propertyId": villa["id"],
-        "checkIn": "2027-01-10",
-        "checkOut": "2027-01-12",
+        "checkIn": iso(AHEAD + 40),
+        "checkOut": iso(AHEAD + 42),
         "amount": "1",
         "currency": "USD",
     }
@@ -172,11 +173,11 @@ def test_ota_import_is_idempotent_and_updates_in_place(tenant: TenantFixture) ->
     villa = create_property(tenant.api)
     first = _import(tenant.api, villa["id"])
     assert first["created"] is True and first["errors"] == []
-    again = _import(tenant.api, villa["id"], checkOut="2027-03-06", amount="1100.00", adults=3)
+    again = _import(tenant.api, villa["id"], checkOut=iso(AHEAD + 95), amount="1100.00", adults=3)
     assert again["created"] is False and again["errors"] == []
     assert again["booking"]["id"] == first["booking"]["id"]
     assert (again["booking"]["checkOut"], again["booking"]["amount"], again["booking"]["adults"]) == (
-        "2027-03-06",
+        iso(AHEAD + 95),
         "1100.00",
         3,
     )
@@ -258,8 +259,8 @@ def _form(public: GraphQLClient, property_id: str, **values: Any) -> dict[str, A
         {
             "input": {
                 "propertyId": property_id,
-                "checkIn": "2027-04-01",
-                "checkOut": "2027-04-04",
+                "checkIn": iso(AHEAD + 121),
+                "checkOut": iso(AHEAD + 124),
                 "adults": 2,
                 "guest": {
                     "name": "Diego Rojas",
@@ -352,8 +353,8 @@ def test_booking_form_needs_a_known_company(anonymous: GraphQLClient) -> None:
         {
             "input": {
                 "propertyId": "x",
-                "checkIn": "2027-04-01",
-                "checkOut": "2027-04-04",
+                "checkIn": iso(AHEAD + 121),
+                "checkOut": iso(AHEAD + 124),
                 "guest": {"name": "A", "email": "a@example.com"},
             }
         },

@@ -25,6 +25,7 @@ from app import create_app
 from schema.ids import decode_id, encode_id
 from settings import Settings
 from tests.conftest import LOGIN, OWNER_PASSWORD, GraphQLClient, Servers, TenantFixture, error_codes, login
+from tests.dates import AHEAD, iso
 from tests.factories import (
     CREATE_BOOKING,
     CREATE_GUEST,
@@ -355,13 +356,13 @@ FOREIGN_ID_CASES = {
         CREATE_SERVICE_REQUEST,
         "createServiceRequest",
         {"bookingId": ("Booking", "booking")},
-        {"serviceId": "a:service:zipline", "date": "2026-12-02", "people": 2},
+        {"serviceId": "a:service:zipline", "date": iso(AHEAD + 1), "people": 2},
     ),
     "createServiceRequest for B's service": ForeignIdCase(
         CREATE_SERVICE_REQUEST,
         "createServiceRequest",
         {"serviceId": ("Service", "service:zipline")},
-        {"bookingId": "a:booking", "date": "2026-12-02", "people": 2},
+        {"bookingId": "a:booking", "date": iso(AHEAD + 1), "people": 2},
     ),
     "cancelBooking of B's booking": ForeignIdCase(
         CANCEL_BOOKING, "cancelBooking", {"bookingId": ("Booking", "booking")}, {}
@@ -398,12 +399,12 @@ FOREIGN_ID_CASES = {
         CREATE_SERVICE_REQUEST,
         "createServiceRequest",
         {"bookingId": ("Booking", "booking"), "serviceId": ("Service", "service:zipline")},
-        {"date": "2026-12-02", "people": 2},
+        {"date": iso(AHEAD + 1), "people": 2},
     ),
 }
 BOOKING_VALUES = {
-    "checkIn": "2026-12-01",
-    "checkOut": "2026-12-05",
+    "checkIn": iso(AHEAD),
+    "checkOut": iso(AHEAD + 4),
     "adults": 2,
     "amount": "1200.00",
     "currency": "USD",
@@ -541,7 +542,7 @@ def _operations() -> dict[str, tuple[str, Callable[[World], dict[str, Any]]]]:
         ),
         "createServiceRequest": (
             CREATE_SERVICE_REQUEST,
-            inputs(bookingId=b("booking"), serviceId=b("service:zipline"), date="2026-12-02", people=2),
+            inputs(bookingId=b("booking"), serviceId=b("service:zipline"), date=iso(AHEAD + 1), people=2),
         ),
         "cancelBooking": (CANCEL_BOOKING, inputs(bookingId=b("booking"))),
         "importOtaBooking": (
@@ -814,7 +815,7 @@ def test_public_forms_write_only_into_the_company_they_name(world: World) -> Non
     broken header reaches any company."""
     to_a = GraphQLClient(world.client, {"X-Tenant": world.a.tenant.slug})
     guest = {"name": "Form Person", "email": "form.person@example.com"}
-    stay = {"checkIn": "2027-05-01", "checkOut": "2027-05-03", "adults": 2, "guest": guest}
+    stay = {"checkIn": iso(AHEAD + 150), "checkOut": iso(AHEAD + 152), "adults": 2, "guest": guest}
     with world.unchanged():
         refused = to_a.data(BOOKING_FORM, {"input": {"propertyId": world.b.ids["property"], **stay}})
         no_company = GraphQLClient(world.client)(

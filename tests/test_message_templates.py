@@ -3,12 +3,14 @@ any worker is involved."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from tests.conftest import GraphQLClient, TenantFixture, error_codes
+from tests.dates import AHEAD, days_from_today, next_occurrence
 from tests.factories import create_booking, create_guest, create_property
 from tests.helpers_db import row_counts
 from tests.messaging_support import outbox_rows, tenant_id
@@ -132,6 +134,22 @@ def test_a_custom_key_offers_the_common_placeholders(tenant: TenantFixture) -> N
     assert refused["errors"][0]["field"] == "body"
 
 
+SPANISH_MONTHS = [
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+]
+
+
 # --- preview and the fallback chain ----------------------------------------------------------------
 
 
@@ -147,7 +165,7 @@ def test_preview_renders_in_the_guests_language_and_sends_nothing(
     preview = _preview(tenant.api, "pre_arrival", guest["id"], booking["id"])
     assert preview["channel"] == "EMAIL" and preview["language"] == "es"
     assert "Lucía" in preview["body"] and "Casa Azul" in preview["body"]
-    assert "diciembre" in preview["body"]  # the check-in date, in Spanish
+    assert SPANISH_MONTHS[days_from_today(AHEAD).month - 1] in preview["body"]  # the check-in date
     assert preview["suppressedReason"] is None
     assert row_counts(sync_engine, tenant.schema_name) == before
 
@@ -257,13 +275,20 @@ def _schedule(api: GraphQLClient, booking_id: str) -> dict[str, tuple[str, str]]
 def test_lifecycle_messages_are_scheduled_in_the_propertys_timezone(tenant: TenantFixture) -> None:
     place = create_property(tenant.api, timezone="America/Costa_Rica")  # UTC-6, no DST
     guest = create_guest(tenant.api)
+    check_in = days_from_today(AHEAD)
+    check_out = check_in + timedelta(days=4)
     booking = create_booking(
-        tenant.api, property_id=place["id"], guest_id=guest["id"], checkIn="2027-01-10", checkOut="2027-01-14"
+        tenant.api,
+        property_id=place["id"],
+        guest_id=guest["id"],
+        checkIn=check_in.isoformat(),
+        checkOut=check_out.isoformat(),
     )
+    # The defaults: seven days before, the day before and the day after, at 10:00 local time.
     assert _schedule(tenant.api, booking["id"]) == {
-        "pre_arrival": ("2027-01-03T16:00:00+00:00", "SCHEDULED"),
-        "check_in_instructions": ("2027-01-09T16:00:00+00:00", "SCHEDULED"),
-        "post_stay": ("2027-01-15T16:00:00+00:00", "SCHEDULED"),
+        "pre_arrival": (f"{check_in - timedelta(days=7)}T16:00:00+00:00", "SCHEDULED"),
+        "check_in_instructions": (f"{check_in - timedelta(days=1)}T16:00:00+00:00", "SCHEDULED"),
+        "post_stay": (f"{check_out + timedelta(days=1)}T16:00:00+00:00", "SCHEDULED"),
     }
 
 
@@ -279,13 +304,15 @@ def test_changed_dates_move_the_schedule_and_switches_and_offsets_apply(tenant: 
     tenant.api.data(
         SETTINGS, {"input": {"sendPostStay": False, "preArrivalDaysBefore": 3, "lifecycleSendHour": 9}}
     )
+    # Early March is always winter time in Madrid, early April always summer time.
+    winter, summer = next_occurrence(3, 10), next_occurrence(4, 10)
     values = {
         "channel": "airbnb",
         "externalId": "HM-LIFE-1",
         "propertyId": place["id"],
         "guest": {"name": "Ota Guest", "email": "ota@example.com"},
-        "checkIn": "2027-03-10",
-        "checkOut": "2027-03-12",
+        "checkIn": winter.isoformat(),
+        "checkOut": (winter + timedelta(days=2)).isoformat(),
         "adults": 2,
         "amount": "300.00",
         "currency": "USD",
@@ -294,13 +321,14 @@ def test_changed_dates_move_the_schedule_and_switches_and_offsets_apply(tenant: 
     created = tenant.api.data(IMPORT, {"input": values})["importOtaBooking"]
     booking_id = created["booking"]["id"]
     assert _schedule(tenant.api, booking_id) == {
-        "pre_arrival": ("2027-03-07T08:00:00+00:00", "SCHEDULED"),  # 09:00 in Madrid (UTC+1)
-        "check_in_instructions": ("2027-03-09T08:00:00+00:00", "SCHEDULED"),
+        "pre_arrival": (f"{winter - timedelta(days=3)}T08:00:00+00:00", "SCHEDULED"),  # 09:00, UTC+1
+        "check_in_instructions": (f"{winter - timedelta(days=1)}T08:00:00+00:00", "SCHEDULED"),
     }
-    tenant.api.data(IMPORT, {"input": {**values, "checkIn": "2027-04-10", "checkOut": "2027-04-12"}})
+    moved = {"checkIn": summer.isoformat(), "checkOut": (summer + timedelta(days=2)).isoformat()}
+    tenant.api.data(IMPORT, {"input": {**values, **moved}})
     assert _schedule(tenant.api, booking_id) == {
-        "pre_arrival": ("2027-04-07T07:00:00+00:00", "SCHEDULED"),  # summer time: UTC+2
-        "check_in_instructions": ("2027-04-09T07:00:00+00:00", "SCHEDULED"),
+        "pre_arrival": (f"{summer - timedelta(days=3)}T07:00:00+00:00", "SCHEDULED"),  # UTC+2
+        "check_in_instructions": (f"{summer - timedelta(days=1)}T07:00:00+00:00", "SCHEDULED"),
     }
     tenant.api.data(IMPORT, {"input": {**values, "status": "CANCELLED"}})
     assert {status for _, status in _schedule(tenant.api, booking_id).values()} == {"CANCELLED"}

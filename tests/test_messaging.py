@@ -20,6 +20,7 @@ from settings import Settings
 from tasks.broker import make_broker, message_for
 from tasks.outbox import OutboxItem
 from tests.conftest import GraphQLClient, TenantFixture
+from tests.dates import AHEAD, iso
 from tests.factories import create_booking, create_guest, create_property
 from tests.messaging_support import (
     TWILIO_TOKEN,
@@ -496,7 +497,7 @@ def test_a_due_lifecycle_message_is_rendered_then_with_a_fresh_portal_link(
     place = create_property(api, name="Villa Luna")
     guest = create_guest(api, name="Pia Plan", email="pia@example.com", phone=None, language="es")
     booking = create_booking(
-        api, property_id=place["id"], guest_id=guest["id"], checkIn="2027-02-10", checkOut="2027-02-12"
+        api, property_id=place["id"], guest_id=guest["id"], checkIn=iso(AHEAD + 30), checkOut=iso(AHEAD + 32)
     )
     tid = tenant_id(rig_engine(rig), tenant.slug)
     rig.start_worker()
@@ -524,7 +525,7 @@ def test_a_lifecycle_message_switched_off_before_its_day_is_cancelled_not_sent(
     place = create_property(api)
     guest = create_guest(api, name="Off Switch", email="off@example.com", phone=None)
     create_booking(
-        api, property_id=place["id"], guest_id=guest["id"], checkIn="2027-02-10", checkOut="2027-02-12"
+        api, property_id=place["id"], guest_id=guest["id"], checkIn=iso(AHEAD + 30), checkOut=iso(AHEAD + 32)
     )
     api.data("mutation { updateSettings(input: {sendPreArrival: false}) { errors { code } } }")
     tid = tenant_id(rig_engine(rig), tenant.slug)

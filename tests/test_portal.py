@@ -14,9 +14,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 import sqlalchemy as sa
 
 from tests.conftest import GraphQLClient, TenantFixture, error_codes
+from tests.dates import AHEAD, iso
 from tests.factories import create_guest, create_property, create_service, record_payment
 from tests.helpers_db import table_contents
 
@@ -55,7 +57,7 @@ REQUEST_SERVICE = """mutation($input: PortalRequestServiceInput!) {
 }"""
 LINK_ACTIVE = "query($id: ID!) { booking(id: $id) { portalLinkActive } }"
 INVALID_LINK = "Invalid or expired link."
-FAR_CHECK_IN, FAR_CHECK_OUT = "2030-06-10", "2030-06-14"
+FAR_CHECK_IN, FAR_CHECK_OUT = iso(AHEAD), iso(AHEAD + 4)
 COSTA_RICA = ZoneInfo("America/Costa_Rica")
 
 
@@ -203,14 +205,22 @@ def test_the_portal_shows_its_booking_and_nothing_else(tenant: TenantFixture) ->
     other = create_guest(tenant.api, name="Olaf Other", email="olaf@example.com", phone="+34600999888")
     booking_id, url = book(tenant, property_id=prop["id"], guest_id=anna["id"])
     second_id, _ = book(
-        tenant, property_id=prop["id"], guest_id=anna["id"], checkIn="2031-01-01", checkOut="2031-01-03"
+        tenant,
+        property_id=prop["id"],
+        guest_id=anna["id"],
+        checkIn=iso(AHEAD + 200),
+        checkOut=iso(AHEAD + 202),
     )
     others_id, _ = book(tenant, property_id=prop["id"], guest_id=other["id"])
     record_payment(tenant.api, booking_id=booking_id, amount="500.00")
     record_payment(tenant.api, booking_id=second_id, amount="77.00")
     service = create_service(tenant.api, name="Zip-line tour", price="85.00")
     create_service(tenant.api, name="Old tour", active=False)
-    for booking, day in ((booking_id, FAR_CHECK_IN), (second_id, "2031-01-02"), (others_id, FAR_CHECK_IN)):
+    for booking, day in (
+        (booking_id, FAR_CHECK_IN),
+        (second_id, iso(AHEAD + 201)),
+        (others_id, FAR_CHECK_IN),
+    ):
         created = tenant.api.data(
             "mutation($input: CreateServiceRequestInput!) { createServiceRequest(input: $input) { errors { code } } }",
             {"input": {"bookingId": booking, "serviceId": service["id"], "date": day, "notes": "staff only"}},
@@ -278,7 +288,7 @@ def test_a_service_requested_in_the_portal_reaches_staff_on_that_booking(tenant:
     guest_api = as_guest(tenant, token_of(url))
     payload = guest_api.data(
         REQUEST_SERVICE,
-        {"input": {"serviceId": service["id"], "date": "2030-06-11", "people": 3, "notes": "3 bags"}},
+        {"input": {"serviceId": service["id"], "date": iso(AHEAD + 1), "people": 3, "notes": "3 bags"}},
     )["portalRequestService"]
     assert payload["errors"] == []
     assert payload["serviceRequest"]["status"] == "REQUESTED"
@@ -297,12 +307,12 @@ def test_a_service_requested_in_the_portal_reaches_staff_on_that_booking(tenant:
         }
     ]
     refused = {
-        "outside the stay": ({"serviceId": service["id"], "date": "2030-07-01"}, ("date", "OUT_OF_RANGE")),
-        "in the past": ({"serviceId": service["id"], "date": "2020-01-01"}, ("date", "OUT_OF_RANGE")),
-        "retired": ({"serviceId": retired["id"], "date": "2030-06-11"}, ("serviceId", "INVALID_STATE")),
-        "unknown": ({"serviceId": "nonsense", "date": "2030-06-11"}, ("serviceId", "NOT_FOUND")),
+        "outside the stay": ({"serviceId": service["id"], "date": iso(AHEAD + 21)}, ("date", "OUT_OF_RANGE")),
+        "in the past": ({"serviceId": service["id"], "date": iso(-400)}, ("date", "OUT_OF_RANGE")),
+        "retired": ({"serviceId": retired["id"], "date": iso(AHEAD + 1)}, ("serviceId", "INVALID_STATE")),
+        "unknown": ({"serviceId": "nonsense", "date": iso(AHEAD + 1)}, ("serviceId", "NOT_FOUND")),
         "no people": (
-            {"serviceId": service["id"], "date": "2030-06-11", "people": 0},
+            {"serviceId": service["id"], "date": iso(AHEAD + 1), "people": 0},
             ("people", "OUT_OF_RANGE"),
         ),
     }
@@ -311,10 +321,15 @@ def test_a_service_requested_in_the_portal_reaches_staff_on_that_booking(tenant:
         assert [(e["field"], e["code"]) for e in errors] == [expected], case
     # The guest cannot set a price: the input has no such field.
     priced = guest_api(
-        REQUEST_SERVICE, {"input": {"serviceId": service["id"], "date": "2030-06-11", "price": "0.00"}}
+        REQUEST_SERVICE, {"input": {"serviceId": service["id"], "date": iso(AHEAD + 1), "price": "0.00"}}
     )
     assert error_codes(priced) == ["BAD_USER_INPUT"]
     assert len(guest_api.data(PORTAL)["portal"]["booking"]["serviceRequests"]) == 1
+
+
+def _end_of(day: str, zone: ZoneInfo) -> datetime:
+    """Midnight after `day` in `zone`."""
+    return datetime.combine(date.fromisoformat(day) + timedelta(days=1), datetime.min.time(), tzinfo=zone)
 
 
 def test_issuing_a_link_rotates_it(tenant: TenantFixture) -> None:
@@ -325,7 +340,7 @@ def test_issuing_a_link_rotates_it(tenant: TenantFixture) -> None:
     assert issued["errors"] == []
     assert issued["url"] == f"https://portal.hospes.example/p/{issued['token']}"
     # The end of the check-out day at the villa, plus 30 days.
-    expected = datetime(2030, 6, 15, tzinfo=COSTA_RICA) + timedelta(days=30)
+    expected = _end_of(FAR_CHECK_OUT, COSTA_RICA) + timedelta(days=30)
     assert datetime.fromisoformat(issued["expiresAt"]) == expected
     dead_link_errors(as_guest(tenant, token_of(old_url))(PORTAL))
     assert as_guest(tenant, issued["token"]).data(PORTAL)["portal"]["booking"]["id"] == booking_id
@@ -342,7 +357,8 @@ def test_the_company_settings_shape_the_link(tenant: TenantFixture) -> None:
     booking_id, url = book(tenant, property_id=prop["id"], guest_id=guest["id"])
     assert url.startswith("https://guests.example.com/stay/hp_")
     issued = issue(tenant, booking_id)
-    assert datetime.fromisoformat(issued["expiresAt"]) == datetime(2030, 6, 22, tzinfo=ZoneInfo("UTC"))
+    expected = _end_of(FAR_CHECK_OUT, ZoneInfo("UTC")) + timedelta(days=7)
+    assert datetime.fromisoformat(issued["expiresAt"]) == expected
 
 
 def test_revoking_ends_the_link(tenant: TenantFixture) -> None:
@@ -403,7 +419,7 @@ def test_a_link_to_a_cancelled_booking_is_dead_even_if_not_revoked(
     unknown = as_guest(tenant, "hp_" + secrets.token_urlsafe(24))
     for query in (
         PORTAL,
-        'mutation { portalRequestService(input: {serviceId: "x", date: "2030-06-11"}) { errors { code } } }',
+        f'mutation {{ portalRequestService(input: {{serviceId: "x", date: "{FAR_CHECK_IN}"}}) {{ errors {{ code }} }} }}',
     ):
         assert dead_link_errors(as_guest(tenant, token_of(url))(query)) == dead_link_errors(unknown(query))
 
@@ -487,6 +503,7 @@ def test_the_link_is_stored_only_as_its_hash(tenant: TenantFixture, sync_engine:
         assert part not in tenant_rows
 
 
+@pytest.mark.slow
 def test_guessing_tokens_finds_nothing(tenant: TenantFixture) -> None:
     prop = villa(tenant)
     guest = create_guest(tenant.api)

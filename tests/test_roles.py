@@ -21,6 +21,7 @@ from app import create_app
 from schema.ids import decode_id
 from settings import Settings
 from tests.conftest import LOGIN, OWNER_PASSWORD, GraphQLClient, Servers, TenantFixture, error_codes, login
+from tests.dates import AHEAD, iso
 from tests.factories import create_booking, create_guest, create_property
 
 PASSWORD = "a-long-enough-password"
@@ -135,8 +136,8 @@ OPERATIONS: dict[str, Operation] = {
             lambda c: {
                 "propertyId": c.property_id,
                 "guestId": _guest(c),
-                "checkIn": "2027-03-01",
-                "checkOut": "2027-03-04",
+                "checkIn": iso(AHEAD),
+                "checkOut": iso(AHEAD + 3),
                 "adults": 2,
                 "amount": "300.00",
                 "currency": "USD",

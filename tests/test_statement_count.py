@@ -38,7 +38,7 @@ SEED = [
     "INSERT INTO guest (name, name_key) SELECT 'Guest ' || n, 'guest ' || n FROM generate_series(1, :guests) AS n",
     "INSERT INTO booking (property_id, guest_id, check_in, check_out, adults, amount, currency) "
     "SELECT (array(SELECT id FROM property ORDER BY name))[1 + b % 3], guest.id, "
-    "date '2027-01-01' + b, date '2027-01-03' + b, 2, 500, 'USD' "
+    "current_date + 60 + b, current_date + 62 + b, 2, 500, 'USD' "
     "FROM guest CROSS JOIN generate_series(1, :bookings) AS b",
     "INSERT INTO payment (booking_id, amount, currency, method) "
     "SELECT booking.id, 100, 'USD', 'card' FROM booking CROSS JOIN generate_series(1, :payments)",
