@@ -136,7 +136,14 @@ def dev(host: str | None, port: int | None) -> None:
         # The worker and the scheduler run beside the API, so messages really go (to the log
         # provider unless credentials are configured).
         with _background_delivery(settings, servers):
-            uvicorn.run(app, host=bind_host, port=bind_port, log_level=settings.log_level.lower())
+            uvicorn.run(app, host=bind_host, port=bind_port, **_uvicorn_options(settings))
+
+
+def _uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """What every uvicorn we start shares. uvicorn never rewrites the client address from
+    `X-Forwarded-For` (by default it does for loopback peers): the app reads that header itself,
+    as far as `HOSPES_TRUSTED_PROXY_HOPS` allows, so with 0 hops a sender cannot pick its address."""
+    return {"log_level": settings.log_level.lower(), "proxy_headers": False, "server_header": False}
 
 
 @contextmanager
@@ -265,10 +272,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
 
             app = create_app(settings, database_url=servers.database_url, redis_url=servers.redis_url)
             uvicorn.run(
-                app,
-                host=host or settings.host,
-                port=port or settings.port,
-                log_level=settings.log_level.lower(),
+                app, host=host or settings.host, port=port or settings.port, **_uvicorn_options(settings)
             )
             return
         # Several processes build the app from the environment through the factory.
@@ -282,7 +286,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
             host=host or settings.host,
             port=port or settings.port,
             workers=workers,
-            log_level=settings.log_level.lower(),
+            **_uvicorn_options(settings),
         )
 
 
