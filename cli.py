@@ -450,7 +450,7 @@ def apikey() -> None:
     multiple=True,
     required=True,
     help="A scope the key grants (repeat for several): guests:read, guests:write, bookings:read, "
-    "bookings:write, messages:send, inquiries:read, inquiries:write.",
+    "bookings:write, messages:read, messages:send, inquiries:read, inquiries:write.",
 )
 def apikey_create(slug: str, name: str, scopes: tuple[str, ...]) -> None:
     """Issue an API key for a company and print it; it is shown only this once."""

@@ -24,6 +24,7 @@ SCOPES = (
     "guests:write",
     "bookings:read",
     "bookings:write",
+    "messages:read",
     "messages:send",
     "inquiries:read",
     "inquiries:write",
@@ -32,11 +33,11 @@ SCOPES = (
 
 @dataclass(frozen=True)
 class Rule:
-    """Staff `roles` allowed; the partner `scope` that allows it (None: never for API keys);
-    other caller `kinds` allowed (portal, guest account, public form)."""
+    """Staff `roles` allowed; the partner `scopes` any one of which allows it (none: never for API
+    keys); other caller `kinds` allowed (portal, guest account, public form)."""
 
     roles: frozenset[StaffRole] = frozenset()
-    scope: str | None = None
+    scopes: tuple[str, ...] = ()
     kinds: frozenset[PrincipalKind] = frozenset()
 
 
@@ -53,10 +54,10 @@ def check(ctx: Context, rule: Rule) -> Principal:
         if principal.role is not None and StaffRole(principal.role) in rule.roles:
             return principal
         raise forbidden(f"The {principal.role} role may not do this.")
-    if kind is PrincipalKind.PARTNER and rule.scope is not None:
-        if rule.scope in principal.scopes:
+    if kind is PrincipalKind.PARTNER and rule.scopes:
+        if any(scope in principal.scopes for scope in rule.scopes):
             return principal
-        raise forbidden(f"This API key lacks the scope {rule.scope}.")
+        raise forbidden(f"This API key lacks the scope {' or '.join(rule.scopes)}.")
     if kind is PrincipalKind.PUBLIC:
         raise unauthenticated()
     raise forbidden("Not available to this kind of caller.")
@@ -78,15 +79,18 @@ def allow(rule: Rule) -> type[BasePermission]:
 
 # The rules of the schema, by what they guard.
 STAFF_ONLY = allow(Rule(roles=ALL_STAFF))
-READ_GUESTS = allow(Rule(roles=ALL_STAFF, scope="guests:read"))
-WRITE_GUESTS = allow(Rule(roles=ALL_STAFF, scope="guests:write"))
-READ_BOOKINGS = allow(Rule(roles=ALL_STAFF, scope="bookings:read"))
-WRITE_BOOKINGS = allow(Rule(roles=ALL_STAFF, scope="bookings:write"))
+READ_GUESTS = allow(Rule(roles=ALL_STAFF, scopes=("guests:read",)))
+WRITE_GUESTS = allow(Rule(roles=ALL_STAFF, scopes=("guests:write",)))
+READ_BOOKINGS = allow(Rule(roles=ALL_STAFF, scopes=("bookings:read",)))
+WRITE_BOOKINGS = allow(Rule(roles=ALL_STAFF, scopes=("bookings:write",)))
 MANAGE_CATALOGUE = allow(Rule(roles=MANAGERS))
 MANAGE_PRIVACY = allow(Rule(roles=MANAGERS))  # erasure, merge
 MANAGE_SETTINGS = allow(Rule(roles=MANAGERS))
 MANAGE_TEMPLATES = allow(Rule(roles=MANAGERS))
-SEND_MESSAGES = allow(Rule(roles=ALL_STAFF, scope="messages:send"))
+# What messages say (subject, body) is guest data: a key reads it with messages:read or guests:read,
+# never with bookings:read alone, though that key sees the booking's list of messages.
+READ_MESSAGE_CONTENT = allow(Rule(roles=ALL_STAFF, scopes=("messages:read", "guests:read")))
+SEND_MESSAGES = allow(Rule(roles=ALL_STAFF, scopes=("messages:send",)))
 OWNER_ONLY = allow(Rule(roles=OWNERS))  # staff users, API keys
 PORTAL_ONLY = allow(Rule(kinds=frozenset({PrincipalKind.PORTAL})))
 ACCOUNT_ONLY = allow(Rule(kinds=frozenset({PrincipalKind.GUEST_ACCOUNT})))

@@ -11,7 +11,7 @@ from models.tenant import Communication as CommunicationRow
 from models.tenant import CommunicationEvent as CommunicationEventRow
 from resolvers.context import Info
 from resolvers.loaders import existing
-from resolvers.permissions import READ_GUESTS
+from resolvers.permissions import READ_GUESTS, READ_MESSAGE_CONTENT
 from schema.ids import encode_id
 
 if TYPE_CHECKING:
@@ -45,8 +45,8 @@ class Communication:
     direction: Direction
     template_key: str | None
     message_class: MessageClass
-    subject: str | None
-    body: str
+    subject: str | None = strawberry.field(permission_classes=[READ_MESSAGE_CONTENT])
+    body: str = strawberry.field(permission_classes=[READ_MESSAGE_CONTENT])
     status: CommunicationStatus
     status_at: datetime | None
     language: str | None

@@ -18,7 +18,7 @@ from app import create_app
 from schema.ids import decode_id
 from settings import Settings
 from tests.conftest import GraphQLClient, Servers, TenantFixture, error_codes
-from tests.factories import create_guest, create_property
+from tests.factories import create_booking, create_guest, create_property
 from tests.helpers_cli import error_line, hospes
 
 ALL_SCOPES = [
@@ -26,6 +26,7 @@ ALL_SCOPES = [
     "guests:write",
     "bookings:read",
     "bookings:write",
+    "messages:read",
     "messages:send",
     "inquiries:read",
     "inquiries:write",
@@ -458,3 +459,51 @@ def test_cli_needs_at_least_one_scope(tenant: TenantFixture, settings: Settings)
     result = hospes(settings, "apikey", "create", "--tenant", tenant.slug, "--name", "x")
     assert result.exit_code != 0
     assert "--scope" in result.output
+
+
+BOOKING_MESSAGES = """query($id: ID!) {
+  booking(id: $id) { id communications { channel status %s } }
+}"""
+SEND_MESSAGE = """mutation($input: SendMessageInput!) { sendMessage(input: $input) {
+  communication { id } errors { code } } }"""
+
+
+@pytest.mark.parametrize(
+    ("scopes", "reads_content"),
+    [
+        (["bookings:read"], False),
+        (["bookings:read", "messages:read"], True),
+        (["bookings:read", "guests:read"], True),
+    ],
+)
+def test_message_content_needs_messages_read_or_guests_read(
+    tenant: TenantFixture, scopes: list[str], reads_content: bool
+) -> None:
+    guest = create_guest(tenant.api, phone=None)
+    booking = create_booking(tenant.api, property_id=create_property(tenant.api)["id"], guest_id=guest["id"])
+    sent = tenant.api.data(
+        SEND_MESSAGE,
+        {
+            "input": {
+                "guestId": guest["id"],
+                "bookingId": booking["id"],
+                "subject": "Your door code",
+                "body": "The door code is 4711.",
+            }
+        },
+    )["sendMessage"]
+    assert sent["errors"] == []
+    partner = as_key(tenant.api, issue(tenant.api, scopes)["key"])
+    # Which messages went, and how they fared, is part of the booking…
+    listed = partner.data(BOOKING_MESSAGES % "", {"id": booking["id"]})["booking"]["communications"]
+    assert {"channel": "EMAIL", "status": "QUEUED"} in listed
+    # …what they say is the guest's.
+    for field in ("body", "subject"):
+        body = partner(BOOKING_MESSAGES % field, {"id": booking["id"]})
+        if reads_content:
+            assert not body.get("errors"), body
+            texts = [message[field] for message in body["data"]["booking"]["communications"]]
+            assert any("door code" in (text or "").lower() for text in texts)
+        else:
+            assert set(error_codes(body)) == {"FORBIDDEN"}, body
+            assert "door code" not in str(body).lower()

@@ -33,6 +33,7 @@ SCOPES = (
     "guests:write",
     "bookings:read",
     "bookings:write",
+    "messages:read",
     "messages:send",
     "inquiries:read",
     "inquiries:write",
