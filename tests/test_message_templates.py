@@ -254,12 +254,14 @@ def test_a_message_to_another_companys_guest_is_not_found(make_tenant: Any) -> N
 
 
 def test_a_partner_with_messages_send_can_send_and_the_message_is_templated(tenant: TenantFixture) -> None:
-    key = issue(tenant.api, ["messages:send"])["key"]
     guest = create_guest(tenant.api, name="Ana Partner", email="ana@example.com", phone=None, language="es")
-    payload = as_key(tenant.api, key).data(
-        SEND, {"input": {"guestId": guest["id"], "templateKey": "account_created"}}
-    )
-    communication = payload["sendMessage"]["communication"]
+    values = {"input": {"guestId": guest["id"], "templateKey": "account_created"}}
+    sender = as_key(tenant.api, issue(tenant.api, ["messages:send"])["key"])
+    sent = sender(SEND, values)
+    # What the rendered message says is guest data: a key that may only send does not read it back.
+    assert set(error_codes(sent)) == {"FORBIDDEN"} and "Ana" not in str(sent)
+    reader = as_key(tenant.api, issue(tenant.api, ["messages:send", "messages:read"])["key"])
+    communication = reader.data(SEND, values)["sendMessage"]["communication"]
     assert communication["status"] == "QUEUED" and communication["channel"] == "EMAIL"
     assert communication["templateKey"] == "account_created" and "Ana" in communication["body"]
 
