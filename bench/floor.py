@@ -4,8 +4,8 @@ response with `json_build_object` / `json_agg`, read through psycopg directly.
 Each statement returns the same JSON as the API's `data` for the GraphQL documents in
 `bench.guest_graph` (same field names, opaque IDs, cursors, enum spellings, ordering), so the
 comparison is like for like; the benchmark checks that before it measures anything. Encrypted
-columns (guest email/phone/notes, a stay guest's email/phone) cannot be decrypted in SQL, so the
-benchmarked documents do not select them and neither do these statements.
+columns (all in tenancy/encrypted_columns.py: contact data, notes, message texts…) cannot be
+decrypted in SQL, so the benchmarked documents do not select them and neither do these statements.
 Tables are quoted with `psycopg.sql.Identifier`; values travel as bind parameters.
 """
 
@@ -80,7 +80,7 @@ SELECT json_build_object(
       'serviceRequests', COALESCE((
         SELECT json_agg(json_build_object(
           'id', {{request_id}}, 'date', r.service_date, 'people', r.people, 'price', r.price::text,
-          'currency', r.currency, 'status', upper(r.status), 'notes', r.notes,
+          'currency', r.currency, 'status', upper(r.status),
           'service', json_build_object(
             'id', {{service_id}}, 'name', s.name, 'price', s.price::text, 'currency', s.currency))
           ORDER BY r.created_at DESC, r.id DESC)
@@ -92,8 +92,8 @@ SELECT json_build_object(
   'communications', COALESCE((
     SELECT json_agg(json_build_object(
       'id', {{message_id}}, 'channel', upper(m.channel), 'direction', upper(m.direction),
-      'templateKey', m.template_key, 'messageClass', upper(m.message_class), 'subject', m.subject,
-      'body', m.body, 'status', upper(m.status), 'createdAt', m.created_at, 'sentAt', m.sent_at)
+      'templateKey', m.template_key, 'messageClass', upper(m.message_class),
+      'status', upper(m.status), 'createdAt', m.created_at, 'sentAt', m.sent_at)
       ORDER BY m.created_at DESC, m.id DESC)
     FROM {{communication}} m WHERE m.guest_id = g.id), '[]'::json),
   'payments', COALESCE((

@@ -51,9 +51,10 @@ SERVER_START_SECONDS = 60.0
 # (trust_env=False on each httpx client).
 
 # The two operations. bench.floor returns exactly this `data` from one SQL statement each.
-# They select no encrypted field (guest email/phone/notes, a stay guest's email/phone): those are
-# stored AES-GCM encrypted and only the API can decrypt them, so a floor in SQL could not return
-# the same JSON. Leaving them out keeps the floor comparable, like for like.
+# They select no encrypted field (contact data, notes, message subjects and bodies: all of
+# tenancy/encrypted_columns.py): those are stored AES-GCM encrypted and only the API can decrypt
+# them, so a floor in SQL could not return the same JSON. Leaving them out keeps the floor
+# comparable, like for like.
 GUEST_DETAIL = """
 query GuestDetail($id: ID!) {
   guest(id: $id) {
@@ -65,10 +66,10 @@ query GuestDetail($id: ID!) {
       stayGuest { name }
       property { id name timezone }
       payments { id amount currency method status paidAt createdAt }
-      serviceRequests { id date people price currency status notes service { id name price currency } }
+      serviceRequests { id date people price currency status service { id name price currency } }
     }
     communications {
-      id channel direction templateKey messageClass subject body status createdAt sentAt
+      id channel direction templateKey messageClass status createdAt sentAt
     }
     payments { id amount currency method status paidAt createdAt }
     serviceRequests { id date people price currency status createdAt }

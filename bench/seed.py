@@ -24,6 +24,13 @@ from sqlalchemy.engine import Engine
 from resolvers.guest_fields import encrypted_contact, name_fields
 from tenancy.crypto import MasterKey, TenantKeys
 from tenancy.database import bind_search_path, sqlalchemy_url
+from tenancy.encrypted_columns import (
+    CHECK_IN_INSTRUCTIONS,
+    MESSAGE_BODY,
+    MESSAGE_SUBJECT,
+    PAYMENT_REFERENCE,
+    SERVICE_REQUEST_NOTES,
+)
 from tenancy.keyring import ensure_keys
 from tenancy.migrations import upgrade_public
 from tenancy.passwords import Passwords
@@ -129,7 +136,7 @@ class _Generator:
         self.staff = t("staff_user", ("id", "email", "name", "password_hash", "role", "created_at"))
         self.properties = t(
             "property",
-            ("id", "name", "address", "timezone", "villa_guide", "check_in_instructions", "created_at"),
+            ("id", "name", "address", "timezone", "villa_guide", "check_in_instructions_enc", "created_at"),
         )
         self.services = t(
             "service", ("id", "name", "description", "price", "currency", "active", "created_at")
@@ -187,7 +194,7 @@ class _Generator:
                 "currency",
                 "method",
                 "status",
-                "provider_reference",
+                "provider_reference_enc",
                 "paid_at",
                 "created_at",
             ),
@@ -204,7 +211,7 @@ class _Generator:
                 "price",
                 "currency",
                 "status",
-                "notes",
+                "notes_enc",
                 "created_at",
             ),
         )
@@ -218,8 +225,8 @@ class _Generator:
                 "direction",
                 "template_key",
                 "message_class",
-                "subject",
-                "body",
+                "subject_enc",
+                "body_enc",
                 "status",
                 "provider_message_id",
                 "created_at",
@@ -258,7 +265,8 @@ class _Generator:
             instructions = (
                 "Key box at the gate; the code is sent the day before arrival. Check-in from 15:00."
             )
-            self.properties.rows.append((property_id, name, address, timezone, guide, instructions, created))
+            sealed = CHECK_IN_INSTRUCTIONS.seal(self.keys, instructions)
+            self.properties.rows.append((property_id, name, address, timezone, guide, sealed, created))
         services = []
         for name, description, price in _SERVICES:
             service_id = self.new_id()
@@ -413,7 +421,7 @@ class _Generator:
                     "USD",
                     rng.choice(("card", "card", "bank_transfer", "paypal")),
                     "paid" if paid else "pending",
-                    f"pi_{rng.getrandbits(64):016x}",
+                    PAYMENT_REFERENCE.seal(self.keys, f"pi_{rng.getrandbits(64):016x}"),
                     paid_at if paid else None,
                     paid_at,
                 )
@@ -433,7 +441,9 @@ class _Generator:
                 price * people,
                 "USD",
                 rng.choice(("requested", "confirmed", "confirmed", "done")),
-                rng.choice((None, "Vegetarian menu, please.", "Pick-up at 7:30.")),
+                SERVICE_REQUEST_NOTES.seal(
+                    self.keys, rng.choice((None, "Vegetarian menu, please.", "Pick-up at 7:30."))
+                ),
                 requested,
             )
         )
@@ -464,8 +474,8 @@ class _Generator:
                 "in" if inbound else "out",
                 None if inbound else ("marketing_offer" if marketing else "booking_confirmed"),
                 "marketing" if marketing else "transactional",
-                "Your stay" if channel == "email" and not inbound else None,
-                body,
+                MESSAGE_SUBJECT.seal(self.keys, "Your stay" if channel == "email" and not inbound else None),
+                MESSAGE_BODY.seal(self.keys, body),
                 "delivered" if inbound else rng.choice(("sent", "delivered", "delivered", "read")),
                 None if inbound else f"SM{rng.getrandbits(64):016x}",
                 at,

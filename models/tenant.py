@@ -136,7 +136,8 @@ class Property(SQLModel, table=True):
     address: str | None = _string(ADDRESS_MAX)
     timezone: str = _string(64, nullable=False, default="UTC")
     villa_guide: str | None = _text()
-    check_in_instructions: str | None = _text()
+    # Door codes and the like: encrypted (tenancy/encrypted_columns.py), as is all private text.
+    check_in_instructions_enc: bytes | None = _bytes()
     created_at: datetime = created_at_field()
 
 
@@ -298,7 +299,7 @@ class Payment(SQLModel, table=True):
     currency: str = currency_field()
     method: str = _string(SHORT_MAX, nullable=False)
     status: str = _string(20, nullable=False, default=PaymentStatus.PAID.value)
-    provider_reference: str | None = _string(200)
+    provider_reference_enc: bytes | None = _bytes()
     paid_at: datetime | None = timestamp_field()
     created_at: datetime = created_at_field()
 
@@ -336,15 +337,16 @@ class ServiceRequest(SQLModel, table=True):
     price: Decimal = money_field()
     currency: str = currency_field()
     status: str = _string(20, nullable=False, default=ServiceRequestStatus.REQUESTED.value)
-    notes: str | None = _text()
+    notes_enc: bytes | None = _bytes()
     created_at: datetime = created_at_field()
 
 
 class Communication(SQLModel, table=True):
     """One message to or from a guest. For an outgoing one this row is the idempotency record of its
     delivery: whoever sets `sending_since` owns the provider call, and a sent message is never sent
-    again. `recipient_enc` holds an explicit address (an email change's new address); without it the
-    guest's current contact is used, read at send time."""
+    again. Subject and body are stored encrypted, like every private text (see
+    `tenancy/encrypted_columns.py`). `recipient_enc` holds an explicit address (an email change's new
+    address); without it the guest's current contact is used, read at send time."""
 
     __tablename__ = "communication"
     __table_args__ = (
@@ -368,8 +370,9 @@ class Communication(SQLModel, table=True):
     template_key: str | None = _string(SHORT_MAX)
     language: str | None = _string(35)
     message_class: str = _string(20, nullable=False, default=MessageClass.TRANSACTIONAL.value)
-    subject: str | None = _string(500)
-    body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    # The text as staff see it, encrypted; None once the guest is erased.
+    subject_enc: bytes | None = _bytes()
+    body_enc: bytes | None = _bytes()
     # Whether the channel was chosen by routing (and may be re-routed at send time) or by a person.
     channel_requested: bool = _flag()
     recipient_enc: bytes | None = _bytes()

@@ -17,9 +17,8 @@ from models.tenant import Channel, ProviderSettings
 from notifications.providers import ProviderConfig
 from settings import Settings
 from tenancy.crypto import TenantKeys, versions_in
+from tenancy.encrypted_columns import PROVIDER_CONFIG
 from tenancy.keyring import Keyring
-
-CONFIG_COLUMN = "provider_settings.config"
 
 
 def global_config(settings: Settings) -> ProviderConfig:
@@ -46,7 +45,7 @@ async def own_config(session: AsyncSession, keyring: Keyring, schema_name: str) 
     if row is None:
         return None
     keys = await keyring.keys(session, schema_name, versions=versions_in([row.config_enc]))
-    data = json.loads(keys.decrypt(row.config_enc, column=CONFIG_COLUMN))
+    data = json.loads(PROVIDER_CONFIG.read(row, keys) or "{}")
     known = {item.name for item in fields(ProviderConfig)}
     return ProviderConfig(**{name: value for name, value in data.items() if name in known})
 
@@ -62,7 +61,7 @@ async def save(
     """Store the company's credentials and claim its senders for inbound routing. Raises
     `AddressTaken` when another company already owns one of the senders."""
     document = {name: value for name, value in asdict(config).items() if value is not None}
-    blob = keys.encrypt(json.dumps(document), column=CONFIG_COLUMN)
+    blob = PROVIDER_CONFIG.seal(keys, json.dumps(document))
     statement = insert(ProviderSettings).values(id=True, config_enc=blob, updated_at=sa.func.now())
     await session.execute(
         statement.on_conflict_do_update(

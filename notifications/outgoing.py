@@ -35,11 +35,10 @@ from resolvers import guest_fields
 from resolvers.company import CompanySettings
 from tasks import outbox
 from tenancy.crypto import TenantKeys
+from tenancy.encrypted_columns import MESSAGE_BODY, MESSAGE_RECIPIENT, MESSAGE_SECRETS, MESSAGE_SUBJECT
 from tenancy.registry import TenantRef
 
-RECIPIENT_COLUMN = "communication.recipient"
-SECRETS_COLUMN = "communication.secrets"
-# Values that are credentials: never stored in the readable body, only encrypted beside it.
+# Values that are credentials: never in the body staff read, only in `secrets_enc` beside it.
 SECRET_VALUES = frozenset({"portal_link", "set_password_link", "link"})
 
 
@@ -55,6 +54,13 @@ def reveal(text: str | None, secrets: Mapping[str, str]) -> str | None:
     for name, value in secrets.items():
         text = text.replace(marker(name), value)
     return text
+
+
+def as_sent(communication: Communication, keys: TenantKeys) -> tuple[str | None, str]:
+    """Subject and body as they go to the guest: decrypted, the markers replaced by the links."""
+    secrets: dict[str, str] = json.loads(MESSAGE_SECRETS.read(communication, keys) or "{}")
+    subject = reveal(MESSAGE_SUBJECT.read(communication, keys), secrets)
+    return subject, reveal(MESSAGE_BODY.read(communication, keys), secrets) or ""
 
 
 # Messages that only make sense while their booking stands.
@@ -132,6 +138,7 @@ async def render(
     session: AsyncSession,
     *,
     tenant: TenantRef,
+    keys: TenantKeys,
     key: str,
     language: str | None,
     channel: Channel,
@@ -154,6 +161,7 @@ async def render(
         raise NoTemplate(key)
     filled = await values.values_for(
         session,
+        keys=keys,
         key=key,
         language=chosen.language,
         company_name=tenant.name,
@@ -219,6 +227,7 @@ async def queue(
         rendered = await render(
             session,
             tenant=tenant,
+            keys=keys,
             key=draft.template_key,
             language=language,
             channel=channel,
@@ -239,13 +248,13 @@ async def queue(
         template_key=draft.template_key,
         language=language,
         message_class=draft.message_class.value,
-        subject=subject,
-        body=body,
         channel_requested=draft.channel is not None,
-        recipient_enc=keys.encrypt_optional(draft.recipient, column=RECIPIENT_COLUMN),
-        secrets_enc=keys.encrypt(json.dumps(secrets), column=SECRETS_COLUMN) if secrets else None,
         created_by_staff_id=draft.staff_id,
     )
+    MESSAGE_SUBJECT.write(communication, keys, subject)
+    MESSAGE_BODY.write(communication, keys, body)
+    MESSAGE_RECIPIENT.write(communication, keys, draft.recipient)
+    MESSAGE_SECRETS.write(communication, keys, json.dumps(secrets) if secrets else None)
     if isinstance(decision, Routed):
         communication.status = CommunicationStatus.QUEUED.value
     else:

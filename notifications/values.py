@@ -14,6 +14,8 @@ from sqlmodel import col
 
 from models.tenant import Booking, Guest, Payment, PaymentStatus, Property
 from notifications.templates import format_date, format_money, placeholders_for
+from tenancy.crypto import TenantKeys
+from tenancy.encrypted_columns import CHECK_IN_INSTRUCTIONS
 
 
 def first_name(name: str) -> str:
@@ -38,6 +40,7 @@ async def _amount_paid(session: AsyncSession, booking: Booking) -> Decimal:
 async def values_for(
     session: AsyncSession,
     *,
+    keys: TenantKeys,
     key: str,
     language: str,
     company_name: str,
@@ -46,7 +49,8 @@ async def values_for(
     payment: Payment | None = None,
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Every placeholder of `key`, filled from the guest, booking, property and payment."""
+    """Every placeholder of `key`, filled from the guest, booking, property and payment (`keys`
+    open the property's check-in instructions)."""
     values: dict[str, str] = {
         "guest_name": guest.name,
         "guest_first_name": first_name(guest.name),
@@ -57,7 +61,7 @@ async def values_for(
         values |= {
             "property_name": place.name if place else "",
             "property_address": (place.address or "") if place else "",
-            "check_in_instructions": (place.check_in_instructions or "") if place else "",
+            "check_in_instructions": (CHECK_IN_INSTRUCTIONS.read(place, keys) or "") if place else "",
             "check_in": format_date(booking.check_in, language),
             "check_out": format_date(booking.check_out, language),
             "nights": str((booking.check_out - booking.check_in).days),

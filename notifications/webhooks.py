@@ -30,6 +30,7 @@ from models.tenant import (
 from notifications import callbacks, credentials, outgoing, signatures
 from notifications.providers import ProviderConfig
 from resolvers.context import Resources
+from tenancy.encrypted_columns import MESSAGE_BODY
 from tenancy.registry import TenantRef
 
 log = logging.getLogger("hospes.webhooks")
@@ -247,13 +248,13 @@ class Webhooks:
                 channel=inbound.channel.value,
                 direction=Direction.IN.value,
                 message_class=MessageClass.TRANSACTIONAL.value,
-                body=inbound.body,
                 status=CommunicationStatus.DELIVERED.value,
                 provider="twilio",
                 provider_message_id=inbound.provider_message_id,
                 status_at=now,
                 sent_at=now,
             )
+            MESSAGE_BODY.write(communication, keys, inbound.body)
             session.add(communication)
             await session.flush()
             outgoing.add_event(session, communication, DeliveryStep.RECEIVED, provider="twilio")

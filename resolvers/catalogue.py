@@ -16,6 +16,7 @@ from resolvers.pagination import Page, Sort, keyset_page
 from resolvers.validation import Problems, Rejection, rejected
 from schema.errors import UserErrorCode
 from schema.inputs import CreateServiceInput, CreateServiceRequestInput
+from tenancy.encrypted_columns import SERVICE_REQUEST_NOTES
 
 BY_NAME = Sort("name", sa.func.lower(Service.name), Service.id, "text", descending=False)
 MAX_PEOPLE = 100
@@ -87,8 +88,8 @@ async def create_service_request(ctx: Context, data: CreateServiceRequestInput) 
             people=people,
             price=price if price is not None else service.price * people,
             currency=service.currency,
-            notes=notes,
         )
+        SERVICE_REQUEST_NOTES.write(row, await ctx.keys_within(session), notes)
         session.add(row)
         await session.flush()
         await guests.touch(session, booking.guest_id)

@@ -14,6 +14,7 @@ from dramatiq.broker import Broker
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import Executable
+from sqlmodel import SQLModel
 from starlette.requests import HTTPConnection
 
 from resolvers.validation import Rejection
@@ -23,6 +24,7 @@ from tasks import outbox
 from tasks.relay import relay
 from tenancy.crypto import TenantKeys, versions_in
 from tenancy.database import TenantSessions
+from tenancy.encrypted_columns import EncryptedColumn
 from tenancy.keyring import Keyring
 from tenancy.passwords import Passwords
 from tenancy.principal import AuthResult, Principal, PrincipalKind
@@ -30,6 +32,7 @@ from tenancy.registry import TenantRef, TenantRegistry
 from tenancy.sessions import SessionStore
 
 T = TypeVar("T")
+M = TypeVar("M", bound=SQLModel)
 
 
 @dataclass
@@ -124,6 +127,13 @@ class Context:
         """The caller's tenant keys (cached per process), able to open `ciphertexts`."""
         async with self._lock:
             return await self.keys_within(self.session(), *ciphertexts)
+
+    async def decrypt(self, column: EncryptedColumn[M], row: M) -> str | None:
+        """The plaintext `column` holds in `row`; None, without a key lookup, when it holds none."""
+        blob = column.ciphertext(row)
+        if blob is None:
+            return None
+        return column.unseal(await self.keys(blob), blob)
 
     async def keys_within(self, session: AsyncSession, *ciphertexts: bytes | None) -> TenantKeys:
         """Like `keys`, for work that already holds the session (inside `write`)."""

@@ -22,6 +22,7 @@ from schema.errors import UserErrorCode
 from schema.ids import encode_id
 from schema.inputs import GuestDetailsInput, SubmitBookingFormInput, SubmitContactFormInput
 from tenancy.crypto import TenantKeys
+from tenancy.encrypted_columns import MESSAGE_BODY, MESSAGE_SUBJECT
 from tenancy.passwords import password_problem
 from tenancy.principal import Principal
 
@@ -47,17 +48,21 @@ async def _limit(ctx: Context, *, form: str, keys: TenantKeys, details: GuestDet
         )
 
 
-def _inbound(guest: Guest, *, subject: str, body: str, booking_id: uuid.UUID | None = None) -> Communication:
-    return Communication(
+def _inbound(
+    guest: Guest, keys: TenantKeys, *, subject: str, body: str, booking_id: uuid.UUID | None = None
+) -> Communication:
+    """The form's message as an inbound communication, its text encrypted."""
+    communication = Communication(
         id=uuid.uuid4(),
         guest_id=guest.id,
         booking_id=booking_id,
         channel=ChannelKind.EMAIL.value,
         direction=Direction.IN.value,
-        subject=subject,
-        body=body,
         status=CommunicationStatus.DELIVERED.value,
     )
+    MESSAGE_SUBJECT.write(communication, keys, subject)
+    MESSAGE_BODY.write(communication, keys, body)
+    return communication
 
 
 async def submit_booking_form(ctx: Context, data: SubmitBookingFormInput) -> str | Rejection:
@@ -141,7 +146,7 @@ async def submit_booking_form(ctx: Context, data: SubmitBookingFormInput) -> str
             )
         ).booking
         if message:
-            session.add(_inbound(guest, subject="Booking request", body=message, booking_id=booking.id))
+            session.add(_inbound(guest, keys, subject="Booking request", body=message, booking_id=booking.id))
         if opens_account and details.email is not None:
             await accounts.open_account(
                 ctx, session, keys, guest=guest, email=details.email, password=password
@@ -178,7 +183,7 @@ async def submit_contact_form(ctx: Context, data: SubmitContactFormInput) -> str
             sms_opt_in=data.sms_opt_in,
             marketing_email_consent=data.marketing_email_consent,
         )
-        communication = _inbound(guest, subject="Contact form", body=message)
+        communication = _inbound(guest, keys, subject="Contact form", body=message)
         session.add(communication)
         await session.flush()
         await guests.touch(session, guest.id)

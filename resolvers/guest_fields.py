@@ -1,5 +1,6 @@
-"""How a guest's private and searchable fields are stored: contact data encrypted with a blind
-index beside it, the name folded for accent-insensitive search and sorting."""
+"""How a guest's private and searchable fields are stored: contact data encrypted (see
+`tenancy/encrypted_columns.py`) with a blind index beside it, the name folded for
+accent-insensitive search and sorting."""
 
 from __future__ import annotations
 
@@ -11,6 +12,13 @@ import sqlalchemy as sa
 
 from models.tenant import Booking, Guest
 from tenancy.crypto import TenantKeys
+from tenancy.encrypted_columns import (
+    GUEST_EMAIL,
+    GUEST_NOTES,
+    GUEST_PHONE,
+    STAY_GUEST_EMAIL,
+    STAY_GUEST_PHONE,
+)
 
 _WORD = re.compile(r"[a-z0-9]+")
 # A constant, never a request value: the text search configuration that only lower-cases.
@@ -44,11 +52,11 @@ def encrypted_contact(
     keys: TenantKeys, *, email: str | None, phone: str | None, notes: str | None
 ) -> dict[str, bytes | None]:
     return {
-        "email_enc": keys.encrypt_optional(email, column="guest.email"),
+        "email_enc": GUEST_EMAIL.seal(keys, email),
         "email_bidx": keys.blind_index(email, kind="email"),
-        "phone_enc": keys.encrypt_optional(phone, column="guest.phone"),
+        "phone_enc": GUEST_PHONE.seal(keys, phone),
         "phone_bidx": keys.blind_index(phone, kind="phone"),
-        "notes_enc": keys.encrypt_optional(notes, column="guest.notes"),
+        "notes_enc": GUEST_NOTES.seal(keys, notes),
     }
 
 
@@ -60,37 +68,37 @@ def set_name(guest: Guest, name: str) -> None:
 
 
 def set_email(guest: Guest, keys: TenantKeys, email: str | None) -> None:
-    guest.email_enc = keys.encrypt_optional(email, column="guest.email")
+    GUEST_EMAIL.write(guest, keys, email)
     guest.email_bidx = keys.blind_index(email, kind="email")
 
 
 def set_phone(guest: Guest, keys: TenantKeys, phone: str | None) -> None:
-    guest.phone_enc = keys.encrypt_optional(phone, column="guest.phone")
+    GUEST_PHONE.write(guest, keys, phone)
     guest.phone_bidx = keys.blind_index(phone, kind="phone")
 
 
 def set_notes(guest: Guest, keys: TenantKeys, notes: str | None) -> None:
-    guest.notes_enc = keys.encrypt_optional(notes, column="guest.notes")
+    GUEST_NOTES.write(guest, keys, notes)
 
 
 def email_of(guest: Guest, keys: TenantKeys) -> str | None:
-    return keys.decrypt_optional(guest.email_enc, column="guest.email")
+    return GUEST_EMAIL.read(guest, keys)
 
 
 def phone_of(guest: Guest, keys: TenantKeys) -> str | None:
-    return keys.decrypt_optional(guest.phone_enc, column="guest.phone")
+    return GUEST_PHONE.read(guest, keys)
 
 
 def notes_of(guest: Guest, keys: TenantKeys) -> str | None:
-    return keys.decrypt_optional(guest.notes_enc, column="guest.notes")
+    return GUEST_NOTES.read(guest, keys)
 
 
 def set_stay_guest(
     booking: Booking, keys: TenantKeys, *, name: str | None, email: str | None, phone: str | None
 ) -> None:
     booking.stay_guest_name = name
-    booking.stay_guest_email_enc = keys.encrypt_optional(email, column="booking.stay_guest_email")
-    booking.stay_guest_phone_enc = keys.encrypt_optional(phone, column="booking.stay_guest_phone")
+    STAY_GUEST_EMAIL.write(booking, keys, email)
+    STAY_GUEST_PHONE.write(booking, keys, phone)
 
 
 def stay_guest_of(booking: Booking, keys: TenantKeys) -> dict[str, Any] | None:
@@ -98,6 +106,6 @@ def stay_guest_of(booking: Booking, keys: TenantKeys) -> dict[str, Any] | None:
         return None
     return {
         "name": booking.stay_guest_name,
-        "email": keys.decrypt_optional(booking.stay_guest_email_enc, column="booking.stay_guest_email"),
-        "phone": keys.decrypt_optional(booking.stay_guest_phone_enc, column="booking.stay_guest_phone"),
+        "email": STAY_GUEST_EMAIL.read(booking, keys),
+        "phone": STAY_GUEST_PHONE.read(booking, keys),
     }

@@ -188,6 +188,7 @@ async def preview_message(
             rendered = await outgoing.render(
                 ctx.session(),
                 tenant=ctx.tenant,
+                keys=keys,
                 key=template_key,
                 language=guest.language,
                 channel=chosen,

@@ -13,6 +13,7 @@ from resolvers.context import Context
 from resolvers.validation import Problems, Rejection, rejected
 from schema.errors import UserErrorCode
 from schema.inputs import RecordPaymentInput
+from tenancy.encrypted_columns import PAYMENT_REFERENCE
 
 
 async def record_payment(ctx: Context, data: RecordPaymentInput) -> Payment | Rejection:
@@ -42,9 +43,10 @@ async def record_payment(ctx: Context, data: RecordPaymentInput) -> Payment | Re
             currency=currency,
             method=method,
             status=data.status.value,
-            provider_reference=reference,
             paid_at=(data.paid_at or utcnow()) if paid else data.paid_at,
         )
+        keys = await ctx.keys_within(session)
+        PAYMENT_REFERENCE.write(payment, keys, reference)
         session.add(payment)
         await session.flush()
         await guests.touch(session, booking.guest_id)
@@ -52,7 +54,7 @@ async def record_payment(ctx: Context, data: RecordPaymentInput) -> Payment | Re
             await lifecycle.payment_recorded(
                 session,
                 tenant=ctx.tenant,
-                keys=await ctx.keys_within(session),
+                keys=keys,
                 booking=booking,
                 payment=payment,
                 lease_seconds=ctx.resources.settings.outbox_lease_seconds,

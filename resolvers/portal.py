@@ -32,6 +32,7 @@ from schema.ids import encode_id
 from schema.inputs import CreateServiceRequestInput
 from tenancy import tokens
 from tenancy.credentials import INVALID_LINK
+from tenancy.encrypted_columns import CHECK_IN_INSTRUCTIONS
 from tenancy.principal import PrincipalKind
 from tenancy.registry import TenantRef
 
@@ -186,13 +187,13 @@ async def portal_booking(ctx: Context) -> Booking:
     return booking
 
 
-def check_in_instructions(ctx: Context, booking: Booking, place: Property) -> str | None:
+async def check_in_instructions(ctx: Context, booking: Booking, place: Property) -> str | None:
     """The property's instructions, from `check_in_instructions_days_before` days before arrival
-    (counted in the property's own time zone); None before that."""
+    (counted in the property's own time zone); None before that (and then never decrypted)."""
     days_before = CompanySettings.of(ctx.tenant).check_in_instructions_days_before
     if local_today(place.timezone) < booking.check_in - timedelta(days=days_before):
         return None
-    return place.check_in_instructions
+    return await ctx.decrypt(CHECK_IN_INSTRUCTIONS, place)
 
 
 def amount_paid(payments: list[Payment]) -> Decimal:

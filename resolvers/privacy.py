@@ -28,6 +28,13 @@ from resolvers.validation import Problems, Rejection, rejected
 from schema.errors import UserErrorCode
 from schema.inputs import EraseGuestInput, MergeGuestsInput, SetGuestConsentInput
 from tenancy.crypto import TenantKeys
+from tenancy.encrypted_columns import (
+    MESSAGE_BODY,
+    MESSAGE_RECIPIENT,
+    MESSAGE_SECRETS,
+    MESSAGE_SUBJECT,
+    SERVICE_REQUEST_NOTES,
+)
 
 ERASED_NAME = "Erased guest"
 # Consent columns and their input field names.
@@ -199,10 +206,11 @@ async def erase_guest(ctx: Context, data: EraseGuestInput) -> Guest | Rejection:
             setattr(guest, column, None)
         guest.sms_opt_in = guest.marketing_email_consent = False
         guest.erased_at = utcnow()
+        message_text = (MESSAGE_SUBJECT, MESSAGE_BODY, MESSAGE_RECIPIENT, MESSAGE_SECRETS)
         await session.execute(
             sa.update(Communication)
             .where(col(Communication.guest_id) == guest.id)
-            .values(body="", subject=None, error=None, recipient_enc=None, secrets_enc=None)
+            .values({"error": None, **{column.attribute: None for column in message_text}})
         )
         # Nothing more goes to an erased guest: queued messages stop here, scheduled ones are off.
         await session.execute(
@@ -232,7 +240,9 @@ async def erase_guest(ctx: Context, data: EraseGuestInput) -> Guest | Rejection:
             )
         )
         await session.execute(
-            sa.update(ServiceRequest).where(col(ServiceRequest.guest_id) == guest.id).values(notes=None)
+            sa.update(ServiceRequest)
+            .where(col(ServiceRequest.guest_id) == guest.id)
+            .values({SERVICE_REQUEST_NOTES.attribute: None})
         )
         await session.execute(sa.delete(GuestAccount).where(col(GuestAccount.guest_id) == guest.id))
         audit.record(

@@ -14,6 +14,7 @@ from resolvers.context import Info
 from resolvers.loaders import existing
 from resolvers.permissions import READ_GUESTS
 from schema.ids import encode_id
+from tenancy.encrypted_columns import SERVICE_REQUEST_NOTES
 
 if TYPE_CHECKING:
     from schema.bookings import Booking
@@ -53,12 +54,12 @@ class ServiceRequest:
     price: Decimal
     currency: str
     status: ServiceRequestStatus
-    notes: str | None
     created_at: datetime
     pk: strawberry.Private[uuid.UUID]
     guest_pk: strawberry.Private[uuid.UUID]
     booking_pk: strawberry.Private[uuid.UUID]
     service_pk: strawberry.Private[uuid.UUID]
+    row: strawberry.Private[ServiceRequestRow]
 
     @classmethod
     def from_row(cls, row: ServiceRequestRow) -> ServiceRequest:
@@ -69,13 +70,17 @@ class ServiceRequest:
             price=row.price,
             currency=row.currency,
             status=ServiceRequestStatus(row.status),
-            notes=row.notes,
             created_at=row.created_at,
             pk=row.id,
             guest_pk=row.guest_id,
             booking_pk=row.booking_id,
             service_pk=row.service_id,
+            row=row,
         )
+
+    @strawberry.field(description="Stored encrypted.")
+    async def notes(self, info: Info) -> str | None:
+        return await info.context.decrypt(SERVICE_REQUEST_NOTES, self.row)
 
     @strawberry.field
     async def service(self, info: Info) -> Service:

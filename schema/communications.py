@@ -13,6 +13,7 @@ from resolvers.context import Info
 from resolvers.loaders import existing
 from resolvers.permissions import READ_GUESTS, READ_MESSAGE_CONTENT
 from schema.ids import encode_id
+from tenancy.encrypted_columns import MESSAGE_BODY, MESSAGE_SUBJECT
 
 if TYPE_CHECKING:
     from schema.bookings import Booking
@@ -45,8 +46,6 @@ class Communication:
     direction: Direction
     template_key: str | None
     message_class: MessageClass
-    subject: str | None = strawberry.field(permission_classes=[READ_MESSAGE_CONTENT])
-    body: str = strawberry.field(permission_classes=[READ_MESSAGE_CONTENT])
     status: CommunicationStatus
     status_at: datetime | None
     language: str | None
@@ -59,6 +58,7 @@ class Communication:
     pk: strawberry.Private[uuid.UUID]
     guest_pk: strawberry.Private[uuid.UUID]
     booking_pk: strawberry.Private[uuid.UUID | None]
+    row: strawberry.Private[CommunicationRow]
 
     @classmethod
     def from_row(cls, row: CommunicationRow) -> Communication:
@@ -68,8 +68,6 @@ class Communication:
             direction=Direction(row.direction),
             template_key=row.template_key,
             message_class=MessageClass(row.message_class),
-            subject=row.subject,
-            body=row.body,
             status=CommunicationStatus(row.status),
             status_at=row.status_at,
             language=row.language,
@@ -82,7 +80,22 @@ class Communication:
             pk=row.id,
             guest_pk=row.guest_id,
             booking_pk=row.booking_id,
+            row=row,
         )
+
+    @strawberry.field(
+        permission_classes=[READ_MESSAGE_CONTENT],
+        description="Stored encrypted. Links the message carried read as markers.",
+    )
+    async def subject(self, info: Info) -> str | None:
+        return await info.context.decrypt(MESSAGE_SUBJECT, self.row)
+
+    @strawberry.field(
+        permission_classes=[READ_MESSAGE_CONTENT],
+        description="Stored encrypted; empty once the guest was erased. Links read as markers.",
+    )
+    async def body(self, info: Info) -> str:
+        return await info.context.decrypt(MESSAGE_BODY, self.row) or ""
 
     @strawberry.field(description="The delivery timeline, oldest first.")
     async def timeline(self, info: Info) -> list[DeliveryEvent]:

@@ -10,7 +10,7 @@ import strawberry
 from models.tenant import Channel
 from models.tenant import Guest as GuestRow
 from models.tenant import GuestAccount as GuestAccountRow
-from resolvers import accounts, guest_fields
+from resolvers import accounts
 from resolvers.context import Info
 from resolvers.permissions import READ_BOOKINGS, STAFF_ONLY
 from schema.bookings import Booking
@@ -19,6 +19,7 @@ from schema.communications import Communication
 from schema.ids import encode_id
 from schema.pagination import PageInfo
 from schema.payments import Payment
+from tenancy.encrypted_columns import GUEST_EMAIL, GUEST_NOTES, GUEST_PHONE
 
 if TYPE_CHECKING:
     from schema.history import HistoryConnection
@@ -71,15 +72,15 @@ class Guest:
 
     @strawberry.field(description="Stored encrypted; decrypted only when asked for.")
     async def email(self, info: Info) -> str | None:
-        return guest_fields.email_of(self.row, await info.context.keys(self.row.email_enc))
+        return await info.context.decrypt(GUEST_EMAIL, self.row)
 
     @strawberry.field(description="E.164. Stored encrypted.")
     async def phone(self, info: Info) -> str | None:
-        return guest_fields.phone_of(self.row, await info.context.keys(self.row.phone_enc))
+        return await info.context.decrypt(GUEST_PHONE, self.row)
 
     @strawberry.field(description="Staff notes. Stored encrypted.")
     async def notes(self, info: Info) -> str | None:
-        return guest_fields.notes_of(self.row, await info.context.keys(self.row.notes_enc))
+        return await info.context.decrypt(GUEST_NOTES, self.row)
 
     @strawberry.field(
         permission_classes=[READ_BOOKINGS], description="Bookings made by this guest, newest first."

@@ -12,6 +12,7 @@ from models.tenant import PaymentStatus
 from resolvers.context import Info
 from resolvers.loaders import existing
 from schema.ids import encode_id
+from tenancy.encrypted_columns import PAYMENT_REFERENCE
 
 if TYPE_CHECKING:
     from schema.bookings import Booking
@@ -24,11 +25,11 @@ class Payment:
     currency: str
     method: str
     status: PaymentStatus
-    provider_reference: str | None
     paid_at: datetime | None
     created_at: datetime
     pk: strawberry.Private[uuid.UUID]
     booking_pk: strawberry.Private[uuid.UUID]
+    row: strawberry.Private[PaymentRow]
 
     @classmethod
     def from_row(cls, row: PaymentRow) -> Payment:
@@ -38,12 +39,16 @@ class Payment:
             currency=row.currency,
             method=row.method,
             status=PaymentStatus(row.status),
-            provider_reference=row.provider_reference,
             paid_at=row.paid_at,
             created_at=row.created_at,
             pk=row.id,
             booking_pk=row.booking_id,
+            row=row,
         )
+
+    @strawberry.field(description="Stored encrypted.")
+    async def provider_reference(self, info: Info) -> str | None:
+        return await info.context.decrypt(PAYMENT_REFERENCE, self.row)
 
     @strawberry.field
     async def booking(self, info: Info) -> Annotated[Booking, strawberry.lazy("schema.bookings")]:

@@ -143,7 +143,7 @@ class PortalBooking:
     @strawberry.field
     async def property(self, info: Info) -> PortalProperty:
         place = await existing(info.context.loaders.property, self.row.property_id)
-        instructions = portal.check_in_instructions(info.context, self.row, place)
+        instructions = await portal.check_in_instructions(info.context, self.row, place)
         return PortalProperty.of(place, check_in_instructions=instructions)
 
     @strawberry.field(description="Payments on this booking, newest first.")

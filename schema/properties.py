@@ -6,7 +6,9 @@ from datetime import datetime
 import strawberry
 
 from models.tenant import Property as PropertyRow
+from resolvers.context import Info
 from schema.ids import encode_id
+from tenancy.encrypted_columns import CHECK_IN_INSTRUCTIONS
 
 
 @strawberry.type(description="A rental unit: a villa, an apartment, a hotel.")
@@ -16,9 +18,9 @@ class Property:
     address: str | None
     timezone: str
     villa_guide: str | None
-    check_in_instructions: str | None
     created_at: datetime
     pk: strawberry.Private[uuid.UUID]
+    row: strawberry.Private[PropertyRow]
 
     @classmethod
     def from_row(cls, row: PropertyRow) -> Property:
@@ -28,7 +30,11 @@ class Property:
             address=row.address,
             timezone=row.timezone,
             villa_guide=row.villa_guide,
-            check_in_instructions=row.check_in_instructions,
             created_at=row.created_at,
             pk=row.id,
+            row=row,
         )
+
+    @strawberry.field(description="Door codes and the like. Stored encrypted.")
+    async def check_in_instructions(self, info: Info) -> str | None:
+        return await info.context.decrypt(CHECK_IN_INSTRUCTIONS, self.row)

@@ -14,7 +14,6 @@ message was queued is not contacted."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -48,6 +47,8 @@ from notifications.providers.base import (
 )
 from tasks import outbox
 from tasks.runtime import Runtime
+from tenancy.crypto import TenantKeys
+from tenancy.encrypted_columns import MESSAGE_RECIPIENT, MESSAGE_SUBJECT
 from tenancy.registry import TenantRef
 
 log = logging.getLogger("hospes.delivery")
@@ -129,15 +130,12 @@ async def _claim(  # noqa: PLR0911  (each early return is one reason not to send
             tenant,
             guest.email_enc,
             guest.phone_enc,
+            communication.subject_enc,
+            communication.body_enc,
             communication.recipient_enc,
             communication.secrets_enc,
         )
-        secrets = (
-            json.loads(keys.decrypt(communication.secrets_enc, column=outgoing.SECRETS_COLUMN))
-            if communication.secrets_enc
-            else {}
-        )
-        override = keys.decrypt_optional(communication.recipient_enc, column=outgoing.RECIPIENT_COLUMN)
+        override = MESSAGE_RECIPIENT.read(communication, keys)
         recipient = outgoing.recipient_of(guest, keys, override=override)
         reason = await _still_wanted(session, communication)
         decision: routing.Routed | routing.Suppressed = (
@@ -161,7 +159,8 @@ async def _claim(  # noqa: PLR0911  (each early return is one reason not to send
                 session,
                 communication,
                 tenant,
-                decision.channel,
+                keys,
+                channel=decision.channel,
                 why="the guest's channels or consent changed",
             )
         providers = await runtime.providers(session, tenant)
@@ -171,6 +170,7 @@ async def _claim(  # noqa: PLR0911  (each early return is one reason not to send
         outgoing.add_event(session, communication, DeliveryStep.SENDING, provider=provider.name)
         address = recipient.email if decision.channel is Channel.EMAIL else recipient.phone
         assert address is not None  # routing only picks a channel it can reach
+        subject, body = outgoing.as_sent(communication, keys)
         return Attempt(
             provider=provider,
             message=OutboundMessage(
@@ -178,8 +178,8 @@ async def _claim(  # noqa: PLR0911  (each early return is one reason not to send
                 tenant_id=tenant.id,
                 channel=decision.channel,
                 to=address,
-                subject=outgoing.reveal(communication.subject, secrets),
-                body=outgoing.reveal(communication.body, secrets) or "",
+                subject=subject,
+                body=body,
                 status_callback=_status_callback(runtime, tenant, communication.id, decision.channel),
             ),
         )
@@ -218,13 +218,20 @@ def _status_callback(
 
 
 def _reroute(
-    session: AsyncSession, communication: Communication, tenant: TenantRef, channel: Channel, *, why: str
+    session: AsyncSession,
+    communication: Communication,
+    tenant: TenantRef,
+    keys: TenantKeys,
+    *,
+    channel: Channel,
+    why: str,
 ) -> None:
     """Move the message to another channel. The text stays the one rendered when it was queued (it
     may hold a link issued only then)."""
     before = communication.channel
     communication.channel = channel.value
-    communication.subject = outgoing.subject_for(channel, communication.subject, tenant)
+    subject = MESSAGE_SUBJECT.read(communication, keys)
+    MESSAGE_SUBJECT.write(communication, keys, outgoing.subject_for(channel, subject, tenant))
     outgoing.add_event(
         session, communication, DeliveryStep.REROUTED, detail=f"{before} → {channel.value}: {why}"
     )
@@ -319,16 +326,18 @@ async def _record(
         guest = await session.get(Guest, communication.guest_id)
         fallback: routing.Routed | routing.Suppressed = routing.Suppressed("no guest")
         if guest is not None and not communication.channel_requested:
-            keys = await runtime.keys(session, tenant, guest.email_enc, guest.phone_enc)
+            keys = await runtime.keys(
+                session, tenant, guest.email_enc, guest.phone_enc, communication.subject_enc
+            )
             fallback = routing.fallback_after(
                 attempt.message.channel,
                 outgoing.recipient_of(guest, keys),
                 message_class=MessageClass(communication.message_class),
                 tried=[*await _failed_channels(session, communication_id), attempt.message.channel],
             )
-        if isinstance(fallback, routing.Routed):
-            _reroute(session, communication, tenant, fallback.channel, why=outcome.reason)
-            return True
+            if isinstance(fallback, routing.Routed):
+                _reroute(session, communication, tenant, keys, channel=fallback.channel, why=outcome.reason)
+                return True
         _finish(communication, CommunicationStatus.FAILED, error=outcome.reason)
         await _done(session, tenant, communication_id)
         return False

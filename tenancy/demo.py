@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +31,7 @@ from resolvers.staff import create_staff_user
 from resolvers.validation import Rejection
 from tenancy.crypto import TenantKeys
 from tenancy.database import TenantSessions
+from tenancy.encrypted_columns import CHECK_IN_INSTRUCTIONS, MESSAGE_BODY, MESSAGE_SUBJECT
 from tenancy.keyring import Keyring
 from tenancy.passwords import Passwords
 from tenancy.provisioning import create_tenant, drop_tenant
@@ -52,6 +54,13 @@ _GUESTS = [
 ]
 
 
+def _message(keys: TenantKeys, *, subject: str | None, body: str, **fields: Any) -> Communication:
+    communication = Communication(**fields)
+    MESSAGE_SUBJECT.write(communication, keys, subject)
+    MESSAGE_BODY.write(communication, keys, body)
+    return communication
+
+
 async def _seed(session: AsyncSession, keys: TenantKeys, *, today: date) -> None:
     properties = [
         Property(
@@ -61,17 +70,19 @@ async def _seed(session: AsyncSession, keys: TenantKeys, *, today: date) -> None
             villa_guide=(
                 "Welcome to Casa del Sol!\n\nWi-Fi: CasaDelSol / sunshine2026\nPool towels are in the cabana."
             ),
-            check_in_instructions="Key box at the gate, code 4821. Check-in from 15:00.",
         ),
         Property(
             name="Villa Azul",
             address="Calle del Mar 12, Altea, Spain",
             timezone="Europe/Madrid",
             villa_guide="The beach is a five-minute walk down the hill.",
-            check_in_instructions="Our host Marta meets you at the door; call +34 600 000 000 on arrival.",
         ),
         Property(name="Ocean Loft", address="Nosara, Costa Rica", timezone="America/Costa_Rica"),
     ]
+    CHECK_IN_INSTRUCTIONS.write(properties[0], keys, "Key box at the gate, code 4821. Check-in from 15:00.")
+    CHECK_IN_INSTRUCTIONS.write(
+        properties[1], keys, "Our host Marta meets you at the door; call +34 600 000 000 on arrival."
+    )
     services = [
         Service(
             name="Zip-line tour",
@@ -150,24 +161,27 @@ async def _seed(session: AsyncSession, keys: TenantKeys, *, today: date) -> None
                     )
                 )
             session.add(
-                Communication(
+                _message(
+                    keys,
+                    subject="Your booking is confirmed",
+                    body=f"Hi {name.split()[0]}, your stay from {booking.check_in} is confirmed.",
                     guest_id=guest.id,
                     booking_id=booking.id,
                     channel=(channel or Channel.EMAIL).value,
                     direction=Direction.OUT.value,
                     template_key="booking_confirmed",
-                    subject="Your booking is confirmed",
-                    body=f"Hi {name.split()[0]}, your stay from {booking.check_in} is confirmed.",
                     status=CommunicationStatus.DELIVERED.value,
                     sent_at=datetime.now(UTC),
                 )
             )
         session.add(
-            Communication(
+            _message(
+                keys,
+                subject=None,
+                body="Thank you! Can we book the zip-line tour for two?",
                 guest_id=guest.id,
                 channel=(channel or Channel.EMAIL).value,
                 direction=Direction.IN.value,
-                body="Thank you! Can we book the zip-line tour for two?",
                 status=CommunicationStatus.DELIVERED.value,
             )
         )

@@ -6,7 +6,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from settings import Settings
+from tenancy import rotation
+from tenancy.crypto import TenantKeys
 from tenancy.database import quoted_schema
+from tenancy.keyring import master_key_from
 
 TENANT_TABLES = (
     "staff_user",
@@ -44,6 +48,11 @@ def table_contents(engine: sa.Engine, schema_name: str) -> dict[str, list[tuple[
             query = sa.text(f"SELECT * FROM {schema}.{table} ORDER BY id")
             contents[table] = [tuple(row) for row in connection.execute(query)]
         return contents
+
+
+def tenant_keys(engine: sa.Engine, schema_name: str) -> TenantKeys:
+    """The tenant's keys, unwrapped with the run's master key, to read what the API stored."""
+    return rotation.load_keys(engine, master_key_from(Settings()), schema_name=schema_name)
 
 
 def tenant_slugs(engine: sa.Engine) -> set[str]:

@@ -28,7 +28,9 @@ from tasks import scheduler
 from tasks.broker import make_broker
 from tasks.worker import Worker
 from tenancy.database import create_engine_async
+from tenancy.encrypted_columns import MESSAGE_BODY, MESSAGE_SUBJECT
 from tests.conftest import OWNER_PASSWORD, GraphQLClient, TenantFixture, login
+from tests.helpers_db import tenant_keys
 from tests.provider_server import ProviderServer, RecordedRequest
 
 TWILIO_SID = "AC" + "0" * 32
@@ -153,15 +155,23 @@ def tenant_id(engine: sa.Engine, slug: str) -> uuid.UUID:
 
 
 def communications(engine: sa.Engine, schema_name: str) -> list[dict[str, Any]]:
+    """The tenant's messages, oldest first, with `subject` and `body` decrypted as staff read them."""
     with engine.connect() as connection:
         rows = connection.execute(
             sa.text(
-                f"SELECT id, channel, status, error, template_key, body, subject, attempts, provider, "
+                f"SELECT id, channel, status, error, template_key, body_enc, subject_enc, attempts, provider, "
                 f'provider_message_id, direction, guest_id, message_class FROM "{schema_name}".communication '
                 "ORDER BY created_at"
             )
         ).mappings()
-        return [dict(row) for row in rows]
+        found = [dict(row) for row in rows]
+    if not found:
+        return found
+    keys = tenant_keys(engine, schema_name)
+    for row in found:
+        row["subject"] = MESSAGE_SUBJECT.unseal(keys, row.pop("subject_enc"))
+        row["body"] = MESSAGE_BODY.unseal(keys, row.pop("body_enc")) or ""
+    return found
 
 
 def timeline(

@@ -137,28 +137,25 @@ def rows(engine: sa.Engine, tenant: TenantFixture, sql: str, **params: Any) -> l
 
 
 def mails(engine: sa.Engine, tenant: TenantFixture, template_key: str) -> list[Any]:
-    """The mails as sent: their links are stored encrypted beside the body, which shows markers."""
-    import json
+    """The mails as sent: decrypted, the links stored encrypted beside the body put back in place."""
     from types import SimpleNamespace
 
-    from notifications.outgoing import SECRETS_COLUMN, reveal
-    from settings import Settings
-    from tenancy import rotation
-    from tenancy.keyring import master_key_from
+    from models.tenant import Communication
+    from notifications.outgoing import as_sent
+    from tests.helpers_db import tenant_keys
 
     found = rows(
         engine,
         tenant,
-        "SELECT guest_id, channel, direction, status, message_class, subject, body, secrets_enc "
+        "SELECT guest_id, channel, direction, status, message_class, subject_enc, body_enc, secrets_enc "
         "FROM {schema}.communication WHERE template_key = :key ORDER BY created_at",
         key=template_key,
     )
-    keys = rotation.load_keys(engine, master_key_from(Settings()), schema_name=tenant.schema_name)
+    keys = tenant_keys(engine, tenant.schema_name)
     sent = []
     for row in found:
-        secrets = json.loads(keys.decrypt(row.secrets_enc, column=SECRETS_COLUMN)) if row.secrets_enc else {}
-        values = {**row._mapping, "body": reveal(row.body, secrets)}
-        sent.append(SimpleNamespace(**values))
+        subject, body = as_sent(Communication(**row._mapping), keys)
+        sent.append(SimpleNamespace(**row._mapping, subject=subject, body=body))
     return sent
 
 

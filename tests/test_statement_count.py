@@ -12,8 +12,13 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from starlette.testclient import TestClient
 
+from settings import Settings
+from tenancy import rotation
 from tenancy.database import bind_search_path
+from tenancy.encrypted_columns import MESSAGE_BODY
+from tenancy.keyring import master_key_from
 from tests.conftest import TenantFixture
+from tests.helpers_db import tenant_keys
 
 GUEST_GRAPH = """{
   guests(first: 50) {
@@ -45,13 +50,16 @@ SEED = [
     "INSERT INTO service_request (guest_id, booking_id, service_id, service_date, people, price, currency) "
     "SELECT guest_id, booking.id, (array(SELECT id FROM service ORDER BY name))[1 + n % 2], "
     "check_in, 2, 170, 'USD' FROM booking CROSS JOIN generate_series(1, :requests) AS n",
-    "INSERT INTO communication (guest_id, channel, direction, body) "
-    "SELECT guest.id, 'email', 'out', 'Hello ' || name FROM guest CROSS JOIN generate_series(1, :messages)",
+    # One ciphertext for every message: the API decrypts each body it returns.
+    "INSERT INTO communication (guest_id, channel, direction, body_enc) "
+    "SELECT guest.id, 'email', 'out', :body FROM guest CROSS JOIN generate_series(1, :messages)",
 ]
 
 
 def _seed(engine: sa.Engine, schema_name: str, *, guests: int, bookings: int) -> None:
+    rotation.add_data_key(engine, master_key_from(Settings()), schema_name=schema_name)  # the first keys
     counts = {
+        "body": MESSAGE_BODY.seal(tenant_keys(engine, schema_name), "Hello"),
         "guests": guests,
         "bookings": bookings,
         "payments": PAYMENTS_PER_BOOKING,
@@ -100,7 +108,7 @@ def _assert_complete(data: dict[str, Any], *, guests: int, bookings: int) -> Non
     for edge in connection["edges"]:
         node = edge["node"]
         assert len(node["bookings"]) == bookings
-        assert len(node["communications"]) == MESSAGES_PER_GUEST
+        assert [m["body"] for m in node["communications"]] == ["Hello"] * MESSAGES_PER_GUEST
         assert len(node["payments"]) == bookings * PAYMENTS_PER_BOOKING
         for booking in node["bookings"]:
             assert booking["property"]["name"].startswith("Casa ")
