@@ -515,12 +515,12 @@ def keys_generate() -> None:
     help="Passes (one key cache period apart) before giving up on late writes.",
 )
 def keys_rotate(slug: str, batch_size: int, max_passes: int) -> None:
-    """Re-encrypt one company's guest data under a new data key, without downtime (old keys are
+    """Re-encrypt one company's private data under a new data key, without downtime (old keys are
     kept, so values written during the rotation stay readable)."""
     from tenancy.crypto import CryptoError
     from tenancy.database import create_engine_sync
     from tenancy.keyring import master_key_from
-    from tenancy.rotation import PassReport, RotationError, rotate_tenant
+    from tenancy.rotation import PassReport, RotationError, describe, rotate_tenant
 
     settings = _settings()
     try:
@@ -540,8 +540,8 @@ def keys_rotate(slug: str, batch_size: int, max_passes: int) -> None:
             f", {len(outcome.unreadable)} unreadable value(s) left as they are" if outcome.unreadable else ""
         )
         click.echo(
-            f"pass {report.number}: re-encrypted guests={outcome.guests}, bookings={outcome.bookings}; "
-            f"left under older keys: guests={report.left.guests}, bookings={report.left.bookings}{bad}"
+            f"pass {report.number}: re-encrypted {describe(outcome.rows)}; "
+            f"left under older keys: {describe(report.left.rows)}{bad}"
         )
 
     with _servers(settings, need_redis=False) as servers:
@@ -562,10 +562,7 @@ def keys_rotate(slug: str, batch_size: int, max_passes: int) -> None:
             _fail(str(error))
         finally:
             engine.dispose()
-        click.echo(
-            f"rotated tenant {slug} to data key v{result.version}: "
-            f"guests={result.guests}, bookings={result.bookings}"
-        )
+        click.echo(f"rotated tenant {slug} to data key v{result.version}: {describe(result.rows)}")
         if result.unreadable:
             listed = "; ".join(str(cell) for cell in result.unreadable[:5])
             more = f" and {len(result.unreadable) - 5} more" if len(result.unreadable) > 5 else ""

@@ -1,4 +1,4 @@
-"""Data key rotation: re-encrypt one tenant's guest data under a new data key, without downtime.
+"""Data key rotation: re-encrypt one tenant's private data under a new data key, without downtime.
 
 `rotate_tenant` is the whole procedure; its steps are public too (`add_data_key`, `load_keys`,
 `reencrypt_pass`, `count_stale`) so that maintenance code and tests can run them one at a time.
@@ -13,7 +13,7 @@ What is promised:
 - Re-encryption runs in batches, each its own short transaction; rows are locked
   `FOR UPDATE SKIP LOCKED`, so the rotation never waits for (or deadlocks with) a request; a row
   a request holds is picked up by a later pass. Only cells under an *older* version are
-  rewritten, each bound to its column exactly as `resolvers.guest_fields` binds it.
+  rewritten, each bound to its column by the associated data `tenancy.encrypted_columns` names.
 - Passes repeat, one cache period apart, until a pass that began at least two cache periods
   after the key was committed finds nothing left under older versions (late writes by processes
   that still held the old key are caught), or `max_passes` is reached (`RotationResult.complete`
@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import struct
 import time
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
@@ -36,31 +36,17 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col
 
 from models.public import Tenant
-from models.tenant import Booking, Guest
+from tenancy import encrypted_columns
 from tenancy.crypto import CryptoError, MasterKey, TenantKeys, version_of
 from tenancy.database import bind_search_path
+from tenancy.encrypted_columns import EncryptedColumn
 from tenancy.keyring import _KEYS, DATA, _unwrap, add_key, ensure_keys
 
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_MAX_PASSES = 5
 
-_GUEST: sa.Table = Guest.__table__  # type: ignore[attr-defined]
-_BOOKING: sa.Table = Booking.__table__  # type: ignore[attr-defined]
-
-# Every encrypted column: table -> (column, associated data). The associated data must be the
-# column names resolvers/guest_fields.py encrypts with, or rotated values would not decrypt.
-ENCRYPTED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
-    "guest": (
-        ("email_enc", "guest.email"),
-        ("phone_enc", "guest.phone"),
-        ("notes_enc", "guest.notes"),
-    ),
-    "booking": (
-        ("stay_guest_email_enc", "booking.stay_guest_email"),
-        ("stay_guest_phone_enc", "booking.stay_guest_phone"),
-    ),
-}
-_TABLES: dict[str, sa.Table] = {"guest": _GUEST, "booking": _BOOKING}
+# Every encrypted column, by table (tenancy/encrypted_columns.py names each with its associated data).
+ENCRYPTED_COLUMNS: dict[str, tuple[EncryptedColumn[Any], ...]] = encrypted_columns.by_table()
 
 
 class RotationError(Exception):
@@ -76,36 +62,41 @@ class Cell:
     """One encrypted value: table, row id and column."""
 
     table: str
-    row_id: uuid.UUID
+    row_id: object  # a UUID; provider_settings' single row is keyed `true`
     column: str
 
     def __str__(self) -> str:
         return f"{self.table} {self.row_id} {self.column}"
 
 
+def describe(rows: Mapping[str, int]) -> str:
+    """Counts per table for an operator, `guest=2, communication=5` (tables with none left out)."""
+    listed = [f"{table}={count}" for table, count in rows.items() if count]
+    return ", ".join(listed) if listed else "nothing"
+
+
 @dataclass(frozen=True)
 class PassResult:
     """One sweep: rows rewritten per table and cells that could not be decrypted."""
 
-    guests: int = 0
-    bookings: int = 0
+    rows: Mapping[str, int] = field(default_factory=dict)
     unreadable: tuple[Cell, ...] = ()
 
     @property
     def rewritten(self) -> int:
-        return self.guests + self.bookings
+        return sum(self.rows.values())
 
 
 @dataclass(frozen=True)
 class StaleCount:
-    """Rows that still hold a value under an older data key version (unreadable cells excluded)."""
+    """Rows per table that still hold a value under an older data key version (unreadable cells
+    excluded)."""
 
-    guests: int = 0
-    bookings: int = 0
+    rows: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
-        return self.guests + self.bookings
+        return sum(self.rows.values())
 
 
 @dataclass(frozen=True)
@@ -120,8 +111,7 @@ class RotationResult:
     slug: str
     schema_name: str
     version: int
-    guests: int = 0  # rows rewritten over all passes
-    bookings: int = 0
+    rows: dict[str, int] = field(default_factory=dict)  # rows rewritten per table over all passes
     passes: list[PassReport] = field(default_factory=list)
     unreadable: list[Cell] = field(default_factory=list)
     left: StaleCount = field(default_factory=StaleCount)
@@ -200,23 +190,26 @@ def _batch(
     *,
     schema_name: str,
     table_name: str,
-    after: uuid.UUID | None,
+    after: object | None,
     batch_size: int,
-) -> tuple[uuid.UUID | None, int, list[Cell]]:
+) -> tuple[object | None, int, list[Cell]]:
     """Re-encrypt one batch in its own transaction; returns (last id seen, rows rewritten,
     unreadable cells). A None last id means the table is done."""
-    table = _TABLES[table_name]
     columns = ENCRYPTED_COLUMNS[table_name]
+    table = columns[0].table
     version = keys.current_version
-    condition = sa.or_(*(_stale(table.c[name], version) for name, _ in columns))
-    query = sa.select(table.c.id, *(table.c[name] for name, _ in columns)).where(condition)
+    condition = sa.or_(*(_stale(column.column, version) for column in columns))
+    query = sa.select(table.c.id, *(column.column for column in columns)).where(condition)
     if after is not None:
-        query = query.where(table.c.id > after)
+        # A bound value, as provider_settings' single row is keyed `true` (not comparable literally).
+        query = query.where(table.c.id > sa.bindparam("after", after, type_=table.c.id.type))
     query = query.order_by(table.c.id).limit(batch_size).with_for_update(skip_locked=True)
     update = (
         sa.update(table)
         .where(table.c.id == sa.bindparam("row_id"))
-        .values({name: sa.bindparam(f"new_{name}", type_=pg.BYTEA) for name, _ in columns})
+        .values(
+            {column.attribute: sa.bindparam(f"new_{column.attribute}", type_=pg.BYTEA) for column in columns}
+        )
     )
     unreadable: list[Cell] = []
     with engine.begin() as connection:
@@ -226,17 +219,17 @@ def _batch(
         for row in rows:
             values: dict[str, object] = {"row_id": row.id}
             changed = False
-            for name, associated in columns:
-                blob = row._mapping[name]
+            for column in columns:
+                blob = row._mapping[column.attribute]
                 new = blob
                 if blob is not None and _older(bytes(blob), version):
-                    new = _reseal(keys, bytes(blob), column=associated)
+                    new = _reseal(keys, bytes(blob), column=column.associated)
                     if new is None:
-                        unreadable.append(Cell(table_name, row.id, name))
+                        unreadable.append(Cell(table_name, row.id, column.attribute))
                         new = blob
                     else:
                         changed = True
-                values[f"new_{name}"] = new
+                values[f"new_{column.attribute}"] = new
             if changed:
                 changes.append(values)
         if changes:
@@ -259,8 +252,8 @@ def reencrypt_pass(
     schema_name: str,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> PassResult:
-    """One sweep over guest and booking rows (keyset by id, batches of `batch_size`, each its own
-    transaction): every cell sealed under a version older than `keys.current_version` is
+    """One sweep over every table holding encrypted columns (keyset by id, batches of `batch_size`,
+    each its own transaction): every cell sealed under a version older than `keys.current_version` is
     decrypted and sealed again under it. Rows locked by others are skipped (a later pass gets
     them); unreadable cells are left untouched and returned."""
     if batch_size < 1:
@@ -268,7 +261,7 @@ def reencrypt_pass(
     counts: dict[str, int] = {}
     unreadable: list[Cell] = []
     for table_name in ENCRYPTED_COLUMNS:
-        after: uuid.UUID | None = None
+        after: object | None = None
         counts[table_name] = 0
         while True:
             after, rewritten, bad = _batch(
@@ -283,7 +276,7 @@ def reencrypt_pass(
             unreadable.extend(bad)
             if after is None:
                 break
-    return PassResult(guests=counts["guest"], bookings=counts["booking"], unreadable=tuple(unreadable))
+    return PassResult(rows=counts, unreadable=tuple(unreadable))
 
 
 def count_stale(
@@ -295,18 +288,22 @@ def count_stale(
     with engine.connect() as connection, connection.begin():
         bind_search_path(connection, schema_name)
         for table_name, columns in ENCRYPTED_COLUMNS.items():
-            table = _TABLES[table_name]
+            table = columns[0].table
             conditions = []
-            for name, _ in columns:
-                skipped = [cell.row_id for cell in ignore if cell.table == table_name and cell.column == name]
-                condition = _stale(table.c[name], version)
+            for column in columns:
+                skipped = [
+                    cell.row_id
+                    for cell in ignore
+                    if cell.table == table_name and cell.column == column.attribute
+                ]
+                condition = _stale(column.column, version)
                 if skipped:
                     condition = sa.and_(condition, table.c.id.not_in(skipped))
                 conditions.append(condition)
             counts[table_name] = connection.execute(
                 sa.select(sa.func.count()).select_from(table).where(sa.or_(*conditions))
             ).scalar_one()
-    return StaleCount(guests=counts["guest"], bookings=counts["booking"])
+    return StaleCount(rows=counts)
 
 
 def rotate_tenant(
@@ -346,8 +343,8 @@ def rotate_tenant(
         left = count_stale(engine, schema_name=schema_name, version=version, ignore=frozenset(unreadable))
         report = PassReport(number=number, result=outcome, left=left)
         result.passes.append(report)
-        result.guests += outcome.guests
-        result.bookings += outcome.bookings
+        for table_name, rewritten in outcome.rows.items():
+            result.rows[table_name] = result.rows.get(table_name, 0) + rewritten
         result.left = left
         if on_pass is not None:
             on_pass(report)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from settings import Settings
 from tenancy import rotation
-from tenancy.crypto import TenantKeys
+from tenancy.crypto import TenantKeys, version_of
 from tenancy.database import quoted_schema
 from tenancy.keyring import master_key_from
 
@@ -48,6 +48,46 @@ def table_contents(engine: sa.Engine, schema_name: str) -> dict[str, list[tuple[
             query = sa.text(f"SELECT * FROM {schema}.{table} ORDER BY id")
             contents[table] = [tuple(row) for row in connection.execute(query)]
         return contents
+
+
+def raw_rows(engine: sa.Engine, schema_name: str, table: str) -> list[str]:
+    """Every column of every row of a tenant table, as PostgreSQL renders it (bytea as hex)."""
+    alias = sa.table(table, schema=schema_name).alias("t")
+    query = sa.select(sa.cast(sa.func.row_to_json(sa.literal_column("t")), sa.Text)).select_from(alias)
+    with engine.connect() as connection:
+        return list(connection.execute(query).scalars())
+
+
+def tenant_tables(engine: sa.Engine, schema_name: str) -> list[str]:
+    with engine.connect() as connection:
+        return list(
+            connection.execute(
+                sa.text("SELECT tablename FROM pg_tables WHERE schemaname = :schema ORDER BY tablename"),
+                {"schema": schema_name},
+            ).scalars()
+        )
+
+
+def plaintext_found(engine: sa.Engine, schema_name: str, secrets: list[str]) -> list[tuple[str, str]]:
+    """(table, secret) for every secret that any row of any table of the tenant holds readably:
+    as text (any case) or as the hex of its UTF-8 bytes (a bytea column)."""
+    needles = {secret: {secret.lower(), secret.encode().hex()} for secret in secrets}
+    found = []
+    for table in tenant_tables(engine, schema_name):
+        text = "\n".join(raw_rows(engine, schema_name, table)).lower()
+        found += [(table, secret) for secret, forms in needles.items() if any(f in text for f in forms)]
+    return found
+
+
+def all_versions(engine: sa.Engine, schema_name: str) -> set[int]:
+    """The data key version of every ciphertext in every encrypted column of the tenant."""
+    found: set[int] = set()
+    for table, columns in rotation.ENCRYPTED_COLUMNS.items():
+        t = sa.table(table, *(sa.column(column.attribute) for column in columns), schema=schema_name)
+        with engine.connect() as connection:
+            for row in connection.execute(sa.select(*t.c)):
+                found.update(version_of(bytes(blob)) for blob in row if blob is not None)
+    return found
 
 
 def tenant_keys(engine: sa.Engine, schema_name: str) -> TenantKeys:

@@ -1,6 +1,7 @@
-"""Encryption at rest: no plaintext contact data in the database, blind-index search that stays
-inside one company, associated data binding a ciphertext to its column, the master key, and
-`hospes keys rotate` (including values written while a rotation runs)."""
+"""Encryption at rest: no plaintext contact data or private text (messages, notes, payment
+references, check-in instructions) in the database, blind-index search that stays inside one
+company, associated data binding a ciphertext to its column, the master key, and `hospes keys
+rotate` (including values written while a rotation runs)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import json
 import os
 import uuid
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
+from sqlmodel import SQLModel
 from starlette.testclient import TestClient
 
 from cli import main
@@ -23,7 +26,15 @@ from tenancy.crypto import CryptoError, MasterKey, encode_key, new_key, version_
 from tenancy.database import TenantSessions, create_engine_async
 from tenancy.keyring import Keyring, master_key_from
 from tests.conftest import GraphQLClient, TenantFixture, error_codes
-from tests.factories import create_booking, create_guest, create_property
+from tests.factories import (
+    create_booking,
+    create_guest,
+    create_property,
+    create_service,
+    create_service_request,
+    record_payment,
+)
+from tests.helpers_db import all_versions, plaintext_found, raw_rows, tenant_tables
 
 GUEST = """query($id: ID!) { guest(id: $id) { id name email phone notes } }"""
 BOOKING = """query($id: ID!) { booking(id: $id) { id stayGuest { name email phone } } }"""
@@ -42,24 +53,6 @@ def _table(schema_name: str, name: str, *columns: str) -> Any:
     return sa.table(name, *(sa.column(c) for c in columns), schema=schema_name)
 
 
-def raw_rows(engine: sa.Engine, schema_name: str, table: str) -> list[str]:
-    """Every column of every row of a tenant table, as PostgreSQL renders it (bytea as hex)."""
-    alias = sa.table(table, schema=schema_name).alias("t")
-    query = sa.select(sa.cast(sa.func.row_to_json(sa.literal_column("t")), sa.Text)).select_from(alias)
-    with engine.connect() as connection:
-        return list(connection.execute(query).scalars())
-
-
-def tenant_tables(engine: sa.Engine, schema_name: str) -> list[str]:
-    with engine.connect() as connection:
-        return list(
-            connection.execute(
-                sa.text("SELECT tablename FROM pg_tables WHERE schemaname = :schema ORDER BY tablename"),
-                {"schema": schema_name},
-            ).scalars()
-        )
-
-
 def cells(engine: sa.Engine, schema_name: str, table: str, row_id: str | uuid.UUID) -> dict[str, Any]:
     """The encrypted columns of one row, raw."""
     names = GUEST_CELLS if table == "guest" else BOOKING_CELLS
@@ -69,15 +62,19 @@ def cells(engine: sa.Engine, schema_name: str, table: str, row_id: str | uuid.UU
     return {name: None if row._mapping[name] is None else bytes(row._mapping[name]) for name in names}
 
 
-def all_versions(engine: sa.Engine, schema_name: str) -> set[int]:
-    """The data key version of every ciphertext in the tenant's guest and booking rows."""
-    found: set[int] = set()
-    for table, names in (("guest", GUEST_CELLS), ("booking", BOOKING_CELLS)):
-        t = _table(schema_name, table, *names)
+def encrypted_rows(engine: sa.Engine, schema_name: str) -> dict[str, int]:
+    """Per table, the rows that hold at least one ciphertext (tables with none left out)."""
+    counts: dict[str, int] = {}
+    for table, columns in rotation.ENCRYPTED_COLUMNS.items():
+        t = _table(schema_name, table, *(column.attribute for column in columns))
+        condition = sa.or_(*(t.c[column.attribute].is_not(None) for column in columns))
         with engine.connect() as connection:
-            for row in connection.execute(sa.select(*t.c)):
-                found.update(version_of(bytes(blob)) for blob in row if blob is not None)
-    return found
+            count = connection.execute(
+                sa.select(sa.func.count()).select_from(t).where(condition)
+            ).scalar_one()
+        if count:
+            counts[table] = count
+    return counts
 
 
 def row_versions(engine: sa.Engine, schema_name: str, table: str, row_id: str | uuid.UUID) -> set[int]:
@@ -163,14 +160,10 @@ def test_no_plaintext_contact_data_in_any_column(
 
     secrets_ = [email, "Marta.Lopez@Example.com", phone, phone.lstrip("+"), "644777888", note, "peanuts"]
     secrets_ += [stay_email, stay_phone, stay_phone.lstrip("+"), "633666777"]
-    needles = {s.lower() for s in secrets_} | {hex_of(s) for s in secrets_}
 
-    tables = tenant_tables(sync_engine, tenant.schema_name)
-    assert {"guest", "booking", "data_key"} <= set(tables)
-    for table in tables:  # guest, booking and data_key above all, but nothing else may leak either
-        for text in raw_rows(sync_engine, tenant.schema_name, table):
-            leaked = [needle for needle in needles if needle in text.lower()]
-            assert not leaked, f"{table} holds plaintext {leaked}: {text}"
+    assert {"guest", "booking", "data_key"} <= set(tenant_tables(sync_engine, tenant.schema_name))
+    # guest, booking and data_key above all, but nothing else may leak either
+    assert plaintext_found(sync_engine, tenant.schema_name, secrets_) == []
 
     # Nor does data_key hold any key in the clear: only wrapped keys.
     keys = rotation.load_keys(sync_engine, master_key_from(settings), schema_name=tenant.schema_name)
@@ -197,6 +190,126 @@ def test_no_plaintext_contact_data_in_any_column(
         "email": stay_email,
         "phone": stay_phone,
     }
+
+
+SEND = """mutation($input: SendMessageInput!) { sendMessage(input: $input) { errors { field code } } }"""
+CONTACT_FORM = """mutation($input: SubmitContactFormInput!) {
+  submitContactForm(input: $input) { reference errors { field code } }
+}"""
+BOOKING_FORM = """mutation($input: SubmitBookingFormInput!) {
+  submitBookingForm(input: $input) { reference errors { field code } }
+}"""
+PRIVATE_TEXT = """query($id: ID!) { guest(id: $id) {
+  communications { direction subject body }
+  serviceRequests { notes }
+  payments { providerReference }
+  bookings { property { checkInInstructions } }
+} }"""
+
+# One secret per kind of private text, each unlike anything else stored.
+DOOR_CODE = "Door code 7319 at the side gate"
+PAYMENT_REF = "pi_3Nq8SecretRef2291"
+REQUEST_NOTE = "Pick-up at the hospital wing, wheelchair"
+SUBJECT = "Your alarm code inside"
+BODY = "The alarm code is 55821; see you soon"
+CONTACT_MESSAGE = "my passport is XK4411927, can I pay on arrival?"
+FORM_MESSAGE = "We land on flight IB6313 after midnight"
+
+
+OWN_PROVIDERS = """mutation($input: UpdateMessagingSettingsInput!) {
+  updateMessagingSettings(input: $input) { errors { field code } }
+}"""
+
+
+def private_text_everywhere(api: GraphQLClient, *, slug: str) -> dict[str, str]:
+    """Every kind of private text, written as clients write it: staff (property, payment, service
+    request, message) and the public forms. Returns the two guests' ids."""
+    arrival = date.today() + timedelta(days=40)
+    prop = create_property(api, checkInInstructions=DOOR_CODE)
+    guest = create_guest(api, name="Priv Ate", email="priv.ate@example.com", phone=None)
+    booking = create_booking(
+        api,
+        property_id=prop["id"],
+        guest_id=guest["id"],
+        checkIn=arrival.isoformat(),
+        checkOut=(arrival + timedelta(days=3)).isoformat(),
+    )
+    record_payment(api, booking_id=booking["id"], providerReference=PAYMENT_REF)
+    service = create_service(api)
+    create_service_request(
+        api,
+        booking_id=booking["id"],
+        service_id=service["id"],
+        date=(arrival + timedelta(days=1)).isoformat(),
+        notes=REQUEST_NOTE,
+    )
+    sent = api.data(SEND, {"input": {"guestId": guest["id"], "subject": SUBJECT, "body": BODY}})
+    assert sent["sendMessage"]["errors"] == []
+
+    public = api.as_(**{"X-Tenant": slug})
+    public.headers.pop("Authorization", None)
+    contact = {"name": "Con Tact", "email": "con.tact@example.com", "message": CONTACT_MESSAGE}
+    assert public.data(CONTACT_FORM, {"input": contact})["submitContactForm"]["errors"] == []
+    form = {
+        "propertyId": prop["id"],
+        "checkIn": arrival.isoformat(),
+        "checkOut": (arrival + timedelta(days=2)).isoformat(),
+        "guest": {"name": "Form Filler", "email": "form.filler@example.com"},
+        "message": FORM_MESSAGE,
+    }
+    assert public.data(BOOKING_FORM, {"input": form})["submitBookingForm"]["errors"] == []
+    return {
+        "staff": guest["id"],
+        "contact": _found(api, "con.tact@example.com")[0],
+        "form": _found(api, "form.filler@example.com")[0],
+    }
+
+
+def read_private_text(api: GraphQLClient, guest_ids: dict[str, str]) -> dict[str, Any]:
+    return {name: api.data(PRIVATE_TEXT, {"id": guest_id})["guest"] for name, guest_id in guest_ids.items()}
+
+
+def inbound_texts(guest: dict[str, Any]) -> list[tuple[str | None, str]]:
+    return [(m["subject"], m["body"]) for m in guest["communications"] if m["direction"] == "IN"]
+
+
+def test_no_plaintext_private_text_in_any_column(tenant: TenantFixture, sync_engine: sa.Engine) -> None:
+    guests = private_text_everywhere(tenant.api, slug=tenant.slug)
+
+    # Fragments too (with a space, so no hex digits of a ciphertext can match them by chance).
+    secrets_ = [DOOR_CODE, "code 7319", PAYMENT_REF, REQUEST_NOTE, SUBJECT, BODY, "is 55821"]
+    secrets_ += [CONTACT_MESSAGE, "XK4411927", FORM_MESSAGE, "IB6313"]
+    assert plaintext_found(sync_engine, tenant.schema_name, secrets_) == []
+
+    # The API answers exactly as before: the texts as written.
+    read = read_private_text(tenant.api, guests)
+    staff = read["staff"]
+    assert [m["subject"] for m in staff["communications"]].count(SUBJECT) == 1
+    assert [m["body"] for m in staff["communications"]].count(BODY) == 1
+    assert staff["serviceRequests"] == [{"notes": REQUEST_NOTE}]
+    assert staff["payments"] == [{"providerReference": PAYMENT_REF}]
+    assert staff["bookings"] == [{"property": {"checkInInstructions": DOOR_CODE}}]
+    assert inbound_texts(read["contact"]) == [("Contact form", CONTACT_MESSAGE)]
+    assert inbound_texts(read["form"]) == [("Booking request", FORM_MESSAGE)]
+    # Stored as ciphertexts under the tenant's data key, like the contact data.
+    assert all_versions(sync_engine, tenant.schema_name) == {1}
+
+
+def test_every_encrypted_column_is_rotated_and_every_private_text_is_encrypted() -> None:
+    """The rotation's list is the models' list of `*_enc` columns, and no plaintext column for the
+    private texts is left on the tables."""
+    stored = {(t.name, c.name) for t in SQLModel.metadata.sorted_tables if t.schema is None for c in t.c}
+    encrypted = {(table, column) for table, column in stored if column.endswith("_enc")}
+    rotated = {(table, c.attribute) for table, columns in rotation.ENCRYPTED_COLUMNS.items() for c in columns}
+    assert rotated == encrypted
+    plaintext = {
+        ("communication", "subject"),
+        ("communication", "body"),
+        ("service_request", "notes"),
+        ("payment", "provider_reference"),
+        ("property", "check_in_instructions"),
+    }
+    assert stored & plaintext == set()
 
 
 # --- blind indexes ------------------------------------------------------------------------------
@@ -348,20 +461,34 @@ def test_rotate_reencrypts_everything_and_reads_back_identical(
         stayGuest={"name": "Ines Vega", "email": "ines@example.com", "phone": "+34633666777"},
     )
     create_booking(t.api, property_id=prop["id"], guest_id=guests[1]["id"])  # no stay guest
+    private = private_text_everywhere(t.api, slug=t.slug)
+    own_number = f"+1201555{uuid.uuid4().int % 10_000:04d}"  # the company's own Twilio account
+    providers = {"smsFrom": own_number, "twilioAccountSid": "AC" + "2" * 32, "twilioAuthToken": "own"}
+    assert t.api.data(OWN_PROVIDERS, {"input": providers})["updateMessagingSettings"]["errors"] == []
 
-    def snapshot() -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        return [read_guest(t.api, g["id"]) for g in guests], read_stay_guest(t.api, booking["id"])
+    def snapshot() -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any], dict[str, Any]]:
+        return (
+            [read_guest(t.api, g["id"]) for g in guests],
+            read_stay_guest(t.api, booking["id"]),
+            read_private_text(t.api, private),
+            t.api.data("{ messagingSettings { smsFrom ownTwilioAccount } }"),
+        )
 
     before = snapshot()
     assert before[0][0]["notes"] == "Gate 4417" and before[1]["email"] == "ines@example.com"
+    assert before[2]["staff"]["bookings"] == [{"property": {"checkInInstructions": DOOR_CODE}}]
     assert all_versions(sync_engine, t.schema_name) == {1}
+    # Rows holding something encrypted, per table: every kind of private text is among them.
+    holding = encrypted_rows(sync_engine, t.schema_name)
+    assert {"communication", "service_request", "payment", "property", "provider_settings"} <= set(holding)
+    expected = rotation.describe(holding)
 
     result = rotate_cli(settings, "--tenant", t.slug, "--batch-size", "1")
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
     assert lines[0].startswith(f"added data key v2 to tenant {t.slug}")
-    assert lines[1].startswith("pass 1: re-encrypted guests=2, bookings=1; left under older keys: guests=0")
-    assert lines[-1] == f"rotated tenant {t.slug} to data key v2: guests=2, bookings=1"
+    assert lines[1] == f"pass 1: re-encrypted {expected}; left under older keys: nothing"
+    assert lines[-1] == f"rotated tenant {t.slug} to data key v2: {expected}"
     assert all_versions(sync_engine, t.schema_name) == {2}
     assert key_versions(sync_engine, t.schema_name) == {"data": [1, 2], "index": [1]}  # v1 kept
 
@@ -372,10 +499,7 @@ def test_rotate_reencrypts_everything_and_reads_back_identical(
 
     again = rotate_cli(settings, "--tenant", t.slug)
     assert again.exit_code == 0, again.output
-    assert (
-        again.output.strip().splitlines()[-1]
-        == f"rotated tenant {t.slug} to data key v3: guests=2, bookings=1"
-    )
+    assert again.output.strip().splitlines()[-1] == f"rotated tenant {t.slug} to data key v3: {expected}"
     assert all_versions(sync_engine, t.schema_name) == {3}
     assert key_versions(sync_engine, t.schema_name) == {"data": [1, 2, 3], "index": [1]}
     forget_api_keys(client, t.schema_name)
@@ -399,15 +523,15 @@ def test_values_written_during_a_rotation_stay_readable_and_get_rotated(
 
     keys = rotation.load_keys(sync_engine, master, schema_name=t.schema_name, version=version)
     first = rotation.reencrypt_pass(sync_engine, keys, schema_name=t.schema_name, batch_size=500)
-    assert (first.guests, first.bookings, first.unreadable) == (2, 0, ())
+    assert (rotation.describe(first.rows), first.unreadable) == ("guest=2", ())
 
     later = create_guest(t.api, name="Later Writer", email="later@example.com", notes="c")  # still v1
     assert row_versions(sync_engine, t.schema_name, "guest", later["id"]) == {1}
-    assert rotation.count_stale(sync_engine, schema_name=t.schema_name, version=version).guests == 1
+    assert rotation.count_stale(sync_engine, schema_name=t.schema_name, version=version).rows["guest"] == 1
     assert read_guest(t.api, later["id"])["email"] == "later@example.com"  # readable meanwhile
 
     second = rotation.reencrypt_pass(sync_engine, keys, schema_name=t.schema_name)
-    assert second.guests == 1
+    assert rotation.describe(second.rows) == "guest=1"
     assert rotation.reencrypt_pass(sync_engine, keys, schema_name=t.schema_name).rewritten == 0
     assert rotation.count_stale(sync_engine, schema_name=t.schema_name, version=version).total == 0
     assert all_versions(sync_engine, t.schema_name) == {2}
@@ -437,9 +561,9 @@ def test_rotate_tenant_repeats_passes_until_late_writes_are_caught(
         sync_engine, master_key_from(settings), slug=t.slug, cache_seconds=0, sleep=sleep
     )
     assert result.version == 2 and result.complete and result.unreadable == []
-    assert [(p.result.guests, p.left.total) for p in result.passes] == [(1, 0), (1, 0), (0, 0)]
+    assert [(p.result.rows["guest"], p.left.total) for p in result.passes] == [(1, 0), (1, 0), (0, 0)]
     assert waits == [0, 0, 0]  # before pass 1, then between passes
-    assert (result.guests, result.bookings) == (2, 0)
+    assert rotation.describe(result.rows) == "guest=2"
     assert all_versions(sync_engine, t.schema_name) == {2}
     forget_api_keys(client, t.schema_name)
     assert read_guest(t.api, written[0])["email"] == "during@example.com"
@@ -459,7 +583,7 @@ def test_rotate_leaves_undecryptable_values_untouched_and_says_so(
     result = rotate_cli(settings, "--tenant", t.slug)
     assert result.exit_code != 0
     lines = result.output.strip().splitlines()
-    assert lines[-2] == f"rotated tenant {t.slug} to data key v2: guests=2, bookings=0"
+    assert lines[-2] == f"rotated tenant {t.slug} to data key v2: guest=2"
     assert lines[-1] == (
         "Error: 1 value(s) cannot be decrypted and were left as they are: "
         f"guest {_pk(broken['id'])} notes_enc"
