@@ -76,14 +76,16 @@ def upgrade_public(connection: Connection) -> None:
         command.upgrade(_config("public", connection=connection), "head")
 
 
-def upgrade_tenant(connection: Connection, *, schema_name: str, master_key: MasterKey | None = None) -> None:
-    """Upgrade one tenant schema to head inside the caller's transaction. Data migrations that
-    encrypt need `master_key`; without it they fail on a tenant that holds such data."""
+def upgrade_tenant(
+    connection: Connection, *, schema_name: str, master_key: MasterKey | None = None, revision: str = "head"
+) -> None:
+    """Upgrade one tenant schema to head (or to `revision`) inside the caller's transaction. Data
+    migrations that encrypt need `master_key`; without it they fail on a tenant that holds such data."""
     quoted_schema(schema_name)
     connection.execute(_LOCK, {"name": schema_name})
     config = _config("tenant", connection=connection, schema_name=schema_name, master_key=master_key)
     with _ALEMBIC:
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 def migrate_tenant(

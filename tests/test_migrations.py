@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -18,23 +19,32 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import Result
 from sqlmodel import SQLModel
+from starlette.testclient import TestClient
 
 import models  # noqa: F401  (registers every table on the metadata)
+from schema.ids import encode_id
 from settings import Settings
+from tenancy import rotation
+from tenancy.crypto import encode_key, new_key
 from tenancy.database import bind_search_path, quoted_schema
-from tenancy.migrations import head_revision
+from tenancy.keyring import master_key_from
+from tenancy.migrations import head_revision, upgrade_tenant
 from tenancy.provisioning import drop_tenant, schema_name_for
-from tests.conftest import TenantFixture
+from tests.conftest import OWNER_PASSWORD, GraphQLClient, TenantFixture, login
 from tests.factories import create_guest
 from tests.helpers_cli import hospes
-from tests.helpers_db import alembic_version, row_counts
+from tests.helpers_db import alembic_version, all_versions, plaintext_found, row_counts
 
 GUEST_NAMES = "{ guests(first: 100) { totalCount edges { node { id name } } } }"
 
 
-def _migrate(settings: Settings, *options: str, concurrency: int = 4) -> Result:
+def _migrate(
+    settings: Settings, *options: str, concurrency: int = 4, env: dict[str, str] | None = None
+) -> Result:
     """`hospes migrate`, with the default parallelism unless told otherwise."""
-    return hospes(settings, "migrate", *options, env={"HOSPES_MIGRATE_CONCURRENCY": str(concurrency)})
+    return hospes(
+        settings, "migrate", *options, env={"HOSPES_MIGRATE_CONCURRENCY": str(concurrency), **(env or {})}
+    )
 
 
 def _line_of(result: Result, schema_name: str) -> str:
@@ -304,3 +314,133 @@ def test_migrate_check_flags_a_broken_tenant_and_changes_nothing(
         assert _catalogue(sync_engine) == before
     finally:
         drop_tenant(sync_engine, slug=broken.slug)
+
+
+# --- t0006: private text written before it was encrypted ------------------------------------------
+
+DOOR_CODE = "Key box code 2468 behind the olive tree"
+REFERENCE = "ch_1OldPlainRef7731"
+REQUEST_NOTE = "Pick us up at the ferry, we carry a cello"
+CONTACT = "my passport is PZ7730019, is that enough?"
+REPLY = "Your code for the gate is 9911"
+# Written at t0004, when these columns were still plaintext.
+PLAINTEXT_ROWS = [
+    "INSERT INTO property (id, name, check_in_instructions) VALUES (:property, 'Casa Vieja', :door_code)",
+    "INSERT INTO guest (id, name, name_key) VALUES (:guest, 'Olga Old', 'olga old')",
+    "INSERT INTO booking (id, property_id, guest_id, check_in, check_out, adults, amount, currency) "
+    "VALUES (:booking, :property, :guest, :check_in, :check_out, 2, 500, 'USD')",
+    "INSERT INTO payment (booking_id, amount, currency, method, provider_reference) "
+    "VALUES (:booking, 100, 'USD', 'card', :reference)",
+    "INSERT INTO service (id, name, price, currency) VALUES (:service, 'Boat trip', 85, 'USD')",
+    "INSERT INTO service_request (guest_id, booking_id, service_id, service_date, people, price, currency, notes) "
+    "VALUES (:guest, :booking, :service, :check_in, 2, 170, 'USD', :note)",
+    "INSERT INTO communication (guest_id, channel, direction, subject, body, status, created_at) VALUES "
+    "(:guest, 'email', 'in', 'Contact form', :contact, 'delivered', now() - interval '1 hour'), "
+    "(:guest, 'sms', 'out', NULL, :reply, 'sent', now())",
+]
+OLD_GUEST = """query($id: ID!) { guest(id: $id) {
+  communications { direction subject body }
+  serviceRequests { notes }
+  payments { providerReference }
+  bookings { property { checkInInstructions } }
+} }"""
+PLAINTEXT_COLUMNS = {
+    ("communication", "subject"),
+    ("communication", "body"),
+    ("service_request", "notes"),
+    ("payment", "provider_reference"),
+    ("property", "check_in_instructions"),
+}
+
+
+def _at_t0004_with_plaintext(engine: sa.Engine, schema_name: str) -> uuid.UUID:
+    """The tenant as it was before t0006, holding private text in plaintext; returns the guest id."""
+    with engine.begin() as connection:
+        upgrade_tenant(connection, schema_name=schema_name, revision="t0004")
+    arrival = date.today() + timedelta(days=20)
+    guest_id = uuid.uuid4()
+    values = {
+        "property": uuid.uuid4(),
+        "guest": guest_id,
+        "booking": uuid.uuid4(),
+        "service": uuid.uuid4(),
+        "check_in": arrival,
+        "check_out": arrival + timedelta(days=4),
+        "door_code": DOOR_CODE,
+        "reference": REFERENCE,
+        "note": REQUEST_NOTE,
+        "contact": CONTACT,
+        "reply": REPLY,
+    }
+    with engine.begin() as connection:
+        bind_search_path(connection, schema_name)
+        for statement in PLAINTEXT_ROWS:
+            connection.execute(sa.text(statement), values)
+    return guest_id
+
+
+def _plaintext_columns(engine: sa.Engine, schema_name: str) -> set[tuple[str, str]]:
+    return {(table, column) for table, column, *_ in _columns(engine, schema_name)} & PLAINTEXT_COLUMNS
+
+
+def _owner(client: TestClient, settings: Settings, slug: str) -> GraphQLClient:
+    email = f"owner@{slug}.test"
+    made = hospes(
+        settings, "user", "create", "--tenant", slug, "--email", email, "--password", OWNER_PASSWORD
+    )
+    assert made.exit_code == 0, made.output
+    token = login(client, tenant=slug, email=email, password=OWNER_PASSWORD)
+    return GraphQLClient(client, {"Authorization": f"Bearer {token}"})
+
+
+@pytest.mark.parametrize("keys_before", ["none", "rotated"])
+def test_private_text_written_before_t0006_is_encrypted_and_reads_back_the_same(
+    settings: Settings,
+    sync_engine: sa.Engine,
+    client: TestClient,
+    register_tenant: Callable[[str], str],
+    keys_before: str,
+) -> None:
+    schema_name = register_tenant("plain")
+    with sync_engine.connect() as connection:
+        slug = connection.execute(
+            sa.text("SELECT slug FROM public.tenant WHERE schema_name = :s"), {"s": schema_name}
+        ).scalar_one()
+    guest_id = _at_t0004_with_plaintext(sync_engine, schema_name)
+    # Fragments too (with a space, so no hex digits of a ciphertext can match them by chance).
+    secrets = [DOOR_CODE, "code 2468", REFERENCE, REQUEST_NOTE, CONTACT, "PZ7730019", REPLY, "is 9911"]
+    assert {secret for _, secret in plaintext_found(sync_engine, schema_name, secrets)} == set(secrets)
+    master = master_key_from(settings)
+    if keys_before == "rotated":
+        # Keys made (v1) and rotated (v2) before the upgrade: the migration seals under the current one.
+        assert rotation.add_data_key(sync_engine, master, schema_name=schema_name) == 1
+        assert rotation.add_data_key(sync_engine, master, schema_name=schema_name) == 2
+        before = _columns(sync_engine, schema_name)
+        wrong = _migrate(settings, env={"HOSPES_MASTER_KEY": encode_key(new_key())})
+        assert wrong.exit_code != 0
+        assert "wrong master key" in _line_of(wrong, schema_name)
+        assert _columns(sync_engine, schema_name) == before  # rolled back: still plaintext, at t0004
+        assert alembic_version(sync_engine, schema_name) == "t0004"
+
+    result = _migrate(settings)
+    assert result.exit_code == 0, result.output
+    assert _line_of(result, schema_name) == "upgraded (from t0004)"
+    assert plaintext_found(sync_engine, schema_name, secrets) == []
+    assert _plaintext_columns(sync_engine, schema_name) == set()
+    assert _drift(sync_engine, schema_name) == []
+    current = 2 if keys_before == "rotated" else 1
+    keys = rotation.load_keys(sync_engine, master, schema_name=schema_name)
+    assert keys.current_version == current  # a tenant without keys got its first ones
+    assert all_versions(sync_engine, schema_name) == {current}
+
+    api = _owner(client, settings, slug)
+    guest = api.data(OLD_GUEST, {"id": encode_id("Guest", guest_id)})["guest"]
+    assert guest == {
+        "communications": [
+            {"direction": "OUT", "subject": None, "body": REPLY},
+            {"direction": "IN", "subject": "Contact form", "body": CONTACT},
+        ],
+        "serviceRequests": [{"notes": REQUEST_NOTE}],
+        "payments": [{"providerReference": REFERENCE}],
+        "bookings": [{"property": {"checkInInstructions": DOOR_CODE}}],
+    }
