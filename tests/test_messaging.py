@@ -9,6 +9,7 @@ import signal
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from tasks.outbox import OutboxItem
 from tests.conftest import GraphQLClient, TenantFixture
 from tests.dates import AHEAD, iso
 from tests.factories import create_booking, create_guest, create_property
+from tests.helpers_db import plaintext_found
 from tests.messaging_support import (
     TWILIO_TOKEN,
     Rig,
@@ -438,7 +440,7 @@ GUESTS = """{ guests(first: 50) { edges { node { id name phone communications { 
 
 
 def test_inbound_sms_from_an_unknown_number_becomes_a_new_guest(rig: Rig, company: Company) -> None:
-    _tenant, api = company
+    tenant, api = company
     number = f"+1201555{uuid.uuid4().int % 10_000:04d}"
     settings = api.data(
         SET_SENDERS,
@@ -459,6 +461,7 @@ def test_inbound_sms_from_an_unknown_number_becomes_a_new_guest(rig: Rig, compan
     newcomer = [guest for guest in guests if guest["phone"] == "+34600999888"]
     assert len(newcomer) == 1
     assert newcomer[0]["communications"] == [{"direction": "IN", "body": "Is the pool heated?"}]
+    assert plaintext_found(rig_engine(rig), tenant.schema_name, ["Is the pool heated?"]) == []  # encrypted
     # A known sender is matched by blind index, not duplicated.
     again = {**form, "MessageSid": "SM" + uuid.uuid4().hex, "Body": "Thanks!"}
     _twilio_post(rig, "/webhooks/twilio/inbound", again, token="own-token")
@@ -516,6 +519,33 @@ def test_a_due_lifecycle_message_is_rendered_then_with_a_fresh_portal_link(
     )["booking"]["scheduledMessages"]
     done = next(item for item in schedule if item["templateKey"] == "pre_arrival")
     assert done["status"] == "DONE" and done["communicationId"]
+
+
+def test_check_in_instructions_go_out_in_clear_and_stay_encrypted_at_rest(rig: Rig, company: Company) -> None:
+    tenant, api = company
+    door = "Lockbox 4417 under the blue shutter"
+    place = create_property(api, name="Villa Sol", checkInInstructions=door)
+    guest = create_guest(api, name="Ida Inn", email="ida@example.com", phone=None, language="en")
+    arrival = date.today() + timedelta(days=30)
+    create_booking(
+        api,
+        property_id=place["id"],
+        guest_id=guest["id"],
+        checkIn=arrival.isoformat(),
+        checkOut=(arrival + timedelta(days=3)).isoformat(),
+    )
+    tid = tenant_id(rig_engine(rig), tenant.slug)
+    rig.start_worker()
+    _sent(rig, tenant.schema_name)  # the confirmation
+    _fall_due(rig, tenant.schema_name, tid, "check_in_instructions")
+    rows = _sent(rig, tenant.schema_name, 2)
+    instructions = next(row for row in rows if row["template_key"] == "check_in_instructions")
+    assert instructions["status"] == "sent" and door in instructions["body"]
+    mail = [call.body for call in calls_for(rig.provider, tid)][-1]
+    assert door in mail["content"][0]["value"]  # the worker decrypted it at send time
+    assert plaintext_found(rig_engine(rig), tenant.schema_name, [door, "Lockbox 4417"]) == []
+    stored = api.data(GUEST_COMMS, {"id": guest["id"]})["guest"]["communications"]
+    assert any(door in message["body"] for message in stored)  # staff read it as sent
 
 
 def test_a_lifecycle_message_switched_off_before_its_day_is_cancelled_not_sent(

@@ -6,6 +6,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from schema.ids import decode_id
+from tenancy.encrypted_columns import (
+    MESSAGE_BODY,
+    MESSAGE_RECIPIENT,
+    MESSAGE_SECRETS,
+    MESSAGE_SUBJECT,
+    SERVICE_REQUEST_NOTES,
+)
 from tests.conftest import TenantFixture
 from tests.factories import (
     create_booking,
@@ -56,8 +64,33 @@ def _full_guest(api: Any, *, name: str, email: str | None, phone: str | None) ->
     guest = create_guest(api, name=name, email=email, phone=phone)
     booking = create_booking(api, property_id=prop["id"], guest_id=guest["id"])
     record_payment(api, booking_id=booking["id"])
-    create_service_request(api, booking_id=booking["id"], service_id=service["id"])
+    create_service_request(
+        api, booking_id=booking["id"], service_id=service["id"], notes="Ground floor, please"
+    )
     return guest
+
+
+def stored_private_text(engine: sa.Engine, schema: str, guest_id: str) -> dict[str, int]:
+    """Per encrypted column of the guest's messages and service requests, how many rows hold a value."""
+    pk = decode_id("Guest", guest_id)
+    counts = {}
+    with engine.connect() as conn:
+        for column in (
+            MESSAGE_SUBJECT,
+            MESSAGE_BODY,
+            MESSAGE_RECIPIENT,
+            MESSAGE_SECRETS,
+            SERVICE_REQUEST_NOTES,
+        ):
+            table = sa.table(
+                column.table.name, sa.column("guest_id"), sa.column(column.attribute), schema=schema
+            )
+            counts[column.associated] = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(table)
+                .where(table.c.guest_id == pk, table.c[column.attribute].is_not(None))
+            ).scalar_one()
+    return counts
 
 
 def test_staff_set_and_clear_consent_and_it_is_audited(tenant: TenantFixture, sync_engine: sa.Engine) -> None:
@@ -146,6 +179,10 @@ def test_erasure_forgets_the_person_and_keeps_the_accounts(
     update = "mutation($i: UpdateGuestInput!) { updateGuest(input: $i) { errors { code } } }"
     tenant.api.data(update, {"i": {"guestId": guest["id"], "notes": "allergic to nuts"}})
     before = guest_rows(sync_engine, tenant.schema_name)
+    stored = stored_private_text(sync_engine, tenant.schema_name, guest["id"])
+    # The confirmation and the receipt (with its portal link), and the request's notes.
+    assert stored["communication.body"] == 2 and stored["communication.secrets"] >= 1
+    assert stored["service_request.notes"] == 1
     payload = tenant.api.data(ERASE, {"input": {"guestId": guest["id"], "reason": "guest request by email"}})[
         "eraseGuest"
     ]
@@ -160,14 +197,17 @@ def test_erasure_forgets_the_person_and_keeps_the_accounts(
     assert erased["erasedAt"]
     assert guest_rows(sync_engine, tenant.schema_name) == before  # bookings and payments kept
     detail = tenant.api.data(
-        "query($id: ID!) { guest(id: $id) { bookings { amount payments { amount } } communications { body } } }",
+        "query($id: ID!) { guest(id: $id) { bookings { amount payments { amount } } communications { body }"
+        " serviceRequests { notes } } }",
         {"id": guest["id"]},
     )["guest"]
     assert (
         detail["bookings"][0]["amount"] == "1200.00"
         and detail["bookings"][0]["payments"][0]["amount"] == "600.00"
     )
-    assert all(message["body"] == "" for message in detail["communications"])
+    assert detail["communications"] and all(message["body"] == "" for message in detail["communications"])
+    assert detail["serviceRequests"] == [{"notes": None}]
+    assert set(stored_private_text(sync_engine, tenant.schema_name, guest["id"]).values()) == {0}
     [event] = audit_events(sync_engine, tenant.schema_name, "guest.erased")
     assert event.actor_kind == "staff" and event.data == {"reason": "guest request by email"}
     # The old contact finds nothing; a new booking with it starts a fresh record.
