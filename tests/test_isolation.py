@@ -24,6 +24,7 @@ from starlette.testclient import TestClient
 from app import create_app
 from schema.ids import decode_id, encode_id
 from settings import Settings
+from tenancy.encrypted_columns import MESSAGE_BODY
 from tests.conftest import LOGIN, OWNER_PASSWORD, GraphQLClient, Servers, TenantFixture, error_codes, login
 from tests.dates import AHEAD, iso
 from tests.factories import (
@@ -40,7 +41,7 @@ from tests.factories import (
     stay,
 )
 from tests.helpers_cli import hospes
-from tests.helpers_db import row_counts, table_contents
+from tests.helpers_db import row_counts, table_contents, tenant_keys
 
 ME = "{ me { email tenant { slug } } }"
 GUEST = "query($id: ID!) { guest(id: $id) { id name email bookings { id } payments { id } } }"
@@ -149,17 +150,18 @@ class World:
 
 
 def _add_communication(engine: sa.Engine, company: Company) -> None:
-    """No mutation writes messages yet; a plain row stands in for one sent."""
+    """A plain row stands in for a message sent (its body encrypted, as the API stores it)."""
     guest_pk = decode_id("Guest", company.ids["guest:anna"])
     booking_pk = decode_id("Booking", company.ids["booking"])
     schema = company.tenant.schema_name
+    body = MESSAGE_BODY.seal(tenant_keys(engine, schema), "Welcome to Casa del Sol")
     with engine.begin() as connection:
         pk = connection.execute(
             sa.text(
-                f'INSERT INTO "{schema}".communication (guest_id, booking_id, channel, direction, body) '
-                "VALUES (:guest, :booking, 'email', 'out', 'Welcome to Casa del Sol') RETURNING id"
+                f'INSERT INTO "{schema}".communication (guest_id, booking_id, channel, direction, body_enc) '
+                "VALUES (:guest, :booking, 'email', 'out', :body) RETURNING id"
             ),
-            {"guest": guest_pk, "booking": booking_pk},
+            {"guest": guest_pk, "booking": booking_pk, "body": body},
         ).scalar_one()
     company.ids["communication"] = encode_id("Communication", pk)
 
