@@ -10,7 +10,7 @@ import json
 import os
 import uuid
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -26,6 +26,7 @@ from tenancy.crypto import CryptoError, MasterKey, encode_key, new_key, version_
 from tenancy.database import TenantSessions, create_engine_async
 from tenancy.keyring import Keyring, master_key_from
 from tests.conftest import GraphQLClient, TenantFixture, error_codes
+from tests.dates import AHEAD, days_from_today
 from tests.factories import (
     create_booking,
     create_guest,
@@ -224,7 +225,7 @@ OWN_PROVIDERS = """mutation($input: UpdateMessagingSettingsInput!) {
 def private_text_everywhere(api: GraphQLClient, *, slug: str) -> dict[str, str]:
     """Every kind of private text, written as clients write it: staff (property, payment, service
     request, message) and the public forms. Returns the two guests' ids."""
-    arrival = date.today() + timedelta(days=40)
+    arrival = days_from_today(AHEAD)
     prop = create_property(api, checkInInstructions=DOOR_CODE)
     guest = create_guest(api, name="Priv Ate", email="priv.ate@example.com", phone=None)
     booking = create_booking(

@@ -9,7 +9,7 @@ import signal
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,7 +21,7 @@ from settings import Settings
 from tasks.broker import make_broker, message_for
 from tasks.outbox import OutboxItem
 from tests.conftest import GraphQLClient, TenantFixture
-from tests.dates import AHEAD, iso
+from tests.dates import AHEAD, days_from_today, iso
 from tests.factories import create_booking, create_guest, create_property
 from tests.helpers_db import plaintext_found
 from tests.messaging_support import (
@@ -526,7 +526,7 @@ def test_check_in_instructions_go_out_in_clear_and_stay_encrypted_at_rest(rig: R
     door = "Lockbox 4417 under the blue shutter"
     place = create_property(api, name="Villa Sol", checkInInstructions=door)
     guest = create_guest(api, name="Ida Inn", email="ida@example.com", phone=None, language="en")
-    arrival = date.today() + timedelta(days=30)
+    arrival = days_from_today(AHEAD)
     create_booking(
         api,
         property_id=place["id"],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -31,6 +31,7 @@ from tenancy.keyring import master_key_from
 from tenancy.migrations import head_revision, upgrade_tenant
 from tenancy.provisioning import drop_tenant, schema_name_for
 from tests.conftest import OWNER_PASSWORD, GraphQLClient, TenantFixture, login
+from tests.dates import AHEAD, days_from_today
 from tests.factories import create_guest
 from tests.helpers_cli import hospes
 from tests.helpers_db import alembic_version, all_versions, plaintext_found, row_counts
@@ -357,7 +358,7 @@ def _at_t0004_with_plaintext(engine: sa.Engine, schema_name: str) -> uuid.UUID:
     """The tenant as it was before t0006, holding private text in plaintext; returns the guest id."""
     with engine.begin() as connection:
         upgrade_tenant(connection, schema_name=schema_name, revision="t0004")
-    arrival = date.today() + timedelta(days=20)
+    arrival = days_from_today(AHEAD)
     guest_id = uuid.uuid4()
     values = {
         "property": uuid.uuid4(),
