@@ -30,6 +30,7 @@ from tenancy.encrypted_columns import (
     MESSAGE_SUBJECT,
     PAYMENT_REFERENCE,
     SERVICE_REQUEST_NOTES,
+    VILLA_GUIDE,
 )
 from tenancy.keyring import ensure_keys
 from tenancy.migrations import upgrade_public
@@ -136,7 +137,15 @@ class _Generator:
         self.staff = t("staff_user", ("id", "email", "name", "password_hash", "role", "created_at"))
         self.properties = t(
             "property",
-            ("id", "name", "address", "timezone", "villa_guide", "check_in_instructions_enc", "created_at"),
+            (
+                "id",
+                "name",
+                "address",
+                "timezone",
+                "villa_guide_enc",
+                "check_in_instructions_enc",
+                "created_at",
+            ),
         )
         self.services = t(
             "service", ("id", "name", "description", "price", "currency", "active", "created_at")
@@ -265,8 +274,9 @@ class _Generator:
             instructions = (
                 "Key box at the gate; the code is sent the day before arrival. Check-in from 15:00."
             )
+            sealed_guide = VILLA_GUIDE.seal(self.keys, guide)
             sealed = CHECK_IN_INSTRUCTIONS.seal(self.keys, instructions)
-            self.properties.rows.append((property_id, name, address, timezone, guide, sealed, created))
+            self.properties.rows.append((property_id, name, address, timezone, sealed_guide, sealed, created))
         services = []
         for name, description, price in _SERVICES:
             service_id = self.new_id()

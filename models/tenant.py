@@ -135,8 +135,9 @@ class Property(SQLModel, table=True):
     name: str = _string(NAME_MAX, nullable=False)
     address: str | None = _string(ADDRESS_MAX)
     timezone: str = _string(64, nullable=False, default="UTC")
-    villa_guide: str | None = _text()
-    # Door codes and the like: encrypted (tenancy/encrypted_columns.py), as is all private text.
+    # The guide (Wi-Fi passwords) and door codes: encrypted (tenancy/encrypted_columns.py), as is
+    # all private text.
+    villa_guide_enc: bytes | None = _bytes()
     check_in_instructions_enc: bytes | None = _bytes()
     created_at: datetime = created_at_field()
 
@@ -283,7 +284,7 @@ class Booking(SQLModel, table=True):
     created_by_staff_id: uuid.UUID | None = foreign_key_field("staff_user.id", nullable=True)
     created_at: datetime = created_at_field()
     cancelled_at: datetime | None = timestamp_field()
-    cancel_reason: str | None = _text()
+    cancel_reason_enc: bytes | None = _bytes()  # may tell of the guest's private life
 
 
 class Payment(SQLModel, table=True):

@@ -23,6 +23,7 @@ from schema.errors import UserErrorCode, not_found
 from schema.ids import decode_id
 from schema.inputs import CancelBookingInput, CreateBookingInput, ImportOtaBookingInput, StayGuestInput
 from tenancy.crypto import TenantKeys
+from tenancy.encrypted_columns import CANCEL_REASON
 
 MAX_PARTY = 50
 _LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
@@ -353,7 +354,7 @@ async def cancel_booking(ctx: Context, data: CancelBookingInput) -> Booking | Re
             return rejected("bookingId", UserErrorCode.INVALID_STATE, "The booking is already cancelled.")
         booking.status = BookingStatus.CANCELLED.value
         booking.cancelled_at = utcnow()
-        booking.cancel_reason = reason
+        CANCEL_REASON.write(booking, await ctx.keys_within(session), reason)
         await session.flush()
         await portal.revoke_links(session, booking.id)
         await guests.refresh_booking_count(session, booking.guest_id)

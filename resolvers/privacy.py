@@ -236,7 +236,10 @@ async def erase_guest(ctx: Context, data: EraseGuestInput) -> Guest | Rejection:
             sa.update(Booking)
             .where(col(Booking.guest_id) == guest.id)
             .values(
-                stay_guest_name=None, stay_guest_email_enc=None, stay_guest_phone_enc=None, cancel_reason=None
+                stay_guest_name=None,
+                stay_guest_email_enc=None,
+                stay_guest_phone_enc=None,
+                cancel_reason_enc=None,
             )
         )
         await session.execute(

@@ -14,7 +14,7 @@ from resolvers.context import Context
 from resolvers.pagination import Page, Sort, keyset_page
 from resolvers.validation import Problems, Rejection
 from schema.inputs import CreatePropertyInput
-from tenancy.encrypted_columns import CHECK_IN_INSTRUCTIONS
+from tenancy.encrypted_columns import CHECK_IN_INSTRUCTIONS, VILLA_GUIDE
 
 BY_NAME = Sort("name", sa.func.lower(Property.name), Property.id, "text", descending=False)
 
@@ -43,8 +43,10 @@ async def create_property(ctx: Context, data: CreatePropertyInput) -> Property |
         return problems.rejection()
 
     async def work(session: AsyncSession) -> Property:
-        row = Property(name=name, timezone=timezone or "UTC", address=address, villa_guide=villa_guide)
-        CHECK_IN_INSTRUCTIONS.write(row, await ctx.keys_within(session), instructions)
+        row = Property(name=name, timezone=timezone or "UTC", address=address)
+        keys = await ctx.keys_within(session)
+        VILLA_GUIDE.write(row, keys, villa_guide)
+        CHECK_IN_INSTRUCTIONS.write(row, keys, instructions)
         session.add(row)
         await session.flush()
         return row

@@ -19,6 +19,7 @@ from schema.ids import encode_id
 from schema.messaging import ScheduledMessage
 from schema.payments import Payment
 from schema.properties import Property
+from tenancy.encrypted_columns import CANCEL_REASON
 
 if TYPE_CHECKING:
     from schema.guests import Guest
@@ -46,7 +47,6 @@ class Booking:
     external_id: str | None
     created_at: datetime
     cancelled_at: datetime | None
-    cancel_reason: str | None
     pk: strawberry.Private[uuid.UUID]
     guest_pk: strawberry.Private[uuid.UUID]
     property_pk: strawberry.Private[uuid.UUID]
@@ -68,12 +68,15 @@ class Booking:
             external_id=row.external_id,
             created_at=row.created_at,
             cancelled_at=row.cancelled_at,
-            cancel_reason=row.cancel_reason,
             pk=row.id,
             guest_pk=row.guest_id,
             property_pk=row.property_id,
             row=row,
         )
+
+    @strawberry.field(description="Why it was cancelled, as staff wrote it. Stored encrypted.")
+    async def cancel_reason(self, info: Info) -> str | None:
+        return await info.context.decrypt(CANCEL_REASON, self.row)
 
     @strawberry.field(description="Who stays, when the booker booked for someone else.")
     async def stay_guest(self, info: Info) -> StayGuest | None:

@@ -27,6 +27,7 @@ from schema.bookings import Booking
 from schema.enums import BookingStatus, PaymentStatus, ServiceRequestStatus
 from schema.errors import UserError
 from schema.ids import encode_id
+from tenancy.encrypted_columns import VILLA_GUIDE
 
 
 @strawberry.type(description="A trip service the guest may request.")
@@ -100,12 +101,14 @@ class PortalProperty:
     )
 
     @classmethod
-    def of(cls, row: PropertyRow, *, check_in_instructions: str | None) -> PortalProperty:
+    def of(
+        cls, row: PropertyRow, *, villa_guide: str | None, check_in_instructions: str | None
+    ) -> PortalProperty:
         return cls(
             name=row.name,
             address=row.address,
             timezone=row.timezone,
-            villa_guide=row.villa_guide,
+            villa_guide=villa_guide,
             check_in_instructions=check_in_instructions,
         )
 
@@ -144,7 +147,8 @@ class PortalBooking:
     async def property(self, info: Info) -> PortalProperty:
         place = await existing(info.context.loaders.property, self.row.property_id)
         instructions = await portal.check_in_instructions(info.context, self.row, place)
-        return PortalProperty.of(place, check_in_instructions=instructions)
+        guide = await info.context.decrypt(VILLA_GUIDE, place)
+        return PortalProperty.of(place, villa_guide=guide, check_in_instructions=instructions)
 
     @strawberry.field(description="Payments on this booking, newest first.")
     async def payments(self, info: Info) -> list[PortalPayment]:

@@ -8,7 +8,7 @@ import strawberry
 from models.tenant import Property as PropertyRow
 from resolvers.context import Info
 from schema.ids import encode_id
-from tenancy.encrypted_columns import CHECK_IN_INSTRUCTIONS
+from tenancy.encrypted_columns import CHECK_IN_INSTRUCTIONS, VILLA_GUIDE
 
 
 @strawberry.type(description="A rental unit: a villa, an apartment, a hotel.")
@@ -17,7 +17,6 @@ class Property:
     name: str
     address: str | None
     timezone: str
-    villa_guide: str | None
     created_at: datetime
     pk: strawberry.Private[uuid.UUID]
     row: strawberry.Private[PropertyRow]
@@ -29,11 +28,14 @@ class Property:
             name=row.name,
             address=row.address,
             timezone=row.timezone,
-            villa_guide=row.villa_guide,
             created_at=row.created_at,
             pk=row.id,
             row=row,
         )
+
+    @strawberry.field(description="The guide to the house (Wi-Fi, pool, beach). Stored encrypted.")
+    async def villa_guide(self, info: Info) -> str | None:
+        return await info.context.decrypt(VILLA_GUIDE, self.row)
 
     @strawberry.field(description="Door codes and the like. Stored encrypted.")
     async def check_in_instructions(self, info: Info) -> str | None:

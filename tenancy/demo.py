@@ -31,7 +31,7 @@ from resolvers.staff import create_staff_user
 from resolvers.validation import Rejection
 from tenancy.crypto import TenantKeys
 from tenancy.database import TenantSessions
-from tenancy.encrypted_columns import CHECK_IN_INSTRUCTIONS, MESSAGE_BODY, MESSAGE_SUBJECT
+from tenancy.encrypted_columns import CHECK_IN_INSTRUCTIONS, MESSAGE_BODY, MESSAGE_SUBJECT, VILLA_GUIDE
 from tenancy.keyring import Keyring
 from tenancy.passwords import Passwords
 from tenancy.provisioning import create_tenant, drop_tenant
@@ -67,18 +67,20 @@ async def _seed(session: AsyncSession, keys: TenantKeys, *, today: date) -> None
             name="Casa del Sol",
             address="Playa Tamarindo, Guanacaste, Costa Rica",
             timezone="America/Costa_Rica",
-            villa_guide=(
-                "Welcome to Casa del Sol!\n\nWi-Fi: CasaDelSol / sunshine2026\nPool towels are in the cabana."
-            ),
         ),
         Property(
             name="Villa Azul",
             address="Calle del Mar 12, Altea, Spain",
             timezone="Europe/Madrid",
-            villa_guide="The beach is a five-minute walk down the hill.",
         ),
         Property(name="Ocean Loft", address="Nosara, Costa Rica", timezone="America/Costa_Rica"),
     ]
+    VILLA_GUIDE.write(
+        properties[0],
+        keys,
+        "Welcome to Casa del Sol!\n\nWi-Fi: CasaDelSol / sunshine2026\nPool towels are in the cabana.",
+    )
+    VILLA_GUIDE.write(properties[1], keys, "The beach is a five-minute walk down the hill.")
     CHECK_IN_INSTRUCTIONS.write(properties[0], keys, "Key box at the gate, code 4821. Check-in from 15:00.")
     CHECK_IN_INSTRUCTIONS.write(
         properties[1], keys, "Our host Marta meets you at the door; call +34 600 000 000 on arrival."

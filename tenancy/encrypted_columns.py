@@ -85,6 +85,8 @@ MESSAGE_RECIPIENT = EncryptedColumn(Communication, "recipient_enc", "communicati
 MESSAGE_SECRETS = EncryptedColumn(Communication, "secrets_enc", "communication.secrets")
 SERVICE_REQUEST_NOTES = EncryptedColumn(ServiceRequest, "notes_enc", "service_request.notes")
 PAYMENT_REFERENCE = EncryptedColumn(Payment, "provider_reference_enc", "payment.provider_reference")
+CANCEL_REASON = EncryptedColumn(Booking, "cancel_reason_enc", "booking.cancel_reason")
+VILLA_GUIDE = EncryptedColumn(Property, "villa_guide_enc", "property.villa_guide")
 CHECK_IN_INSTRUCTIONS = EncryptedColumn(
     Property, "check_in_instructions_enc", "property.check_in_instructions"
 )
@@ -97,12 +99,14 @@ ALL: tuple[EncryptedColumn[Any], ...] = (
     GUEST_NOTES,
     STAY_GUEST_EMAIL,
     STAY_GUEST_PHONE,
+    CANCEL_REASON,
     MESSAGE_SUBJECT,
     MESSAGE_BODY,
     MESSAGE_RECIPIENT,
     MESSAGE_SECRETS,
     SERVICE_REQUEST_NOTES,
     PAYMENT_REFERENCE,
+    VILLA_GUIDE,
     CHECK_IN_INSTRUCTIONS,
     ACCOUNT_NEW_EMAIL,
     PROVIDER_CONFIG,

@@ -204,8 +204,9 @@ PRIVATE_TEXT = """query($id: ID!) { guest(id: $id) {
   communications { direction subject body }
   serviceRequests { notes }
   payments { providerReference }
-  bookings { property { checkInInstructions } }
+  bookings { cancelReason property { checkInInstructions villaGuide } }
 } }"""
+CANCEL = """mutation($input: CancelBookingInput!) { cancelBooking(input: $input) { errors { code } } }"""
 
 # One secret per kind of private text, each unlike anything else stored.
 DOOR_CODE = "Door code 7319 at the side gate"
@@ -215,6 +216,8 @@ SUBJECT = "Your alarm code inside"
 BODY = "The alarm code is 55821; see you soon"
 CONTACT_MESSAGE = "my passport is XK4411927, can I pay on arrival?"
 FORM_MESSAGE = "We land on flight IB6313 after midnight"
+VILLA_GUIDE = "Wi-Fi: CasaPriv / tide 4471"
+CANCEL_REASON = "Guest in hospital after a fall"
 
 
 OWN_PROVIDERS = """mutation($input: UpdateMessagingSettingsInput!) {
@@ -226,7 +229,7 @@ def private_text_everywhere(api: GraphQLClient, *, slug: str) -> dict[str, str]:
     """Every kind of private text, written as clients write it: staff (property, payment, service
     request, message) and the public forms. Returns the two guests' ids."""
     arrival = days_from_today(AHEAD)
-    prop = create_property(api, checkInInstructions=DOOR_CODE)
+    prop = create_property(api, checkInInstructions=DOOR_CODE, villaGuide=VILLA_GUIDE)
     guest = create_guest(api, name="Priv Ate", email="priv.ate@example.com", phone=None)
     booking = create_booking(
         api,
@@ -246,6 +249,8 @@ def private_text_everywhere(api: GraphQLClient, *, slug: str) -> dict[str, str]:
     )
     sent = api.data(SEND, {"input": {"guestId": guest["id"], "subject": SUBJECT, "body": BODY}})
     assert sent["sendMessage"]["errors"] == []
+    cancelled = api.data(CANCEL, {"input": {"bookingId": booking["id"], "reason": CANCEL_REASON}})
+    assert cancelled["cancelBooking"]["errors"] == []
 
     public = api.as_(**{"X-Tenant": slug})
     public.headers.pop("Authorization", None)
@@ -279,7 +284,8 @@ def test_no_plaintext_private_text_in_any_column(tenant: TenantFixture, sync_eng
 
     # Fragments too (with a space, so no hex digits of a ciphertext can match them by chance).
     secrets_ = [DOOR_CODE, "code 7319", PAYMENT_REF, REQUEST_NOTE, SUBJECT, BODY, "is 55821"]
-    secrets_ += [CONTACT_MESSAGE, "XK4411927", FORM_MESSAGE, "IB6313"]
+    secrets_ += [CONTACT_MESSAGE, "XK4411927", FORM_MESSAGE, "IB6313", VILLA_GUIDE, "tide 4471"]
+    secrets_ += [CANCEL_REASON, "in hospital"]
     assert plaintext_found(sync_engine, tenant.schema_name, secrets_) == []
 
     # The API answers exactly as before: the texts as written.
@@ -289,7 +295,12 @@ def test_no_plaintext_private_text_in_any_column(tenant: TenantFixture, sync_eng
     assert [m["body"] for m in staff["communications"]].count(BODY) == 1
     assert staff["serviceRequests"] == [{"notes": REQUEST_NOTE}]
     assert staff["payments"] == [{"providerReference": PAYMENT_REF}]
-    assert staff["bookings"] == [{"property": {"checkInInstructions": DOOR_CODE}}]
+    assert staff["bookings"] == [
+        {
+            "cancelReason": CANCEL_REASON,
+            "property": {"checkInInstructions": DOOR_CODE, "villaGuide": VILLA_GUIDE},
+        }
+    ]
     assert inbound_texts(read["contact"]) == [("Contact form", CONTACT_MESSAGE)]
     assert inbound_texts(read["form"]) == [("Booking request", FORM_MESSAGE)]
     # Stored as ciphertexts under the tenant's data key, like the contact data.
@@ -309,6 +320,8 @@ def test_every_encrypted_column_is_rotated_and_every_private_text_is_encrypted()
         ("service_request", "notes"),
         ("payment", "provider_reference"),
         ("property", "check_in_instructions"),
+        ("property", "villa_guide"),
+        ("booking", "cancel_reason"),
     }
     assert stored & plaintext == set()
 
@@ -477,11 +490,18 @@ def test_rotate_reencrypts_everything_and_reads_back_identical(
 
     before = snapshot()
     assert before[0][0]["notes"] == "Gate 4417" and before[1]["email"] == "ines@example.com"
-    assert before[2]["staff"]["bookings"] == [{"property": {"checkInInstructions": DOOR_CODE}}]
+    assert before[2]["staff"]["bookings"] == [
+        {
+            "cancelReason": CANCEL_REASON,
+            "property": {"checkInInstructions": DOOR_CODE, "villaGuide": VILLA_GUIDE},
+        }
+    ]
     assert all_versions(sync_engine, t.schema_name) == {1}
     # Rows holding something encrypted, per table: every kind of private text is among them.
     holding = encrypted_rows(sync_engine, t.schema_name)
-    assert {"communication", "service_request", "payment", "property", "provider_settings"} <= set(holding)
+    assert {"communication", "service_request", "payment", "property", "booking", "provider_settings"} <= set(
+        holding
+    )
     expected = rotation.describe(holding)
 
     result = rotate_cli(settings, "--tenant", t.slug, "--batch-size", "1")

@@ -324,12 +324,15 @@ REFERENCE = "ch_1OldPlainRef7731"
 REQUEST_NOTE = "Pick us up at the ferry, we carry a cello"
 CONTACT = "my passport is PZ7730019, is that enough?"
 REPLY = "Your code for the gate is 9911"
+GUIDE = "Wi-Fi: CasaVieja / olive 5150"
+CANCELLED = "Cancelled: the guest's mother died"
 # Written at t0004, when these columns were still plaintext.
 PLAINTEXT_ROWS = [
-    "INSERT INTO property (id, name, check_in_instructions) VALUES (:property, 'Casa Vieja', :door_code)",
+    "INSERT INTO property (id, name, check_in_instructions, villa_guide) "
+    "VALUES (:property, 'Casa Vieja', :door_code, :guide)",
     "INSERT INTO guest (id, name, name_key) VALUES (:guest, 'Olga Old', 'olga old')",
-    "INSERT INTO booking (id, property_id, guest_id, check_in, check_out, adults, amount, currency) "
-    "VALUES (:booking, :property, :guest, :check_in, :check_out, 2, 500, 'USD')",
+    "INSERT INTO booking (id, property_id, guest_id, check_in, check_out, adults, amount, currency, cancel_reason) "
+    "VALUES (:booking, :property, :guest, :check_in, :check_out, 2, 500, 'USD', :cancelled)",
     "INSERT INTO payment (booking_id, amount, currency, method, provider_reference) "
     "VALUES (:booking, 100, 'USD', 'card', :reference)",
     "INSERT INTO service (id, name, price, currency) VALUES (:service, 'Boat trip', 85, 'USD')",
@@ -343,7 +346,7 @@ OLD_GUEST = """query($id: ID!) { guest(id: $id) {
   communications { direction subject body }
   serviceRequests { notes }
   payments { providerReference }
-  bookings { property { checkInInstructions } }
+  bookings { cancelReason property { checkInInstructions villaGuide } }
 } }"""
 PLAINTEXT_COLUMNS = {
     ("communication", "subject"),
@@ -351,6 +354,8 @@ PLAINTEXT_COLUMNS = {
     ("service_request", "notes"),
     ("payment", "provider_reference"),
     ("property", "check_in_instructions"),
+    ("property", "villa_guide"),
+    ("booking", "cancel_reason"),
 }
 
 
@@ -372,6 +377,8 @@ def _at_t0004_with_plaintext(engine: sa.Engine, schema_name: str) -> uuid.UUID:
         "note": REQUEST_NOTE,
         "contact": CONTACT,
         "reply": REPLY,
+        "guide": GUIDE,
+        "cancelled": CANCELLED,
     }
     with engine.begin() as connection:
         bind_search_path(connection, schema_name)
@@ -410,6 +417,7 @@ def test_private_text_written_before_t0006_is_encrypted_and_reads_back_the_same(
     guest_id = _at_t0004_with_plaintext(sync_engine, schema_name)
     # Fragments too (with a space, so no hex digits of a ciphertext can match them by chance).
     secrets = [DOOR_CODE, "code 2468", REFERENCE, REQUEST_NOTE, CONTACT, "PZ7730019", REPLY, "is 9911"]
+    secrets += [GUIDE, "olive 5150", CANCELLED, "mother died"]
     assert {secret for _, secret in plaintext_found(sync_engine, schema_name, secrets)} == set(secrets)
     master = master_key_from(settings)
     if keys_before == "rotated":
@@ -443,5 +451,7 @@ def test_private_text_written_before_t0006_is_encrypted_and_reads_back_the_same(
         ],
         "serviceRequests": [{"notes": REQUEST_NOTE}],
         "payments": [{"providerReference": REFERENCE}],
-        "bookings": [{"property": {"checkInInstructions": DOOR_CODE}}],
+        "bookings": [
+            {"cancelReason": CANCELLED, "property": {"checkInInstructions": DOOR_CODE, "villaGuide": GUIDE}}
+        ],
     }

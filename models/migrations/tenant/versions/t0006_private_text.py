@@ -1,5 +1,5 @@
 """Private text encrypted at rest: message subjects and bodies, service-request notes, payment
-provider references and check-in instructions move to `*_enc` columns sealed with the tenant's
+provider references, booking cancellation reasons, villa guides and check-in instructions move to `*_enc` columns sealed with the tenant's
 data key; the plaintext columns are dropped.
 
 Existing rows are encrypted in place. That needs the master key, which the migration runner passes
@@ -35,7 +35,11 @@ PRIVATE_TEXT: dict[str, tuple[tuple[str, str, str], ...]] = {
     ),
     "service_request": (("notes", "notes_enc", "service_request.notes"),),
     "payment": (("provider_reference", "provider_reference_enc", "payment.provider_reference"),),
-    "property": (("check_in_instructions", "check_in_instructions_enc", "property.check_in_instructions"),),
+    "booking": (("cancel_reason", "cancel_reason_enc", "booking.cancel_reason"),),
+    "property": (
+        ("villa_guide", "villa_guide_enc", "property.villa_guide"),
+        ("check_in_instructions", "check_in_instructions_enc", "property.check_in_instructions"),
+    ),
 }
 BATCH = 1000
 
