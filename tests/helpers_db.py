@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
+from starlette.testclient import TestClient
 
+from notifications.outgoing import RECIPIENT_COLUMN, SECRETS_COLUMN, reveal
+from settings import Settings
+from tenancy import rotation
 from tenancy.database import quoted_schema
+from tenancy.keyring import master_key_from
 
 TENANT_TABLES = (
     "staff_user",
@@ -61,3 +71,40 @@ def alembic_version(engine: sa.Engine, schema_name: str) -> str | None:
     query = sa.text(f"SELECT version_num FROM {quoted_schema(schema_name)}.alembic_version")
     with engine.connect() as connection:
         return connection.execute(query).scalar()
+
+
+def mails(engine: sa.Engine, schema_name: str, template_key: str) -> list[SimpleNamespace]:
+    """The mails of one kind as sent, oldest first: their links are stored encrypted beside the
+    body (which shows markers), and `to` is the explicit address, if the mail had one."""
+    query = sa.text(
+        "SELECT guest_id, channel, direction, status, message_class, subject, body, secrets_enc, "
+        f"recipient_enc FROM {quoted_schema(schema_name)}.communication WHERE template_key = :key "
+        "ORDER BY created_at"
+    )
+    with engine.connect() as connection:
+        found = list(connection.execute(query, {"key": template_key}))
+    if not found:
+        return []  # a tenant that never encrypted anything has no keys yet
+    keys = rotation.load_keys(engine, master_key_from(Settings()), schema_name=schema_name)
+    sent = []
+    for row in found:
+        secrets = json.loads(keys.decrypt(row.secrets_enc, column=SECRETS_COLUMN)) if row.secrets_enc else {}
+        to = keys.decrypt_optional(row.recipient_enc, column=RECIPIENT_COLUMN)
+        sent.append(SimpleNamespace(**{**row._mapping, "body": reveal(row.body, secrets), "to": to}))
+    return sent
+
+
+@contextmanager
+def statements_of(client: TestClient) -> Iterator[list[str]]:
+    """Every SQL statement the app sends to PostgreSQL inside the block."""
+    engine = client.app.state.resources.engine.sync_engine  # type: ignore[attr-defined]
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

@@ -5,9 +5,8 @@ end sessions at once; a company always keeps an active owner; staff login is rat
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -590,30 +589,6 @@ def test_a_login_racing_a_deactivation_never_keeps_a_session(
 
 
 # --- login rate limits -----------------------------------------------------------------------------
-
-
-def _strict_client(settings: Settings, servers: Servers, **limits: Any) -> TestClient:
-    strict = settings.model_copy(update={"redis_namespace": f"login-{uuid.uuid4().hex[:8]}", **limits})
-    return TestClient(create_app(strict, database_url=servers.database_url, redis_url=servers.redis_url))
-
-
-@pytest.fixture
-def strict(settings: Settings, servers: Servers) -> Iterator[Callable[..., TestClient]]:
-    """Apps with low login limits, each with its own Redis namespace (so the suite's own
-    logins, all from one address, never share their counters)."""
-    opened: list[TestClient] = []
-
-    def make(**limits: Any) -> TestClient:
-        window = limits.setdefault("login_limit_window_seconds", 3600)
-        if window - time.time() % window < 10:  # fixed windows: start in a fresh one
-            time.sleep(window - time.time() % window + 0.1)
-        test_client = _strict_client(settings, servers, **limits).__enter__()
-        opened.append(test_client)
-        return test_client
-
-    yield make
-    for test_client in opened:
-        test_client.__exit__(None, None, None)
 
 
 def _attempt(client: TestClient, tenant: str, email: str, password: str, **headers: str) -> dict[str, Any]:
