@@ -112,6 +112,24 @@ async def _limit_address(ctx: Context, *, bucket: str, email_bidx: bytes, limit:
     await _limit(ctx, bucket=f"{bucket}:account", subject=_address_key(email_bidx), limit=limit)
 
 
+async def _count_login(ctx: Context, email_bidx: bytes | None) -> ratelimit.LoginAttempt:
+    """Count a password attempt on the account of `email_bidx` (None: an input naming no account)
+    from the caller's address; see `ratelimit.count_login`."""
+    settings = ctx.resources.settings
+    return await ratelimit.count_login(
+        ctx,
+        scope=f"account_login:{ctx.tenant.id}",
+        account=_address_key(email_bidx) if email_bidx is not None else None,
+        limits=ratelimit.LoginLimits(
+            per_account_and_client=settings.account_login_limit_per_account,
+            per_client=settings.account_login_limit_per_ip,
+            slowdown_after=settings.account_login_slowdown_after,
+            slowdown_max_seconds=settings.login_slowdown_max_seconds,
+            window_seconds=settings.account_limit_window_seconds,
+        ),
+    )
+
+
 async def _start_session(ctx: Context, account_id: uuid.UUID) -> str:
     return await ctx.resources.sessions.create(
         tenant_id=ctx.tenant.id, kind=PrincipalKind.GUEST_ACCOUNT.value, subject_id=account_id, role=None
@@ -435,16 +453,12 @@ async def verify_email(ctx: Context, *, token: str) -> str | Rejection:
 async def login(ctx: Context, *, email: str, password: str) -> str | Rejection:
     """A session token for valid credentials. Unknown email, wrong password, a disabled account
     and a registration not yet verified (no account exists for it) give the same answer at the
-    same cost. Limited per IP and per account."""
-    settings = ctx.resources.settings
-    await _limit_ip(ctx, bucket="account_login", limit=settings.account_login_limit_per_ip)
+    same cost. Limited per account and address, per address, and slowed down per account."""
     keys = await ctx.keys()
     email_bidx = keys.blind_index(check.email(Problems(), "email", email), kind="email")
+    attempt = await _count_login(ctx, email_bidx)
     account: GuestAccount | None = None
     if email_bidx is not None:
-        await _limit_address(
-            ctx, bucket="account_login", email_bidx=email_bidx, limit=settings.account_login_limit_per_account
-        )
         account = await ctx.scalar(sa.select(GuestAccount).where(col(GuestAccount.email_bidx) == email_bidx))
     usable = account if account is not None and account.disabled_at is None else None
     valid = await _verify(ctx, usable.password_hash if usable else None, password)
@@ -470,6 +484,7 @@ async def login(ctx: Context, *, email: str, password: str) -> str | Rejection:
     outcome = await ctx.write(work)
     if isinstance(outcome, Rejection):
         return outcome
+    await ratelimit.login_succeeded(ctx, attempt)
     return await _start_session(ctx, outcome)
 
 
@@ -573,16 +588,12 @@ async def change_password(ctx: Context, *, current_password: str, new_password: 
     """Change the caller's password, proven by the current one. Every session of the account ends,
     the caller's too; returns the caller's new session token."""
     account, _ = await current_account(ctx)
-    settings = ctx.resources.settings
     # The same budget as logins: a stolen session cannot guess the password faster than a login.
-    await _limit_address(
-        ctx,
-        bucket="account_login",
-        email_bidx=account.email_bidx,
-        limit=settings.account_login_limit_per_account,
-    )
+    attempt = await _count_login(ctx, account.email_bidx)
     problems = Problems()
-    if not await _verify(ctx, account.password_hash, current_password):
+    if await _verify(ctx, account.password_hash, current_password):
+        await ratelimit.login_succeeded(ctx, attempt)
+    else:
         problems.add("currentPassword", UserErrorCode.INVALID_CREDENTIALS, "Wrong password.")
     problem = password_problem(new_password)
     if problem is not None:

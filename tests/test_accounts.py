@@ -459,6 +459,48 @@ def test_logins_are_rate_limited_per_ip(
     assert error_codes(body) == ["RATE_LIMITED"]
 
 
+def test_a_stranger_guessing_cannot_lock_a_guest_out(
+    strict: Callable[..., TestClient], tenant: TenantFixture, account_session: SessionMaker
+) -> None:
+    app = strict(account_login_limit_per_account=3, account_login_limit_per_ip=100, trusted_proxy_hops=1)
+    account_session(tenant, on=app)
+    stranger = GraphQLClient(app, {"X-Tenant": tenant.slug, "X-Forwarded-For": "203.0.113.7"})
+    anna = GraphQLClient(app, {"X-Tenant": tenant.slug, "X-Forwarded-For": "198.51.100.2"})
+    right = {"input": {"email": "anna@example.com", "password": PASSWORD}}
+    for attempt in range(3):
+        assert log_in(stranger, "anna@example.com", f"guess-number-{attempt}")["token"] is None
+    assert error_codes(stranger(LOGIN, right)) == ["RATE_LIMITED"]
+    # Anna, from her own address, gets in; the guessing address stays limited.
+    assert log_in(anna, "anna@example.com", PASSWORD)["token"]
+    body = stranger(LOGIN, right)
+    assert error_codes(body) == ["RATE_LIMITED"] and body["errors"][0]["extensions"]["retryAfter"] > 0
+
+
+def test_guessing_from_many_addresses_slows_strangers_but_not_the_guests_own_address(
+    strict: Callable[..., TestClient], tenant: TenantFixture, account_session: SessionMaker
+) -> None:
+    app = strict(
+        account_login_limit_per_account=3,
+        account_login_slowdown_after=2,
+        login_slowdown_max_seconds=60,
+        trusted_proxy_hops=1,
+    )
+    account_session(tenant, on=app)
+    anna = GraphQLClient(app, {"X-Tenant": tenant.slug, "X-Forwarded-For": "198.51.100.2"})
+    assert log_in(anna, "anna@example.com", PASSWORD)["token"]  # her usual address
+    answers = [
+        GraphQLClient(app, {"X-Tenant": tenant.slug, "X-Forwarded-For": f"203.0.113.{n}"})(
+            LOGIN, {"input": {"email": "anna@example.com", "password": f"guess-number-{n}"}}
+        )
+        for n in range(8)
+    ]
+    # Each stranger tried once, far within its own limit: the account-wide slowdown held them.
+    slowed = [answer for answer in answers if error_codes(answer) == ["RATE_LIMITED"]]
+    assert slowed, answers
+    assert all(0 < answer["errors"][0]["extensions"]["retryAfter"] <= 60 for answer in slowed)
+    assert log_in(anna, "anna@example.com", PASSWORD)["token"]
+
+
 # --- password reset ------------------------------------------------------------------------------
 
 
