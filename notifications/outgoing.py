@@ -211,13 +211,13 @@ async def queue(
     """Write the message as `queued` (with its outbox work) or as `suppressed` with the reason.
     Nothing is dropped: a message that may not go is still recorded, rendered, with why."""
     guest = draft.guest
+    if guest is None and (draft.recipient is None or draft.body is None):
+        raise ValueError("a message without a guest needs an explicit recipient and its own body")
     secrets = {name: value for name, value in draft.extra.items() if name in SECRET_VALUES and value}
     shown = {**draft.extra, **{name: marker(name) for name in secrets}}
     recipient = recipient_of(guest, keys, override=draft.recipient)
     decision = routing.route(recipient, message_class=draft.message_class, requested=draft.channel)
     channel = decision.channel if isinstance(decision, Routed) else (draft.channel or Channel.EMAIL)
-    if guest is None and (draft.recipient is None or draft.body is None):
-        raise ValueError("a message without a guest needs an explicit recipient and its own body")
     language = guest.language if guest else None
     if draft.body is None and draft.template_key is not None:
         assert guest is not None
