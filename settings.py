@@ -50,15 +50,22 @@ class Settings(BaseSettings):
     trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
     api_key_limit_per_minute: int = Field(default=600, ge=1)
     # Staff login, in fixed windows kept in Redis: failed attempts per account (a keyed hash of
-    # company and email) and per IP; a successful login gives its attempt back.
+    # company and email) from one IP, and per IP; a successful login gives its attempt back. Past
+    # `login_slowdown_after` failures of one account from all IPs together, attempts from IPs the
+    # account has not logged in from are spaced out (1 s, doubling, at most
+    # `login_slowdown_max_seconds`): guessing slows down, and its owner is never locked out.
     login_limit_per_account: int = Field(default=10, ge=1)
     login_limit_per_ip: int = Field(default=50, ge=1)
     login_limit_window_seconds: int = Field(default=900, ge=1)
+    login_slowdown_after: int = Field(default=50, ge=1)
+    login_slowdown_max_seconds: int = Field(default=60, ge=1, le=3600)
     # Guest accounts, in fixed windows kept in Redis: login attempts per account (keyed by the
-    # email's blind index) and per IP; registrations, reset and email-change requests per IP and
-    # per address.
+    # email's blind index) from one IP, and per IP, with the slowdown of staff logins past
+    # `account_login_slowdown_after` failures of one account; registrations, reset and
+    # email-change requests per IP and per address.
     account_login_limit_per_account: int = Field(default=10, ge=1)
     account_login_limit_per_ip: int = Field(default=100, ge=1)
+    account_login_slowdown_after: int = Field(default=50, ge=1)
     account_request_limit_per_address: int = Field(default=5, ge=1)
     account_request_limit_per_ip: int = Field(default=20, ge=1)
     account_limit_window_seconds: int = Field(default=900, ge=1)

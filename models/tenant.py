@@ -240,6 +240,28 @@ class AccountToken(SQLModel, table=True):
     created_at: datetime = created_at_field()
 
 
+class AccountRegistration(SQLModel, table=True):
+    """A registration waiting for its address to be proven by the link mailed to it. No guest and
+    no account exists for it until then, and nothing in it is readable: email and name encrypted,
+    the password as its argon2id hash, the link's token as SHA-256. Several may wait for one
+    address (whoever typed it); following one link ends them all."""
+
+    __tablename__ = "account_registration"
+    __table_args__ = (
+        sa.Index("account_registration_email_bidx", "email_bidx"),
+        sa.Index("account_registration_expires_at", "expires_at"),
+    )
+
+    id: uuid.UUID = id_field()
+    email_bidx: bytes = Field(sa_column=sa.Column(pg.BYTEA, nullable=False))
+    email_enc: bytes = Field(sa_column=sa.Column(pg.BYTEA, nullable=False))
+    name_enc: bytes = Field(sa_column=sa.Column(pg.BYTEA, nullable=False))
+    password_hash: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    token_hash: str = Field(sa_column=sa.Column(sa.CHAR(64), nullable=False, unique=True))
+    expires_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    created_at: datetime = created_at_field()
+
+
 class DataKey(SQLModel, table=True):
     """The tenant's encryption (`data`) and blind-index (`index`) keys, wrapped by the master key."""
 
@@ -347,7 +369,8 @@ class Communication(SQLModel, table=True):
     delivery: whoever sets `sending_since` owns the provider call, and a sent message is never sent
     again. Subject and body are stored encrypted, like every private text (see
     `tenancy/encrypted_columns.py`). `recipient_enc` holds an explicit address (an email change's new
-    address); without it the guest's current contact is used, read at send time."""
+    address, or the address a registration must prove, which no guest record holds yet); without it
+    the guest's current contact is used, read at send time."""
 
     __tablename__ = "communication"
     __table_args__ = (
@@ -355,6 +378,7 @@ class Communication(SQLModel, table=True):
         _one_of("direction", Direction),
         _one_of("message_class", MessageClass),
         _one_of("status", CommunicationStatus),
+        sa.CheckConstraint("guest_id IS NOT NULL OR recipient_enc IS NOT NULL", name="addressed"),
         sa.Index(
             "communication_provider_message_id",
             "provider_message_id",
@@ -364,7 +388,8 @@ class Communication(SQLModel, table=True):
     )
 
     id: uuid.UUID = id_field()
-    guest_id: uuid.UUID = foreign_key_field("guest.id")
+    # None only for a mail to an address no guest record holds yet (a registration's link).
+    guest_id: uuid.UUID | None = foreign_key_field("guest.id", nullable=True)
     booking_id: uuid.UUID | None = foreign_key_field("booking.id", nullable=True)
     channel: str = _string(20, nullable=False)
     direction: str = _string(3, nullable=False)

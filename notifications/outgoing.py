@@ -75,9 +75,10 @@ class NoTemplate(LookupError):
 @dataclass(frozen=True)
 class Draft:
     """What to send to a guest: a template key (rendered here) or a free subject/body (the key then
-    only labels it), and either a channel a person chose or none (routing decides)."""
+    only labels it), and either a channel a person chose or none (routing decides). Without a
+    guest (an address no guest record holds yet), a free body to an explicit `recipient`."""
 
-    guest: Guest
+    guest: Guest | None
     booking: Booking | None = None
     payment: Payment | None = None
     template_key: str | None = None
@@ -98,16 +99,17 @@ class Rendered:
     body: str
 
 
-def recipient_of(guest: Guest, keys: TenantKeys, *, override: str | None = None) -> Recipient:
-    """The guest as routing sees them, contact decrypted; an override address replaces both."""
-    if override is not None:
+def recipient_of(guest: Guest | None, keys: TenantKeys, *, override: str | None = None) -> Recipient:
+    """The guest as routing sees them, contact decrypted; an override address replaces both (and
+    stands alone when there is no guest: transactional mail only)."""
+    if override is not None or guest is None:
         return Recipient(
             email=override,
             phone=None,
             preferred_channel=Channel.EMAIL,
             sms_opt_in=False,
-            marketing_email_consent=guest.marketing_email_consent,
-            erased=guest.erased_at is not None,
+            marketing_email_consent=guest.marketing_email_consent if guest else False,
+            erased=guest is not None and guest.erased_at is not None,
         )
     return Recipient(
         email=guest_fields.email_of(guest, keys),
@@ -217,13 +219,16 @@ async def queue(
     """Write the message as `queued` (with its outbox work) or as `suppressed` with the reason.
     Nothing is dropped: a message that may not go is still recorded, rendered, with why."""
     guest = draft.guest
+    if guest is None and (draft.recipient is None or draft.body is None):
+        raise ValueError("a message without a guest needs an explicit recipient and its own body")
     secrets = {name: value for name, value in draft.extra.items() if name in SECRET_VALUES and value}
     shown = {**draft.extra, **{name: marker(name) for name in secrets}}
     recipient = recipient_of(guest, keys, override=draft.recipient)
     decision = routing.route(recipient, message_class=draft.message_class, requested=draft.channel)
     channel = decision.channel if isinstance(decision, Routed) else (draft.channel or Channel.EMAIL)
-    language = guest.language
+    language = guest.language if guest else None
     if draft.body is None and draft.template_key is not None:
+        assert guest is not None
         rendered = await render(
             session,
             tenant=tenant,
@@ -241,7 +246,7 @@ async def queue(
         subject, body = subject_for(channel, draft.subject, tenant), draft.body or ""
     communication = Communication(
         id=uuid.uuid4(),
-        guest_id=guest.id,
+        guest_id=guest.id if guest else None,
         booking_id=draft.booking.id if draft.booking else None,
         channel=channel.value,
         direction=Direction.OUT.value,

@@ -1,11 +1,16 @@
-"""Guest accounts: registration, login and logout, passwords (reset, first password, change), the
-profile and its email change, the accounts the booking form opens, and disabling by staff.
+"""Guest accounts: registration (proven by a link mailed to the address), login and logout,
+passwords (reset, first password, change), the profile and its email change, the accounts the
+booking form opens, and disabling by staff.
 
 An account logs in with the email of its guest record: `guest_account.email_bidx` is kept equal to
 the guest's `email_bidx`, and only `accountConfirmEmailChange` changes either of them here.
 Links mailed to a guest carry single-use tokens stored as SHA-256 only; the mail itself is a
 queued `communication` row (messaging sends queued rows; until it does, the link sits in that
-row's body)."""
+row's body).
+
+Whether an address has an account never shows in an answer, nor in the work behind it:
+registering and asking for a reset answer alike, run the same statements and queue one mail
+either way."""
 
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from strawberry.dataloader import DataLoader
 
 from models.columns import NAME_MAX, utcnow
 from models.tenant import (
+    AccountRegistration,
     AccountToken,
     AccountTokenPurpose,
     Guest,
@@ -39,18 +45,19 @@ from resolvers.validation import Problems, Rejection, rejected
 from schema.errors import UserErrorCode, unauthenticated
 from tenancy import tokens
 from tenancy.crypto import TenantKeys
+from tenancy.encrypted_columns import ACCOUNT_NEW_EMAIL, REGISTRATION_EMAIL, REGISTRATION_NAME
 from tenancy.passwords import MAX_LENGTH, password_problem
 from tenancy.principal import PrincipalKind
 
 RESET_LIFETIME = timedelta(hours=1)
 SET_PASSWORD_LIFETIME = timedelta(days=7)
 EMAIL_CHANGE_LIFETIME = timedelta(days=1)
+VERIFY_LIFETIME = timedelta(days=1)
 PASSWORD_PURPOSES = (AccountTokenPurpose.RESET_PASSWORD, AccountTokenPurpose.SET_PASSWORD)
 
 INVALID_LOGIN = "Unknown email or wrong password."
 INVALID_LINK = "This link is invalid, has expired or was already used."
 NO_ACCOUNTS = "This company does not offer guest accounts."
-NEW_EMAIL_COLUMN = "account_token.new_email"
 CONSENTS = {"sms_opt_in": "smsOptIn", "marketing_email_consent": "marketingEmailConsent"}
 
 
@@ -94,9 +101,31 @@ async def _limit_ip(ctx: Context, *, bucket: str, limit: int) -> None:
     await _limit(ctx, bucket=f"{bucket}:ip", subject=ip, limit=limit)
 
 
+def _address_key(email_bidx: bytes) -> str:
+    # The blind index: no address is ever written to Redis.
+    return bytes(email_bidx).hex()[:32]
+
+
 async def _limit_address(ctx: Context, *, bucket: str, email_bidx: bytes, limit: int) -> None:
-    # Keyed by the blind index: no address is ever written to Redis.
-    await _limit(ctx, bucket=f"{bucket}:account", subject=bytes(email_bidx).hex()[:32], limit=limit)
+    await _limit(ctx, bucket=f"{bucket}:account", subject=_address_key(email_bidx), limit=limit)
+
+
+async def _count_login(ctx: Context, email_bidx: bytes | None) -> ratelimit.LoginAttempt:
+    """Count a password attempt on the account of `email_bidx` (None: an input naming no account)
+    from the caller's address; see `ratelimit.count_login`."""
+    settings = ctx.resources.settings
+    return await ratelimit.count_login(
+        ctx,
+        scope=f"account_login:{ctx.tenant.id}",
+        account=_address_key(email_bidx) if email_bidx is not None else None,
+        limits=ratelimit.LoginLimits(
+            per_account_and_client=settings.account_login_limit_per_account,
+            per_client=settings.account_login_limit_per_ip,
+            slowdown_after=settings.account_login_slowdown_after,
+            slowdown_max_seconds=settings.login_slowdown_max_seconds,
+            window_seconds=settings.account_limit_window_seconds,
+        ),
+    )
 
 
 async def _start_session(ctx: Context, account_id: uuid.UUID) -> str:
@@ -134,6 +163,38 @@ def _issue_token(
         )
     )
     return token
+
+
+async def _issue_reset_token(session: AsyncSession, account: GuestAccount | None) -> str | None:
+    """A reset token for `account` if it is usable, else None. The same statement runs either way
+    (it writes no row without a usable account), so an address without an account costs what one
+    with an account does."""
+    token = tokens.new_account_token()
+    account_id = account.id if account is not None and account.disabled_at is None else None
+    await session.execute(
+        sa.insert(AccountToken).from_select(
+            ["account_id", "purpose", "token_hash", "expires_at"],
+            sa.select(
+                col(GuestAccount.id),
+                sa.literal(AccountTokenPurpose.RESET_PASSWORD.value),
+                sa.literal(tokens.digest(token)),
+                sa.func.now() + sa.literal(RESET_LIFETIME),
+            ).where(col(GuestAccount.id) == sa.bindparam("account_id", account_id, type_=sa.Uuid)),
+        )
+    )
+    return token if account_id is not None else None
+
+
+async def _account_of_address(session: AsyncSession, email_bidx: bytes) -> tuple[GuestAccount, Guest] | None:
+    """The account logging in with `email_bidx` (disabled or not) and its guest, in one statement."""
+    row = (
+        await session.execute(
+            sa.select(GuestAccount, Guest)
+            .join(Guest, col(Guest.id) == col(GuestAccount.guest_id))
+            .where(col(GuestAccount.email_bidx) == email_bidx)
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 async def _redeem(
@@ -178,7 +239,7 @@ async def _queue_email(
     ctx: Context,
     session: AsyncSession,
     *,
-    guest_id: uuid.UUID,
+    guest: Guest | None,
     label: str,
     subject: str,
     body: str,
@@ -186,10 +247,9 @@ async def _queue_email(
     to: str | None = None,
 ) -> None:
     """A transactional email to the guest (or to `to`, an address the guest record does not hold
-    yet), queued for delivery after commit. `link`, a credential, replaces the `[link]` marker of
-    `body` only when sent; it is stored encrypted."""
-    guest = await session.get(Guest, guest_id)
-    assert guest is not None
+    yet, or that no guest record holds when `guest` is None), queued for delivery after commit.
+    `link`, a credential, replaces the `[link]` marker of `body` only when sent; it is stored
+    encrypted."""
     await outgoing.queue(
         session,
         tenant=ctx.tenant,
@@ -228,8 +288,11 @@ async def _verify(ctx: Context, password_hash: str | None, password: str) -> boo
 # --- registration and login -------------------------------------------------------------------
 
 
-async def register(ctx: Context, *, email: str, password: str, name: str) -> str | Rejection:
-    """Create an account (and find or create its guest by email); returns a session token."""
+async def register(ctx: Context, *, email: str, password: str, name: str) -> bool | Rejection:
+    """Start a registration; nothing is granted, linked or changed until the address is proven.
+    An address without an account gets a link to prove it (`verify_email` then opens the
+    account); one with an account gets word of it and a reset link. The answer, and the work
+    behind it, are the same either way."""
     settings = ctx.resources.settings
     await _limit_ip(ctx, bucket="account_register", limit=settings.account_request_limit_per_ip)
     if CompanySettings.of(ctx.tenant).account_creation is AccountCreation.DISABLED:
@@ -245,50 +308,155 @@ async def register(ctx: Context, *, email: str, password: str, name: str) -> str
     keys = await ctx.keys()
     email_bidx = keys.blind_index(address, kind="email")
     assert email_bidx is not None
+    # Per address too: nobody can have a stranger's inbox flooded.
+    await _limit_address(
+        ctx,
+        bucket="account_register",
+        email_bidx=email_bidx,
+        limit=settings.account_request_limit_per_address,
+    )
+    # Hashed on both paths, though only a new registration keeps it: the same cost either way.
     password_hash = await _hash(ctx, password)
-    details = GuestDetails(name=clean_name, email=address, phone=None, country=None, language=None)
+    company = ctx.tenant.name
+
+    async def work(session: AsyncSession) -> bool:
+        await session.execute(
+            sa.delete(AccountRegistration).where(col(AccountRegistration.expires_at) <= sa.func.now())
+        )
+        holder = await _account_of_address(session, email_bidx)
+        if holder is None:
+            token = tokens.new_account_token()
+            session.add(
+                AccountRegistration(
+                    id=uuid.uuid4(),
+                    email_bidx=email_bidx,
+                    email_enc=keys.encrypt(address, column=REGISTRATION_EMAIL.associated),
+                    name_enc=keys.encrypt(clean_name, column=REGISTRATION_NAME.associated),
+                    password_hash=password_hash,
+                    token_hash=tokens.digest(token),
+                    expires_at=utcnow() + VERIFY_LIFETIME,
+                )
+            )
+            # To the address only: no guest record is touched before it is proven.
+            await _queue_email(
+                ctx,
+                session,
+                guest=None,
+                to=address,
+                label="account_verify",
+                link=_link(ctx, "verify-email", token),
+                subject=f"Confirm your email address for {company}",
+                body=(
+                    f"Someone asked to open a {company} account with this address. To confirm it is "
+                    f"yours and open the account, follow this link within 24 hours:\n"
+                    f"{outgoing.marker('link')}\n\n"
+                    "If this was not you, ignore this message: no account is opened."
+                ),
+            )
+            return True
+        account, guest = holder
+        reset = await _issue_reset_token(session, account)
+        await _queue_email(
+            ctx,
+            session,
+            guest=guest,
+            to=address,
+            label="account_exists",
+            link=_link(ctx, "reset", reset) if reset else None,
+            subject=f"You already have a {company} account",
+            body=(
+                f"Someone asked to open a {company} account with this address, but it already has one. "
+                + (
+                    "If you forgot its password, choose a new one within one hour:\n"
+                    + outgoing.marker("link")
+                    if reset
+                    else f"To use it again, please contact {company}."
+                )
+                + "\n\nIf this was not you, ignore this message: nothing has changed."
+            ),
+        )
+        return True
+
+    return await ctx.write(work)
+
+
+async def verify_email(ctx: Context, *, token: str) -> str | Rejection:
+    """Follow a registration's link: the address is proven, so the account opens, linked to the
+    guest record holding that address (a new one when none does), and a session starts. Single
+    use; the address's other pending registrations end with it. An unknown, expired or used
+    token changes nothing."""
+    if CompanySettings.of(ctx.tenant).account_creation is AccountCreation.DISABLED:
+        return rejected(None, UserErrorCode.INVALID_STATE, NO_ACCOUNTS)
+    if not token.startswith(tokens.ACCOUNT_TOKEN_PREFIX) or len(token) > 100:
+        return rejected("token", UserErrorCode.INVALID, INVALID_LINK)
     actor = ctx.principal
 
-    async def work(session: AsyncSession) -> GuestAccount | Rejection:
+    async def work(session: AsyncSession) -> uuid.UUID | Rejection:
+        # Not locked: verifications of one address are serialised by the intake lock below, and
+        # the first to commit deletes every pending row of the address.
+        registration = await session.scalar(
+            sa.select(AccountRegistration).where(
+                col(AccountRegistration.token_hash) == tokens.digest(token),
+                col(AccountRegistration.expires_at) > sa.func.now(),
+            )
+        )
+        if registration is None:
+            return rejected("token", UserErrorCode.INVALID, INVALID_LINK)
+        keys = await ctx.keys_within(session, registration.email_enc, registration.name_enc)
+        details = GuestDetails(
+            name=keys.decrypt(bytes(registration.name_enc), column=REGISTRATION_NAME.associated),
+            email=keys.decrypt(bytes(registration.email_enc), column=REGISTRATION_EMAIL.associated),
+            phone=None,
+            country=None,
+            language=None,
+        )
+        # Under the intake lock of the address: a second link (or the same one twice) waits here,
+        # then finds the account this one opened.
         guest, _ = await intake.find_or_create_guest(session, keys, details, actor=actor, source="account")
         taken = await session.scalar(
             sa.select(col(GuestAccount.id)).where(
-                sa.or_(col(GuestAccount.email_bidx) == email_bidx, col(GuestAccount.guest_id) == guest.id)
+                sa.or_(
+                    col(GuestAccount.email_bidx) == registration.email_bidx,
+                    col(GuestAccount.guest_id) == guest.id,
+                )
             )
         )
         if taken is not None:
-            return rejected("email", UserErrorCode.DUPLICATE, "An account with this email already exists.")
+            # An account came to hold the address meanwhile (a booking form's, another link's).
+            return rejected("token", UserErrorCode.INVALID, INVALID_LINK)
         account = GuestAccount(
             id=uuid.uuid4(),
             guest_id=guest.id,
-            email_bidx=email_bidx,
-            password_hash=password_hash,
+            email_bidx=registration.email_bidx,
+            password_hash=registration.password_hash,
             last_login_at=utcnow(),
         )
         session.add(account)
         await session.flush()
+        await session.execute(
+            sa.delete(AccountRegistration).where(
+                col(AccountRegistration.email_bidx) == registration.email_bidx
+            )
+        )
         await guests.touch(session, guest.id)
         _audit_account(session, ctx, "account.created", guest.id, source="register")
-        return account
+        return account.id
 
     outcome = await ctx.write(work)
     if isinstance(outcome, Rejection):
         return outcome
-    return await _start_session(ctx, outcome.id)
+    return await _start_session(ctx, outcome)
 
 
 async def login(ctx: Context, *, email: str, password: str) -> str | Rejection:
-    """A session token for valid credentials. Unknown email, wrong password and a disabled
-    account give the same answer at the same cost. Limited per IP and per account."""
-    settings = ctx.resources.settings
-    await _limit_ip(ctx, bucket="account_login", limit=settings.account_login_limit_per_ip)
+    """A session token for valid credentials. Unknown email, wrong password, a disabled account
+    and a registration not yet verified (no account exists for it) give the same answer at the
+    same cost. Limited per account and address, per address, and slowed down per account."""
     keys = await ctx.keys()
     email_bidx = keys.blind_index(check.email(Problems(), "email", email), kind="email")
+    attempt = await _count_login(ctx, email_bidx)
     account: GuestAccount | None = None
     if email_bidx is not None:
-        await _limit_address(
-            ctx, bucket="account_login", email_bidx=email_bidx, limit=settings.account_login_limit_per_account
-        )
         account = await ctx.scalar(sa.select(GuestAccount).where(col(GuestAccount.email_bidx) == email_bidx))
     usable = account if account is not None and account.disabled_at is None else None
     valid = await _verify(ctx, usable.password_hash if usable else None, password)
@@ -314,6 +482,7 @@ async def login(ctx: Context, *, email: str, password: str) -> str | Rejection:
     outcome = await ctx.write(work)
     if isinstance(outcome, Rejection):
         return outcome
+    await ratelimit.login_succeeded(ctx, attempt)
     return await _start_session(ctx, outcome)
 
 
@@ -329,8 +498,8 @@ async def logout(ctx: Context) -> bool:
 
 
 async def request_password_reset(ctx: Context, *, email: str) -> bool | Rejection:
-    """Mail a reset link when the address belongs to a usable account. The answer is the same
-    whether or not it does."""
+    """Mail a reset link when the address belongs to a usable account, else word that it has
+    none. The answer, the statements and the mail queued are the same whether or not it does."""
     settings = ctx.resources.settings
     await _limit_ip(ctx, bucket="account_reset", limit=settings.account_request_limit_per_ip)
     problems = Problems()
@@ -343,34 +512,41 @@ async def request_password_reset(ctx: Context, *, email: str) -> bool | Rejectio
     await _limit_address(
         ctx, bucket="account_reset", email_bidx=email_bidx, limit=settings.account_request_limit_per_address
     )
+    company = ctx.tenant.name
 
     async def work(session: AsyncSession) -> bool:
-        account = await session.scalar(
-            sa.select(GuestAccount).where(
-                col(GuestAccount.email_bidx) == email_bidx, col(GuestAccount.disabled_at).is_(None)
+        holder = await _account_of_address(session, email_bidx)
+        token = await _issue_reset_token(session, holder[0] if holder else None)
+        if holder is not None and token is not None:
+            await _queue_email(
+                ctx,
+                session,
+                guest=holder[1],
+                to=address,  # the guest's own address: set on both paths, so both do the same work
+                label="password_reset",
+                link=_link(ctx, "reset", token),
+                subject=f"Reset your password for {company}",
+                body=(
+                    f"Someone asked to reset the password of your {company} account.\n\n"
+                    "To choose a new password, open this link within one hour:\n"
+                    f"{outgoing.marker('link')}\n\n"
+                    "If this was not you, ignore this message: your password stays as it is."
+                ),
             )
-        )
-        if account is None:
-            return True
-        token = _issue_token(
-            session,
-            account_id=account.id,
-            purpose=AccountTokenPurpose.RESET_PASSWORD,
-            lifetime=RESET_LIFETIME,
-        )
-        await _queue_email(
-            ctx,
-            session,
-            guest_id=account.guest_id,
-            label="password_reset",
-            link=_link(ctx, "reset", token),
-            subject=f"Reset your password for {ctx.tenant.name}",
-            body=(
-                f"Someone asked to reset the password of your {ctx.tenant.name} account.\n\n"
-                f"To choose a new password, open this link within one hour:\n{outgoing.marker('link')}\n\n"
-                "If this was not you, ignore this message: your password stays as it is."
-            ),
-        )
+        else:
+            await _queue_email(
+                ctx,
+                session,
+                guest=holder[1] if holder else None,  # a disabled account's guest
+                to=address,
+                label="password_reset_no_account",
+                subject=f"Reset your password for {company}",
+                body=(
+                    f"Someone asked to reset the password of a {company} account for this address, "
+                    "but there is no account we can reset for it. If this was you, you may have "
+                    "registered with another address; if not, ignore this message."
+                ),
+            )
         return True
 
     return await ctx.write(work)
@@ -410,16 +586,12 @@ async def change_password(ctx: Context, *, current_password: str, new_password: 
     """Change the caller's password, proven by the current one. Every session of the account ends,
     the caller's too; returns the caller's new session token."""
     account, _ = await current_account(ctx)
-    settings = ctx.resources.settings
     # The same budget as logins: a stolen session cannot guess the password faster than a login.
-    await _limit_address(
-        ctx,
-        bucket="account_login",
-        email_bidx=account.email_bidx,
-        limit=settings.account_login_limit_per_account,
-    )
+    attempt = await _count_login(ctx, account.email_bidx)
     problems = Problems()
-    if not await _verify(ctx, account.password_hash, current_password):
+    if await _verify(ctx, account.password_hash, current_password):
+        await ratelimit.login_succeeded(ctx, attempt)
+    else:
         problems.add("currentPassword", UserErrorCode.INVALID_CREDENTIALS, "Wrong password.")
     problem = password_problem(new_password)
     if problem is not None:
@@ -548,13 +720,13 @@ async def request_email_change(ctx: Context, *, new_email: str) -> bool | Reject
             account_id=account.id,
             purpose=AccountTokenPurpose.CHANGE_EMAIL,
             lifetime=EMAIL_CHANGE_LIFETIME,
-            new_email_enc=keys.encrypt(address, column=NEW_EMAIL_COLUMN),
+            new_email_enc=keys.encrypt(address, column=ACCOUNT_NEW_EMAIL.associated),
         )
         # Addressed to the new email, which the guest record does not hold yet.
         await _queue_email(
             ctx,
             session,
-            guest_id=guest.id,
+            guest=guest,
             label="email_change",
             link=_link(ctx, "confirm-email", token),
             to=address,
@@ -586,7 +758,7 @@ async def confirm_email_change(ctx: Context, *, token: str) -> bool | Rejection:
         guest = await session.get(Guest, account.guest_id, with_for_update=True, populate_existing=True)
         assert guest is not None
         keys = await ctx.keys_within(session, row.new_email_enc, guest.email_enc)
-        address = keys.decrypt(bytes(row.new_email_enc), column=NEW_EMAIL_COLUMN)
+        address = keys.decrypt(bytes(row.new_email_enc), column=ACCOUNT_NEW_EMAIL.associated)
         email_bidx = keys.blind_index(address, kind="email")
         assert email_bidx is not None
         if await _email_taken(session, email_bidx, account.id):
@@ -679,7 +851,7 @@ async def open_account(
         await _queue_email(
             ctx,
             session,
-            guest_id=guest.id,
+            guest=guest,
             label="account_created",
             subject=f"Your {company} account",
             body=f"Your {company} account is ready: log in with {email} to see your bookings.",

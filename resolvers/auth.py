@@ -1,12 +1,11 @@
-"""Staff login and logout. Login is rate-limited in Redis per account and per IP."""
+"""Staff login and logout. Login is rate-limited in Redis per account and IP, per IP, and slowed
+down per account (see `ratelimit.count_login`)."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import hmac
-import time
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -16,8 +15,9 @@ from models.tenant import StaffUser
 from resolvers import ratelimit
 from resolvers.context import Context
 from resolvers.validation import Rejection, rejected
-from schema.errors import ApiError, ErrorCode, UserErrorCode, unauthenticated
+from schema.errors import UserErrorCode, unauthenticated
 from schema.inputs import LoginInput
+from settings import Settings
 from tenancy.credentials import SLUG
 from tenancy.principal import PrincipalKind
 from tenancy.registry import TenantRef
@@ -29,14 +29,6 @@ def _invalid_login() -> Rejection:
     return rejected(None, UserErrorCode.INVALID_CREDENTIALS, INVALID_LOGIN)
 
 
-@dataclass(frozen=True)
-class LoginAttempt:
-    """One counted attempt: its per-account and per-IP counters."""
-
-    account_key: str
-    ip_key: str
-
-
 def _account_digest(ctx: Context, *, tenant: str, email: str) -> str:
     """A keyed hash of company and email: Redis never holds an address, and without the
     master key the counters cannot be matched to one by guessing."""
@@ -44,45 +36,14 @@ def _account_digest(ctx: Context, *, tenant: str, email: str) -> str:
     return hmac.new(secret.digest(), f"{tenant}\n{email}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-async def _count_attempt(ctx: Context, *, tenant: str, email: str) -> LoginAttempt:
-    """Count an attempt against its account, then its IP, before any password is checked;
-    RATE_LIMITED (with `retryAfter`) past either limit. Counting first keeps parallel guesses
-    within the limit; an attempt the account limit refuses leaves the IP's allowance alone."""
-    settings = ctx.resources.settings
-    seconds = settings.login_limit_window_seconds
-    now = int(time.time())
-    window = now - now % seconds
-    prefix = f"{settings.redis_namespace}:rate:staff_login"
-    ip = ratelimit.client_ip(ctx.request, trusted_hops=settings.trusted_proxy_hops)
-    attempt = LoginAttempt(
-        account_key=f"{prefix}:account:{_account_digest(ctx, tenant=tenant, email=email)}:{window}",
-        ip_key=f"{prefix}:ip:{ip}:{window}",
+def _limits(settings: Settings) -> ratelimit.LoginLimits:
+    return ratelimit.LoginLimits(
+        per_account_and_client=settings.login_limit_per_account,
+        per_client=settings.login_limit_per_ip,
+        slowdown_after=settings.login_slowdown_after,
+        slowdown_max_seconds=settings.login_slowdown_max_seconds,
+        window_seconds=settings.login_limit_window_seconds,
     )
-    for key, limit in (
-        (attempt.account_key, settings.login_limit_per_account),
-        (attempt.ip_key, settings.login_limit_per_ip),
-    ):
-        async with ctx.resources.redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, seconds)
-            count, _ = await pipe.execute()
-        if int(count) > limit:
-            retry_after = window + seconds - now
-            raise ApiError(
-                ErrorCode.RATE_LIMITED,
-                f"Too many login attempts; try again in {retry_after} seconds.",
-                retryAfter=retry_after,
-            )
-    return attempt
-
-
-async def _succeeded(ctx: Context, attempt: LoginAttempt) -> None:
-    """A successful login clears its account's failures and gives its attempt back to the IP,
-    so only failures use up the limits (an office behind one address logs in all day)."""
-    async with ctx.resources.redis.pipeline(transaction=True) as pipe:
-        pipe.delete(attempt.account_key)
-        pipe.decr(attempt.ip_key)
-        await pipe.execute()
 
 
 async def login(ctx: Context, data: LoginInput) -> str | Rejection:
@@ -90,7 +51,12 @@ async def login(ctx: Context, data: LoginInput) -> str | Rejection:
     and wrong password all give the same answer at the same cost."""
     resources = ctx.resources
     email = data.email.strip().lower()
-    attempt = await _count_attempt(ctx, tenant=data.tenant[:64], email=email[:320])
+    attempt = await ratelimit.count_login(
+        ctx,
+        scope="staff_login",
+        account=_account_digest(ctx, tenant=data.tenant[:64], email=email[:320]),
+        limits=_limits(resources.settings),
+    )
     tenant = await resources.registry.by_slug(data.tenant) if SLUG.fullmatch(data.tenant) else None
     user: StaffUser | None = None
     if tenant is not None and tenant.active and email:
@@ -104,7 +70,7 @@ async def login(ctx: Context, data: LoginInput) -> str | Rejection:
     token = await _start_session(ctx, tenant=tenant, user=user, password=data.password)
     if token is None:
         return _invalid_login()
-    await _succeeded(ctx, attempt)
+    await ratelimit.login_succeeded(ctx, attempt)
     return token
 
 

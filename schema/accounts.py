@@ -126,6 +126,11 @@ class AccountRegisterInput:
     name: str
 
 
+@strawberry.input(description="`token` from the link mailed to the registered address.")
+class AccountVerifyEmailInput:
+    token: str
+
+
 @strawberry.input
 class AccountLoginInput:
     email: str
@@ -177,8 +182,20 @@ class DisableGuestAccountInput:
     guest_id: strawberry.ID
 
 
-@strawberry.type
+@strawberry.type(
+    description="Empty `errors` whether or not the email has an account: the address gets a mail "
+    "either way (a link to prove it, or word of its account and a reset link)."
+)
 class AccountRegisterPayload:
+    token: str | None = strawberry.field(
+        default=None,
+        deprecation_reason="Registration grants no session; accountVerifyEmail returns one.",
+    )
+    errors: list[UserError]
+
+
+@strawberry.type
+class AccountVerifyEmailPayload:
     token: str | None = strawberry.field(description="Send as `Authorization: Bearer <token>`.")
     errors: list[UserError]
 
@@ -253,14 +270,26 @@ class AccountQuery:
 @strawberry.type
 class AccountMutation:
     @strawberry.mutation(
-        permission_classes=[SITE_VISITOR], description="Open an account and log in (`X-Tenant`)."
+        permission_classes=[SITE_VISITOR],
+        description="Ask for an account (`X-Tenant`); it opens when the link mailed to the address is "
+        "followed (accountVerifyEmail).",
     )
     async def account_register(self, info: Info, input: AccountRegisterInput) -> AccountRegisterPayload:
         outcome = await accounts.register(
             info.context, email=input.email, password=input.password, name=input.name
         )
+        return AccountRegisterPayload(errors=_errors(outcome))
+
+    @strawberry.mutation(
+        permission_classes=[SITE_VISITOR],
+        description="Prove the registered address with the mailed link: the account opens and logs in.",
+    )
+    async def account_verify_email(
+        self, info: Info, input: AccountVerifyEmailInput
+    ) -> AccountVerifyEmailPayload:
+        outcome = await accounts.verify_email(info.context, token=input.token)
         token = outcome if isinstance(outcome, str) else None
-        return AccountRegisterPayload(token=token, errors=_errors(outcome))
+        return AccountVerifyEmailPayload(token=token, errors=_errors(outcome))
 
     @strawberry.mutation(
         permission_classes=[SITE_VISITOR],

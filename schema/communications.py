@@ -56,7 +56,7 @@ class Communication:
     created_at: datetime
     sent_at: datetime | None
     pk: strawberry.Private[uuid.UUID]
-    guest_pk: strawberry.Private[uuid.UUID]
+    guest_pk: strawberry.Private[uuid.UUID | None]
     booking_pk: strawberry.Private[uuid.UUID | None]
     row: strawberry.Private[CommunicationRow]
 
@@ -106,6 +106,9 @@ class Communication:
     async def guest(self, info: Info) -> Annotated[Guest, strawberry.lazy("schema.guests")]:
         from schema.guests import Guest
 
+        # Only mails to a guest are listed (under the guest, a booking or an inquiry): a mail to an
+        # address no guest record holds yet (a registration's link) is never reached here.
+        assert self.guest_pk is not None
         return Guest.from_row(await existing(info.context.loaders.guest, self.guest_pk))
 
     @strawberry.field

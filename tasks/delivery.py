@@ -122,14 +122,14 @@ async def _claim(  # noqa: PLR0911  (each early return is one reason not to send
             outgoing.add_event(session, communication, DeliveryStep.FAILED, detail=INTERRUPTED)
             await _done(session, tenant, communication_id)
             return None
-        guest = await session.get(Guest, communication.guest_id)
-        if guest is None:
+        guest = await _guest_of(session, communication)
+        if guest is None and communication.recipient_enc is None:
             return None
         keys = await runtime.keys(
             session,
             tenant,
-            guest.email_enc,
-            guest.phone_enc,
+            guest.email_enc if guest else None,
+            guest.phone_enc if guest else None,
             communication.subject_enc,
             communication.body_enc,
             communication.recipient_enc,
@@ -183,6 +183,13 @@ async def _claim(  # noqa: PLR0911  (each early return is one reason not to send
                 status_callback=_status_callback(runtime, tenant, communication.id, decision.channel),
             ),
         )
+
+
+async def _guest_of(session: AsyncSession, communication: Communication) -> Guest | None:
+    """The message's guest; None for a mail to an address no guest record holds yet."""
+    if communication.guest_id is None:
+        return None
+    return await session.get(Guest, communication.guest_id)
 
 
 async def _still_wanted(session: AsyncSession, communication: Communication) -> str | None:
@@ -323,7 +330,7 @@ async def _record(
         )
         communication.sending_since = None
         communication.error = outcome.reason
-        guest = await session.get(Guest, communication.guest_id)
+        guest = await _guest_of(session, communication)
         fallback: routing.Routed | routing.Suppressed = routing.Suppressed("no guest")
         if guest is not None and not communication.channel_requested:
             keys = await runtime.keys(

@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlmodel import SQLModel
 
 from models.tenant import (
+    AccountRegistration,
     AccountToken,
     Booking,
     Communication,
@@ -91,6 +92,9 @@ CHECK_IN_INSTRUCTIONS = EncryptedColumn(
     Property, "check_in_instructions_enc", "property.check_in_instructions"
 )
 ACCOUNT_NEW_EMAIL = EncryptedColumn(AccountToken, "new_email_enc", "account_token.new_email")
+# A registration waiting for its address to be proven.
+REGISTRATION_EMAIL = EncryptedColumn(AccountRegistration, "email_enc", "account_registration.email")
+REGISTRATION_NAME = EncryptedColumn(AccountRegistration, "name_enc", "account_registration.name")
 PROVIDER_CONFIG = EncryptedColumn(ProviderSettings, "config_enc", "provider_settings.config")
 
 ALL: tuple[EncryptedColumn[Any], ...] = (
@@ -109,6 +113,8 @@ ALL: tuple[EncryptedColumn[Any], ...] = (
     VILLA_GUIDE,
     CHECK_IN_INSTRUCTIONS,
     ACCOUNT_NEW_EMAIL,
+    REGISTRATION_EMAIL,
+    REGISTRATION_NAME,
     PROVIDER_CONFIG,
 )
 

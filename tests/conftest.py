@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -97,6 +98,30 @@ def client(settings: Settings, servers: Servers) -> Iterator[TestClient]:
     app = create_app(settings, database_url=servers.database_url, redis_url=servers.redis_url)
     with TestClient(app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def strict(settings: Settings, servers: Servers) -> Iterator[Callable[..., TestClient]]:
+    """Apps with settings of their own (low rate limits, usually), each with its own Redis
+    namespace, so the suite's other requests, all from one address, never share their counters."""
+    opened: list[TestClient] = []
+
+    def make(**overrides: Any) -> TestClient:
+        # Fixed login windows of an hour, started fresh: a window rolling over mid-test resets them.
+        for name in ("login_limit_window_seconds", "account_limit_window_seconds"):
+            overrides.setdefault(name, 3600)
+        window = max(overrides["login_limit_window_seconds"], overrides["account_limit_window_seconds"])
+        if window - time.time() % window < 10:
+            time.sleep(window - time.time() % window + 0.1)
+        own = settings.model_copy(update={"redis_namespace": f"strict-{uuid.uuid4().hex[:8]}", **overrides})
+        app = create_app(own, database_url=servers.database_url, redis_url=servers.redis_url)
+        test_client = TestClient(app).__enter__()
+        opened.append(test_client)
+        return test_client
+
+    yield make
+    for test_client in opened:
+        test_client.__exit__(None, None, None)
 
 
 class GraphQLClient:

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
+from starlette.testclient import TestClient
 
+from models.tenant import Communication
+from notifications.outgoing import as_sent
 from settings import Settings
 from tenancy import rotation
 from tenancy.crypto import TenantKeys, version_of
 from tenancy.database import quoted_schema
+from tenancy.encrypted_columns import MESSAGE_RECIPIENT
 from tenancy.keyring import master_key_from
 
 TENANT_TABLES = (
@@ -110,3 +118,40 @@ def alembic_version(engine: sa.Engine, schema_name: str) -> str | None:
     query = sa.text(f"SELECT version_num FROM {quoted_schema(schema_name)}.alembic_version")
     with engine.connect() as connection:
         return connection.execute(query).scalar()
+
+
+def mails(engine: sa.Engine, schema_name: str, template_key: str) -> list[SimpleNamespace]:
+    """The mails of one kind as sent, oldest first: decrypted, their links (stored encrypted beside
+    the body, which shows markers) put back, and `to` the explicit address, if the mail had one."""
+    query = sa.text(
+        "SELECT guest_id, channel, direction, status, message_class, subject_enc, body_enc, secrets_enc, "
+        f"recipient_enc FROM {quoted_schema(schema_name)}.communication WHERE template_key = :key "
+        "ORDER BY created_at"
+    )
+    with engine.connect() as connection:
+        found = list(connection.execute(query, {"key": template_key}))
+    if not found:
+        return []  # a tenant that never encrypted anything has no keys yet
+    keys = tenant_keys(engine, schema_name)
+    sent = []
+    for row in found:
+        subject, body = as_sent(Communication(**row._mapping), keys)
+        to = MESSAGE_RECIPIENT.unseal(keys, row.recipient_enc)
+        sent.append(SimpleNamespace(**row._mapping, subject=subject, body=body, to=to))
+    return sent
+
+
+@contextmanager
+def statements_of(client: TestClient) -> Iterator[list[str]]:
+    """Every SQL statement the app sends to PostgreSQL inside the block."""
+    engine = client.app.state.resources.engine.sync_engine  # type: ignore[attr-defined]
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
@@ -27,6 +28,7 @@ from settings import Settings
 from tests.conftest import OWNER_PASSWORD, GraphQLClient, TenantFixture, error_codes, login
 from tests.dates import AHEAD, iso
 from tests.factories import create_guest, create_property
+from tests.helpers_accounts import registered_session
 
 SCOPES = (
     "guests:read",
@@ -99,6 +101,7 @@ ALLOWED: dict[str, set[str]] = {
     "submitBookingForm": {"public", "account"},
     "submitContactForm": {"public", "account"},
     "accountRegister": {"public"},
+    "accountVerifyEmail": {"public"},
     "accountLogin": {"public"},
     "accountRequestPasswordReset": {"public"},
     "accountResetPassword": {"public"},
@@ -173,9 +176,10 @@ def test_every_operation_has_a_rule() -> None:
 class Company:
     """One company with a caller of every kind."""
 
-    def __init__(self, client: TestClient, tenant: TenantFixture) -> None:
+    def __init__(self, client: TestClient, tenant: TenantFixture, engine: sa.Engine) -> None:
         self.client = client
         self.tenant = tenant
+        self.engine = engine  # to read the link registration mails
         self.headers: dict[str, dict[str, str]] = {}
         self.logins: dict[str, str] = {"owner": tenant.owner_email}
 
@@ -218,12 +222,16 @@ class Company:
         self.headers["portal"] = {"X-Portal-Token": booking["portalUrl"].rsplit("/", 1)[-1]}
         public = {"X-Tenant": self.tenant.slug}
         self.logins["account"] = f"guest-{uuid.uuid4().hex[:6]}@example.com"
-        account = GraphQLClient(self.client, public).data(
-            "mutation($i: AccountRegisterInput!) { accountRegister(input: $i) { token errors { code } } }",
-            {"i": {"email": self.logins["account"], "password": OWNER_PASSWORD, "name": "Guest"}},
-        )["accountRegister"]
-        assert account["token"], account
-        self.headers["account"] = self.bearer(account["token"])
+        account = registered_session(
+            self.client,
+            slug=self.tenant.slug,
+            schema_name=self.tenant.schema_name,
+            engine=self.engine,
+            email=self.logins["account"],
+            password=OWNER_PASSWORD,
+            name="Guest",
+        )
+        self.headers["account"] = self.bearer(account)
         for scope in SCOPES:
             key = api.data(
                 "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { key errors { code } } }",
@@ -255,8 +263,11 @@ class Company:
 
 
 @pytest.fixture(scope="module")
-def companies(client: TestClient, make_tenant: Any) -> tuple[Company, Company]:
-    return Company(client, make_tenant("mx-a")).build(), Company(client, make_tenant("mx-b")).build()
+def companies(client: TestClient, make_tenant: Any, sync_engine: sa.Engine) -> tuple[Company, Company]:
+    return (
+        Company(client, make_tenant("mx-a"), sync_engine).build(),
+        Company(client, make_tenant("mx-b"), sync_engine).build(),
+    )
 
 
 DENIED = {"FORBIDDEN", "UNAUTHENTICATED"}

@@ -23,6 +23,7 @@ from tasks.outbox import OutboxItem
 from tests.conftest import GraphQLClient, TenantFixture
 from tests.dates import AHEAD, days_from_today, iso
 from tests.factories import create_booking, create_guest, create_property
+from tests.helpers_accounts import REGISTER
 from tests.helpers_db import plaintext_found
 from tests.messaging_support import (
     TWILIO_TOKEN,
@@ -120,6 +121,21 @@ def test_booking_confirmation_goes_by_whatsapp_to_a_mobile_guest_with_its_portal
         "sending",
         "sent",
     ]
+
+
+def test_a_registration_link_reaches_an_address_no_guest_record_holds(rig: Rig, company: Company) -> None:
+    tenant, _ = company
+    rig.start_worker()
+    public = GraphQLClient(rig.client, {"X-Tenant": tenant.slug})
+    details = {"email": "new@example.com", "password": "sunny-beach-house-42", "name": "Nina New"}
+    assert public.data(REGISTER, {"input": details})["accountRegister"] == {"token": None, "errors": []}
+    [row] = _sent(rig, tenant.schema_name)
+    assert (row["status"], row["channel"], row["guest_id"]) == ("sent", "email", None)
+    [mail] = [call.body for call in calls_for(rig.provider, tenant_id(rig_engine(rig), tenant.slug))]
+    assert [to["email"] for to in mail["personalizations"][0]["to"]] == ["new@example.com"]
+    sent_text = mail["content"][0]["value"]
+    assert "portal.hospes.example/p/verify-email/ha_" in sent_text and "[link]" not in sent_text
+    assert "[link]" in row["body"]  # the stored body never holds the link
 
 
 def test_email_only_guest_gets_email_and_sms_needs_opt_in(rig: Rig, company: Company) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -593,30 +593,6 @@ def test_a_login_racing_a_deactivation_never_keeps_a_session(
 # --- login rate limits -----------------------------------------------------------------------------
 
 
-def _strict_client(settings: Settings, servers: Servers, **limits: Any) -> TestClient:
-    strict = settings.model_copy(update={"redis_namespace": f"login-{uuid.uuid4().hex[:8]}", **limits})
-    return TestClient(create_app(strict, database_url=servers.database_url, redis_url=servers.redis_url))
-
-
-@pytest.fixture
-def strict(settings: Settings, servers: Servers) -> Iterator[Callable[..., TestClient]]:
-    """Apps with low login limits, each with its own Redis namespace (so the suite's own
-    logins, all from one address, never share their counters)."""
-    opened: list[TestClient] = []
-
-    def make(**limits: Any) -> TestClient:
-        window = limits.setdefault("login_limit_window_seconds", 3600)
-        if window - time.time() % window < 10:  # fixed windows: start in a fresh one
-            time.sleep(window - time.time() % window + 0.1)
-        test_client = _strict_client(settings, servers, **limits).__enter__()
-        opened.append(test_client)
-        return test_client
-
-    yield make
-    for test_client in opened:
-        test_client.__exit__(None, None, None)
-
-
 def _attempt(client: TestClient, tenant: str, email: str, password: str, **headers: str) -> dict[str, Any]:
     return GraphQLClient(client, headers)(LOGIN, {"tenant": tenant, "email": email, "password": password})
 
@@ -663,6 +639,63 @@ def test_many_accounts_tried_from_one_address_are_rate_limited(
     )["data"]["login"]["token"]
 
 
+def test_a_stranger_guessing_cannot_lock_the_owner_out(
+    tenant: TenantFixture, strict: Callable[..., TestClient]
+) -> None:
+    client = strict(login_limit_per_account=3, login_limit_per_ip=100, trusted_proxy_hops=1)
+    stranger = {"X-Forwarded-For": "203.0.113.7"}
+    for _ in range(3):
+        body = _attempt(client, tenant.slug, tenant.owner_email, "wrong-password", **stranger)
+        assert body["data"]["login"]["errors"][0]["code"] == "INVALID_CREDENTIALS"
+    assert error_codes(_attempt(client, tenant.slug, tenant.owner_email, OWNER_PASSWORD, **stranger)) == [
+        "RATE_LIMITED"
+    ]
+    # The owner, from their own address, gets in; the guessing address stays limited.
+    owner = {"X-Forwarded-For": "198.51.100.2"}
+    assert _attempt(client, tenant.slug, tenant.owner_email, OWNER_PASSWORD, **owner)["data"]["login"][
+        "token"
+    ]
+    body = _attempt(client, tenant.slug, tenant.owner_email, OWNER_PASSWORD, **stranger)
+    assert error_codes(body) == ["RATE_LIMITED"] and body["errors"][0]["extensions"]["retryAfter"] > 0
+
+
+def test_guessing_from_many_addresses_slows_strangers_but_not_the_owners_address(
+    tenant: TenantFixture, strict: Callable[..., TestClient]
+) -> None:
+    client = strict(
+        login_limit_per_account=3, login_slowdown_after=2, login_slowdown_max_seconds=60, trusted_proxy_hops=1
+    )
+    home = {"X-Forwarded-For": "198.51.100.2"}
+    assert _attempt(client, tenant.slug, tenant.owner_email, OWNER_PASSWORD, **home)["data"]["login"]["token"]
+    answers = [
+        _attempt(client, tenant.slug, tenant.owner_email, "guess", **{"X-Forwarded-For": f"203.0.113.{n}"})
+        for n in range(8)
+    ]
+    # Each stranger tried once, far within its own limit: the account-wide slowdown held them.
+    slowed = [answer for answer in answers if error_codes(answer) == ["RATE_LIMITED"]]
+    assert slowed, answers
+    assert all(0 < answer["errors"][0]["extensions"]["retryAfter"] <= 60 for answer in slowed)
+    # The address the owner logs in from passes at once.
+    assert _attempt(client, tenant.slug, tenant.owner_email, OWNER_PASSWORD, **home)["data"]["login"]["token"]
+
+
+def test_the_slowdown_is_never_a_lock(tenant: TenantFixture, strict: Callable[..., TestClient]) -> None:
+    client = strict(
+        login_limit_per_account=3, login_slowdown_after=1, login_slowdown_max_seconds=1, trusted_proxy_hops=1
+    )
+    for n in range(4):
+        _attempt(client, tenant.slug, tenant.owner_email, "guess", **{"X-Forwarded-For": f"203.0.113.{n}"})
+    # Even from an address never seen before, the owner waits at most the slowdown's cap.
+    travelling = {"X-Forwarded-For": "192.0.2.50"}
+    body = _attempt(client, tenant.slug, tenant.owner_email, OWNER_PASSWORD, **travelling)
+    if error_codes(body) == ["RATE_LIMITED"]:
+        retry_after = body["errors"][0]["extensions"]["retryAfter"]
+        assert retry_after <= 1
+        time.sleep(retry_after + 0.1)
+        body = _attempt(client, tenant.slug, tenant.owner_email, OWNER_PASSWORD, **travelling)
+    assert body["data"]["login"]["token"]
+
+
 def test_successful_logins_do_not_use_up_the_limits(
     tenant: TenantFixture, strict: Callable[..., TestClient]
 ) -> None:
@@ -684,5 +717,5 @@ def test_rate_limit_counters_hold_no_email_or_company(
     namespace = client.app.state.resources.settings.redis_namespace  # type: ignore[attr-defined]
     store = redis.Redis.from_url(str(settings.redis_url))
     keys = [key.decode() for key in store.scan_iter(f"{namespace}:*")]
-    assert len(keys) == 2
+    assert len(keys) == 3  # this account from this address, this address, this account
     assert all(tenant.slug not in key and "owner" not in key and "@" not in key for key in keys)

@@ -3,13 +3,11 @@ entity kind and nesting level (DataLoaders), never one per parent row."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 from starlette.testclient import TestClient
 
 from settings import Settings
@@ -18,7 +16,7 @@ from tenancy.database import bind_search_path
 from tenancy.encrypted_columns import MESSAGE_BODY
 from tenancy.keyring import master_key_from
 from tests.conftest import TenantFixture
-from tests.helpers_db import tenant_keys
+from tests.helpers_db import statements_of, tenant_keys
 
 GUEST_GRAPH = """{
   guests(first: 50) {
@@ -72,28 +70,12 @@ def _seed(engine: sa.Engine, schema_name: str, *, guests: int, bookings: int) ->
             connection.execute(sa.text(statement), counts)
 
 
-@contextmanager
-def _statements_of(client: TestClient) -> Iterator[list[str]]:
-    """Every SQL statement the app sends to PostgreSQL inside the block."""
-    engine = client.app.state.resources.engine.sync_engine  # type: ignore[attr-defined]
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def _statements_for_guest_graph(
     client: TestClient, tenant: TenantFixture
 ) -> tuple[list[str], dict[str, Any]]:
     """The statements of one guest-graph request, without the credential's tenant-registry lookup
     (authentication, cached in-process, so present or not depending on the cache's age)."""
-    with _statements_of(client) as seen:
+    with statements_of(client) as seen:
         data = tenant.api.data(GUEST_GRAPH)
     registry = [statement for statement in seen if "FROM public.tenant" in statement]
     assert len(registry) <= 1, registry
