@@ -58,6 +58,9 @@ PASSWORD_PURPOSES = (AccountTokenPurpose.RESET_PASSWORD, AccountTokenPurpose.SET
 INVALID_LOGIN = "Unknown email or wrong password."
 INVALID_LINK = "This link is invalid, has expired or was already used."
 NO_ACCOUNTS = "This company does not offer guest accounts."
+NOT_THE_REGISTRANT = (
+    "Not the password this registration was made with. If you did not register, ignore the link."
+)
 CONSENTS = {"sms_opt_in": "smsOptIn", "marketing_email_consent": "marketingEmailConsent"}
 
 
@@ -380,13 +383,17 @@ async def register(ctx: Context, *, email: str, password: str, name: str) -> boo
     return await ctx.write(work)
 
 
-async def verify_email(ctx: Context, *, token: str) -> str | Rejection:
-    """Follow a registration's link: the address is proven, so the account opens, linked to the
+async def verify_email(ctx: Context, *, token: str, password: str) -> str | Rejection:
+    """Follow a registration's link with the password chosen at registration: the address is
+    proven, and so is that whoever follows it chose the password (a link a stranger caused by
+    registering someone else's address opens nothing for them). The account opens, linked to the
     guest record holding that address (a new one when none does), and a session starts. Single
     use; the address's other pending registrations end with it. An unknown, expired or used
-    token changes nothing."""
+    token, or a wrong password, changes nothing."""
     if CompanySettings.of(ctx.tenant).account_creation is AccountCreation.DISABLED:
         return rejected(None, UserErrorCode.INVALID_STATE, NO_ACCOUNTS)
+    # Every attempt counts per address: links cannot be guessed, nor passwords tried on one.
+    await _limit_ip(ctx, bucket="verify", limit=ctx.resources.settings.account_request_limit_per_ip)
     if not token.startswith(tokens.ACCOUNT_TOKEN_PREFIX) or len(token) > 100:
         return rejected("token", UserErrorCode.INVALID, INVALID_LINK)
     actor = ctx.principal
@@ -402,6 +409,8 @@ async def verify_email(ctx: Context, *, token: str) -> str | Rejection:
         )
         if registration is None:
             return rejected("token", UserErrorCode.INVALID, INVALID_LINK)
+        if not await _verify(ctx, registration.password_hash, password):
+            return rejected("password", UserErrorCode.INVALID_CREDENTIALS, NOT_THE_REGISTRANT)
         keys = await ctx.keys_within(session, registration.email_enc, registration.name_enc)
         details = GuestDetails(
             name=keys.decrypt(bytes(registration.name_enc), column=REGISTRATION_NAME.associated),

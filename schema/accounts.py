@@ -129,6 +129,9 @@ class AccountRegisterInput:
 @strawberry.input(description="`token` from the link mailed to the registered address.")
 class AccountVerifyEmailInput:
     token: str
+    password: str = strawberry.field(
+        description="The password chosen at registration: only who chose it opens the account."
+    )
 
 
 @strawberry.input
@@ -287,7 +290,7 @@ class AccountMutation:
     async def account_verify_email(
         self, info: Info, input: AccountVerifyEmailInput
     ) -> AccountVerifyEmailPayload:
-        outcome = await accounts.verify_email(info.context, token=input.token)
+        outcome = await accounts.verify_email(info.context, token=input.token, password=input.password)
         token = outcome if isinstance(outcome, str) else None
         return AccountVerifyEmailPayload(token=token, errors=_errors(outcome))
 

@@ -47,7 +47,7 @@ def registered_session(
     registered = public.data(REGISTER, {"input": {"email": email, "password": password, "name": name}})
     assert registered["accountRegister"] == {"token": None, "errors": []}, registered
     token = verify_links(engine, schema_name, email.strip().lower())[-1]
-    verified = public.data(VERIFY, {"input": {"token": token}})["accountVerifyEmail"]
+    verified = public.data(VERIFY, {"input": {"token": token, "password": password}})["accountVerifyEmail"]
     assert verified["errors"] == [] and verified["token"], verified
     session: str = verified["token"]
     return session

@@ -177,8 +177,9 @@ INVALID_LINK = [
 ]
 
 
-def verify(public: GraphQLClient, token: str) -> dict[str, Any]:
-    payload: dict[str, Any] = public.data(VERIFY, {"input": {"token": token}})["accountVerifyEmail"]
+def verify(public: GraphQLClient, token: str, password: str = PASSWORD) -> dict[str, Any]:
+    variables = {"input": {"token": token, "password": password}}
+    payload: dict[str, Any] = public.data(VERIFY, variables)["accountVerifyEmail"]
     return payload
 
 
@@ -286,6 +287,21 @@ def test_registering_with_someone_elses_email_grants_nothing_and_changes_nothing
     assert log_in(public, "anna@example.com", PASSWORD)["token"]
 
 
+def test_a_link_a_stranger_caused_opens_nothing_without_the_strangers_password(
+    client: TestClient, tenant: TenantFixture, sync_engine: sa.Engine
+) -> None:
+    public = site(client, tenant)
+    assert register(public, password="mallory-owns-it-now") == ACCEPTED  # not Anna
+    [link] = verify_links(sync_engine, tenant.schema_name, "anna@example.com")
+    before = accounts_and_guests(sync_engine, tenant)
+    # Anna gets the mail and follows it with her own password: no account opens with Mallory's.
+    refused = verify(public, link)
+    assert refused["token"] is None
+    assert [(e["field"], e["code"]) for e in refused["errors"]] == [("password", "INVALID_CREDENTIALS")]
+    assert accounts_and_guests(sync_engine, tenant) == before
+    assert log_in(public, "anna@example.com", "mallory-owns-it-now")["token"] is None
+
+
 def test_registration_answers_alike_whether_or_not_the_email_is_known(
     client: TestClient, tenant: TenantFixture, sync_engine: sa.Engine, account_session: SessionMaker
 ) -> None:
@@ -330,7 +346,7 @@ def test_registering_twice_before_verifying_opens_one_account(
     public = site(client, tenant)
     assert register(public) == register(public, name="Anna H.", password=NEW_PASSWORD) == ACCEPTED
     first, second = verify_links(sync_engine, tenant.schema_name, "anna@example.com")
-    assert verify(public, second)["token"]
+    assert verify(public, second, NEW_PASSWORD)["token"]
     assert verify(public, first) == {"token": None, "errors": INVALID_LINK}
     assert len(staff_guests(tenant)) == 1
     assert len(rows(sync_engine, tenant, "SELECT id FROM {schema}.guest_account")) == 1
