@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import sqlalchemy as sa
-from graphql import ExecutionResult, GraphQLError
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -25,8 +24,6 @@ from strawberry.http.typevars import RootValue
 from notifications.webhooks import Webhooks
 from resolvers.context import Context, Resources
 from schema.build import build_schema
-from schema.errors import ErrorCode
-from schema.limits import alias_estimate
 from settings import Settings, get_settings
 from tasks.broker import make_broker
 from tenancy.credentials import CredentialResolver
@@ -149,18 +146,6 @@ class HospesGraphQL(GraphQL[Context, RootValue]):
             raise
         await context.finish(commit=True)
         return result
-
-    async def execute_single(self, *args: Any, **kwargs: Any) -> Any:
-        # A flood of aliases is refused from the text: parsing it would already cost tens of ms.
-        query = kwargs["request_data"].query
-        limit = self.resources.settings.graphql_max_aliases
-        if query and alias_estimate(query) > limit:
-            error = GraphQLError(
-                f"Too many aliases (more than {limit}).",
-                extensions={"code": ErrorCode.QUERY_TOO_COMPLEX.value},
-            )
-            return ExecutionResult(data=None, errors=[error])
-        return await super().execute_single(*args, **kwargs)
 
 
 def build_resources(settings: Settings, *, database_url: str, redis_url: str) -> Resources:
