@@ -1,6 +1,6 @@
 """How each request is parsed and validated, cheapest refusal first: the document's limits (one
 linear pass, schema/limits.py), then graphql-core's rules with ours (safe to run within those
-limits; field merging, quadratic, has a work budget). A large
+limits; field merging, quadratic, has a work budget), then the text in its variables. A large
 document is parsed and validated off the event loop. What a caller learns about the schema follows
 one policy: introspection and "Did you mean…" suggestions only for staff, or for anyone in
 development."""
@@ -34,6 +34,7 @@ from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from schema.errors import ErrorCode
 from schema.limits import Limits, measure, refusals
+from schema.text import StorableTextRule, variable_text_errors
 from tenancy.principal import PrincipalKind
 
 
@@ -89,6 +90,7 @@ RULES: tuple[type[ASTValidationRule], ...] = (
     *(BoundedFieldMerging if rule is OverlappingFieldsCanBeMergedRule else rule for rule in specified_rules),
     MaybeNullValidationRule,
     OneOfInputValidationRule,
+    StorableTextRule,
 )
 
 
@@ -154,7 +156,7 @@ class RequestValidation(SchemaExtension):
             execution.pre_execution_errors = [self.parse_error]
         elif document is not None:  # else not parsed: strawberry reports why
             visible = self.visibility.allows(execution.context)
-            check = partial(self._errors, document, visible=visible)
+            check = partial(self._errors, document, visible=visible, variables=execution.variables)
             if self._off_loop():
                 errors = await asyncio.get_running_loop().run_in_executor(_VALIDATION_THREAD, check)
             else:
@@ -162,14 +164,16 @@ class RequestValidation(SchemaExtension):
             execution.pre_execution_errors = errors
         yield
 
-    def _errors(self, document: DocumentNode, *, visible: bool) -> list[GraphQLError]:
-        """Cheapest refusal first: the limits, then the rules."""
+    def _errors(
+        self, document: DocumentNode, *, visible: bool, variables: Mapping[str, object] | None
+    ) -> list[GraphQLError]:
+        """Cheapest refusal first: the limits, then the rules, then the variables' text."""
         schema = self.execution_context.schema._schema
         errors = refusals(measure(document, schema), self.limits)
         if not errors:
             rules = RULES if visible else (*RULES, NoSchemaIntrospectionCustomRule)
             errors = list(_validate(schema, document, rules, not visible))
-        return errors
+        return errors or variable_text_errors(variables)
 
 
 def execution_class(visibility: SchemaVisibility) -> type[StrawberryGraphQLCoreExecutionContext]:

@@ -3,6 +3,7 @@ an unchanged database."""
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from typing import Any
@@ -10,9 +11,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 import strawberry
+from httpx import Response
+from starlette.testclient import TestClient
 
 from schema.extensions import ErrorPolicy
 from schema.ids import encode_id
+from tenancy.database import quoted_schema
 from tests.conftest import GraphQLClient, TenantFixture, error_codes
 from tests.dates import AHEAD, iso
 from tests.factories import (
@@ -27,6 +31,7 @@ from tests.factories import (
     create_property,
     create_service,
 )
+from tests.helpers_db import table_contents
 
 # A fixed id, so parametrized test ids agree between xdist workers.
 MISSING = uuid.UUID("00000000-0000-4000-8000-000000000001")
@@ -339,3 +344,115 @@ def test_unexpected_errors_are_masked_with_a_request_id(caplog: pytest.LogCaptur
     assert error.extensions == {"code": "INTERNAL", "requestId": "req-12345678"}
     assert "t_other" not in str(error.formatted)
     assert "req-12345678" in caplog.text
+
+
+# Text PostgreSQL cannot store: a NUL character, an unpaired surrogate (JSON carries both).
+NUL = "Casa\u0000del Sol"
+SURROGATE = "Casa\ud800del Sol"
+
+
+def post_json(client: TestClient, body: object, headers: dict[str, str] | None = None) -> Response:
+    """Posts `body` as JSON text with ASCII escapes, as any client may send a NUL or a surrogate."""
+    return client.post(
+        "/graphql",
+        content=json.dumps(body).encode(),
+        headers={**(headers or {}), "Content-Type": "application/json"},
+    )
+
+
+def guest_accounts(engine: sa.Engine, schema_name: str) -> int:
+    with engine.connect() as connection:
+        query = sa.text(f"SELECT count(*) FROM {quoted_schema(schema_name)}.guest_account")
+        return int(connection.execute(query).scalar_one())
+
+
+UNSTORABLE_TEXT = {
+    "createProperty, a variable": (
+        "staff",
+        'mutation($name: String!) { createProperty(input: {name: $name, timezone: "UTC"}) { property { id } } }',
+        {"name": NUL},
+    ),
+    "createProperty, a literal": (
+        "staff",
+        'mutation { createProperty(input: {name: "Casa\\u0000del Sol", timezone: "UTC"}) { property { id } } }',
+        {},
+    ),
+    "createBooking, a nested input object": (
+        "staff",
+        CREATE_BOOKING,
+        {
+            "input": {
+                "propertyId": "x",
+                "guest": {"name": NUL},
+                "checkIn": "2030-01-01",
+                "checkOut": "2030-01-02",
+                "adults": 1,
+                "amount": "1.00",
+                "currency": "USD",
+            }
+        },
+    ),
+    "guests(search:)": ("staff", '{ guests(search: "Anna\\u0000") { totalCount } }', {}),
+    "guests(filter:)": (
+        "staff",
+        "query($f: GuestFilter) { guests(filter: $f) { totalCount } }",
+        {"f": {"country": "C\u0000R"}},
+    ),
+    "login": (
+        "anonymous",
+        'mutation($t: String!) { login(input: {tenant: $t, email: "a@b.test", password: "x"}) { token } }',
+        {"t": NUL},
+    ),
+    "submitContactForm": (
+        "public",
+        "mutation($i: SubmitContactFormInput!) { submitContactForm(input: $i) { reference } }",
+        {"i": {"name": "Ann", "email": "ann@example.com", "message": NUL}},
+    ),
+    "accountRegister": (
+        "public",
+        "mutation($i: AccountRegisterInput!) { accountRegister(input: $i) { errors { code } } }",
+        {"i": {"email": "ann@example.com", "password": "correct-horse-battery", "name": NUL}},
+    ),
+    "createProperty, a variable, in a large document (validated off the event loop)": (
+        "staff",
+        "# " + "padding " * 400 + "\n"
+        'mutation($name: String!) { createProperty(input: {name: $name, timezone: "UTC"}) { property { id } } }',
+        {"name": NUL},
+    ),
+    "an unpaired surrogate": (
+        "staff",
+        'mutation($name: String!) { createProperty(input: {name: $name, timezone: "UTC"}) { property { id } } }',
+        {"name": SURROGATE},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", UNSTORABLE_TEXT)
+def test_text_the_database_cannot_store_is_bad_input_and_nothing_is_written(
+    tenant: TenantFixture, client: TestClient, sync_engine: sa.Engine, case: str
+) -> None:
+    caller, document, variables = UNSTORABLE_TEXT[case]
+    headers = {"staff": tenant.api.headers, "public": {"X-Tenant": tenant.slug}, "anonymous": {}}[caller]
+    before = table_contents(sync_engine, tenant.schema_name), guest_accounts(sync_engine, tenant.schema_name)
+    response = post_json(client, {"query": document, "variables": variables}, headers)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["data"] is None
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+    assert (
+        table_contents(sync_engine, tenant.schema_name),
+        guest_accounts(sync_engine, tenant.schema_name),
+    ) == before
+
+
+def test_a_bad_aliased_mutation_refuses_the_whole_request(
+    tenant: TenantFixture, sync_engine: sa.Engine
+) -> None:
+    before = row_counts(sync_engine, tenant.schema_name)
+    body = tenant.api(
+        'mutation { g: createGuest(input: {name: "Kept"}) { guest { id } } '
+        'h: createGuest(input: {name: "Bad\\u0000"}) { guest { id } } }'
+    )
+    assert body["data"] is None
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+    assert row_counts(sync_engine, tenant.schema_name) == before
