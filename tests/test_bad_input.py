@@ -3,6 +3,7 @@ an unchanged database."""
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import uuid
@@ -456,3 +457,58 @@ def test_a_bad_aliased_mutation_refuses_the_whole_request(
     assert body["data"] is None
     assert error_codes(body) == ["BAD_USER_INPUT"]
     assert row_counts(sync_engine, tenant.schema_name) == before
+
+
+def cursor(*parts: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(parts).encode()).rstrip(b"=").decode()
+
+
+PK = uuid.uuid4().hex
+FORGED_CURSORS = {
+    "Infinity": ("BOOKING_COUNT", cursor("booking_count", float("inf"), PK)),
+    "1e30": ("BOOKING_COUNT", cursor("booking_count", 1e30, PK)),
+    "beyond bigint": ("BOOKING_COUNT", cursor("booking_count", 10**30, PK)),
+    "a boolean count": ("BOOKING_COUNT", cursor("booking_count", True, PK)),
+    "a count as text": ("BOOKING_COUNT", cursor("booking_count", "5", PK)),
+    "a name with a NUL": ("NAME", cursor("name", "Ann\u0000", PK)),
+    "a name as a number": ("NAME", cursor("name", 5, PK)),
+    "a time without its zone": ("LAST_ACTIVITY_AT", cursor("last_activity_at", "2030-01-01T00:00:00", PK)),
+    "a time out of range": ("LAST_ACTIVITY_AT", cursor("last_activity_at", "2030-13-01T00:00:00+00:00", PK)),
+    "an id as a number": ("LAST_ACTIVITY_AT", cursor("last_activity_at", "2030-01-01T00:00:00+00:00", 5)),
+    "an object": ("LAST_ACTIVITY_AT", base64.urlsafe_b64encode(b'{"a": 1}').decode()),
+    "nested 5000 deep": ("LAST_ACTIVITY_AT", base64.urlsafe_b64encode(b"[" * 5000).decode()),
+    "not UTF-8": ("LAST_ACTIVITY_AT", base64.urlsafe_b64encode(b"\xff\xfe").decode()),
+    "too long": ("LAST_ACTIVITY_AT", "A" * 10_000),
+}
+
+
+@pytest.mark.parametrize("case", FORGED_CURSORS)
+def test_a_forged_cursor_is_bad_input(tenant: TenantFixture, case: str) -> None:
+    order, after = FORGED_CURSORS[case]
+    body = tenant.api(
+        "query($after: String, $field: GuestOrderField!) "
+        "{ guests(after: $after, orderBy: {field: $field, direction: ASC}) { totalCount } }",
+        {"after": after, "field": order},
+    )
+    assert error_codes(body) == ["BAD_USER_INPUT"], body
+    assert body["errors"][0]["message"] == "Invalid cursor."
+
+
+def test_a_forged_history_cursor_is_bad_input(tenant: TenantFixture, world: dict[str, Any]) -> None:
+    history = (
+        "query($id: ID!, $after: String) { guest(id: $id) { history(after: $after) { edges { cursor } } } }"
+    )
+    first = tenant.api.data(history, {"id": world["guest"]["id"]})["guest"]["history"]["edges"]
+    assert tenant.api.data(history, {"id": world["guest"]["id"], "after": first[0]["cursor"]})
+    for after in (cursor(1e30, PK), cursor("2030-01-01T00:00:00+00:00", 5), "A" * 10_000):
+        body = tenant.api(history, {"id": world["guest"]["id"], "after": after})
+        assert error_codes(body) == ["BAD_USER_INPUT"], body
+
+
+def test_cursors_still_page(tenant: TenantFixture) -> None:
+    for name in ("Ann", "Ben", "Cy"):
+        create_guest(tenant.api, name=name, email=f"{name.lower()}@example.com")
+    page = "query($after: String) { guests(first: 2, after: $after, orderBy: {field: NAME, direction: ASC}) { edges { node { name } } pageInfo { endCursor } } }"
+    first = tenant.api.data(page)["guests"]
+    rest = tenant.api.data(page, {"after": first["pageInfo"]["endCursor"]})["guests"]
+    assert [edge["node"]["name"] for edge in first["edges"] + rest["edges"]] == ["Ann", "Ben", "Cy"]
