@@ -512,3 +512,67 @@ def test_cursors_still_page(tenant: TenantFixture) -> None:
     first = tenant.api.data(page)["guests"]
     rest = tenant.api.data(page, {"after": first["pageInfo"]["endCursor"]})["guests"]
     assert [edge["node"]["name"] for edge in first["edges"] + rest["edges"]] == ["Ann", "Ben", "Cy"]
+
+
+MALFORMED_BODIES = {
+    "a list of lists": b'[[{"query": "{ __typename }"}]]',
+    "a list of numbers": b"[1, 2]",
+    "a number": b"1",
+    "a string": b'"{ __typename }"',
+    "null": b"null",
+    "an empty batch": b"[]",
+    "a batch with a numeric query": b'[{"query": 5}]',
+    "a batch with a list of variables": b'[{"query": "{ __typename }", "variables": []}]',
+    "a numeric operationName": b'{"query": "{ __typename }", "operationName": 5}',
+    "a list as variables": b'{"query": "{ __typename }", "variables": [1]}',
+    "variables nested 5,000 deep": b'{"query": "{ __typename }", "variables": {"v": '
+    + b"[" * 5000
+    + b"]" * 5000
+    + b"}}",
+    "variables nested 100 deep": b'{"query": "{ __typename }", "variables": {"v": '
+    + b"[" * 100
+    + b"]" * 100
+    + b"}}",
+    "invalid UTF-8": b'{"query": "{ __typename \xff }"}',
+    "truncated JSON": b'{"query": ',
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED_BODIES)
+def test_a_malformed_body_is_refused_with_a_json_400(
+    tenant: TenantFixture, client: TestClient, sync_engine: sa.Engine, case: str
+) -> None:
+    before = row_counts(sync_engine, tenant.schema_name)
+    response = client.post(
+        "/graphql",
+        content=MALFORMED_BODIES[case],
+        headers={**tenant.api.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and error["message"]
+    assert row_counts(sync_engine, tenant.schema_name) == before
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"query": "{ __typename }", "variables": "{broken"},
+        {"query": "{ __typename }", "variables": "[" * 5000},
+        {"query": "{ __typename }", "variables": "[" * 100 + "]" * 100},
+        {"query": "{ __typename }", "extensions": "5"},
+    ],
+)
+def test_broken_get_parameters_are_refused_with_a_json_400(
+    tenant: TenantFixture, client: TestClient, params: dict[str, str]
+) -> None:
+    response = client.get("/graphql", params=params, headers=tenant.api.headers)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_a_batch_of_objects_with_variables_still_runs(tenant: TenantFixture, client: TestClient) -> None:
+    one = {"query": "query($n: Int) { guests(first: $n) { totalCount } }", "variables": {"n": 1}}
+    response = post_json(client, [one, one], tenant.api.headers)
+    assert response.status_code == 200
+    assert [item["data"] for item in response.json()] == [{"guests": {"totalCount": 0}}] * 2
