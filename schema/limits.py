@@ -47,6 +47,7 @@ class Limits:
     max_aliases: int
     max_fragment_spreads: int
     max_cost: int
+    field_merging_budget: int  # graphql-core's units; enforced by schema/validation.py
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -55,6 +56,7 @@ class Limits:
             max_aliases=settings.graphql_max_aliases,
             max_fragment_spreads=settings.graphql_max_fragment_spreads,
             max_cost=settings.graphql_max_cost,
+            field_merging_budget=settings.graphql_field_merging_budget,
         )
 
 

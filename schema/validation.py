@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache, partial
-from typing import Any
+from typing import Any, ClassVar
 
 from graphql import (
     ASTValidationRule,
@@ -49,19 +49,17 @@ class SchemaVisibility:
         return self.development or (principal is not None and principal.kind is PrincipalKind.STAFF)
 
 
-# Units of graphql-core's field-merging budget (a comparison of two fields costs 2; its default,
-# 500,000, allows seconds of work). Ordinary documents spend a few hundred at most.
-FIELD_MERGING_BUDGET = 5_000
-
-
 class BoundedFieldMerging(OverlappingFieldsCanBeMergedRule):
     """graphql-core's field-merging rule, quadratic in fields sharing a response name, with a
-    budget of its own per document (the module-wide default is left alone): spent, the document is
-    refused as too complex and the rule stops; the other rules go on."""
+    budget of its own per document (graphql-core's module-wide default, 500,000 units, allows
+    seconds of work; it is left alone): spent, the document is refused as too complex and the
+    rule stops; the other rules go on."""
+
+    budget: ClassVar[int] = 5_000  # units: comparing two fields costs 2
 
     def __init__(self, context: ValidationContext) -> None:
         super().__init__(context)
-        self.rule_context.remaining_complexity_budget = FIELD_MERGING_BUDGET
+        self.rule_context.remaining_complexity_budget = self.budget
         self.spent = False
 
     def enter_selection_set(
@@ -84,14 +82,17 @@ class BoundedFieldMerging(OverlappingFieldsCanBeMergedRule):
             )
 
 
-# graphql-core's rules with the bounded field merging, and the two strawberry adds when it
-# validates (we validate ourselves).
-RULES: tuple[type[ASTValidationRule], ...] = (
-    *(BoundedFieldMerging if rule is OverlappingFieldsCanBeMergedRule else rule for rule in specified_rules),
-    MaybeNullValidationRule,
-    OneOfInputValidationRule,
-    StorableTextRule,
-)
+@lru_cache
+def validation_rules(field_merging_budget: int) -> tuple[type[ASTValidationRule], ...]:
+    """graphql-core's rules with field merging bounded, the two strawberry adds when it validates
+    (we validate ourselves), and ours. The same tuple for the same budget: it keys the cache."""
+    bounded = type("BoundedFieldMerging", (BoundedFieldMerging,), {"budget": field_merging_budget})
+    return (
+        *(bounded if rule is OverlappingFieldsCanBeMergedRule else rule for rule in specified_rules),
+        MaybeNullValidationRule,
+        OneOfInputValidationRule,
+        StorableTextRule,
+    )
 
 
 @lru_cache(maxsize=512)
@@ -171,7 +172,9 @@ class RequestValidation(SchemaExtension):
         schema = self.execution_context.schema._schema
         errors = refusals(measure(document, schema), self.limits)
         if not errors:
-            rules = RULES if visible else (*RULES, NoSchemaIntrospectionCustomRule)
+            rules = validation_rules(self.limits.field_merging_budget)
+            if not visible:
+                rules = (*rules, NoSchemaIntrospectionCustomRule)
             errors = list(_validate(schema, document, rules, not visible))
         return errors or variable_text_errors(variables)
 

@@ -3,6 +3,7 @@ resolver runs, introspection is for staff, and errors never leak internals."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -196,6 +197,14 @@ def test_fields_merged_by_the_hundred_are_refused_as_too_complex(tenant: TenantF
     assert many["errors"][0]["message"].startswith("Too many fields to merge")
     few = tenant.api("{ " + "__typename " * 10 + "}")
     assert few == {"data": {"__typename": "Query"}}
+
+
+def test_the_field_merging_budget_is_a_setting(settings: Settings) -> None:
+    document = "{ " + "__typename " * 300 + "}"  # 300 fields of one name: about 90,000 units
+    strict = asyncio.run(build_schema(settings).execute(document))
+    assert [error.extensions for error in strict.errors or []] == [{"code": "QUERY_TOO_COMPLEX"}]
+    lenient = build_schema(settings.model_copy(update={"graphql_field_merging_budget": 200_000}))
+    assert asyncio.run(lenient.execute(document)).data == {"__typename": "Query"}
 
 
 def test_a_large_document_is_answered_as_a_small_one_is(tenant: TenantFixture) -> None:
