@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import re
 import uuid
@@ -10,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import sqlalchemy as sa
-from graphql import ExecutionResult, GraphQLError
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -20,13 +21,14 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
 from strawberry.http.typevars import RootValue
 
 from notifications.webhooks import Webhooks
 from resolvers.context import Context, Resources
 from schema.build import build_schema
 from schema.errors import ErrorCode
-from schema.limits import alias_estimate
+from schema.json_walk import nests_deeper_than
 from settings import Settings, get_settings
 from tasks.broker import make_broker
 from tenancy.credentials import CredentialResolver
@@ -118,9 +120,44 @@ class _BodyTooLarge(Exception):
     pass
 
 
+# JSON in a request nests no deeper than this (our inputs nest a few levels); deeper is refused
+# before anything walks it recursively.
+MAX_JSON_NESTING = 32
+
+
+def decode_request_json(data: str | bytes) -> object:
+    """JSON the view reads (a body, or a GET's `variables` or `extensions`): well-formed UTF-8,
+    nesting at most MAX_JSON_NESTING deep, an object or a non-empty list of objects (a batch)."""
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise HTTPException(400, "The request is not well-formed UTF-8 JSON.") from error
+    if nests_deeper_than(value, MAX_JSON_NESTING):
+        raise HTTPException(400, f"The request nests JSON deeper than {MAX_JSON_NESTING} levels.")
+    if not isinstance(value, dict) and not (
+        isinstance(value, list) and value and all(isinstance(item, dict) for item in value)
+    ):
+        raise HTTPException(400, "A GraphQL request is a JSON object, or a list of them (a batch).")
+    return value
+
+
+def operation_shape_error(operation: GraphQLRequestData) -> str | None:
+    """Why one operation of a request has a field of the wrong type, if it has one."""
+    expected = (
+        ("query", operation.query, str, "a string"),
+        ("operationName", operation.operation_name, str, "a string"),
+        ("variables", operation.variables, dict, "an object"),
+        ("extensions", operation.extensions, dict, "an object"),
+    )
+    for name, value, type_, described in expected:
+        if value is not None and not isinstance(value, type_):
+            return f"The operation's `{name}` must be {described} or null, if provided."
+    return None
+
+
 class HospesGraphQL(GraphQL[Context, RootValue]):
     """Strawberry's ASGI view with our context; the request owns the transaction and ends it
-    before the response is sent."""
+    before the response is sent. A malformed request is refused with 400 before execution."""
 
     def __init__(self, resources: Resources) -> None:
         settings = resources.settings
@@ -130,6 +167,33 @@ class HospesGraphQL(GraphQL[Context, RootValue]):
             allow_queries_via_get=True,
         )
         self.resources = resources
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as error:  # strawberry answers these in plain text; clients read JSON
+            extensions = {"code": ErrorCode.BAD_USER_INPUT.value} if error.status_code == 400 else {}
+            response = JSONResponse(
+                {"errors": [{"message": error.reason, "extensions": extensions}]},
+                status_code=error.status_code,
+            )
+        await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        return decode_request_json(data)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        parsed = await super().parse_http_body(request)
+        for operation in parsed if isinstance(parsed, list) else [parsed]:
+            reason = operation_shape_error(operation)
+            if reason is not None:
+                raise HTTPException(400, reason)
+        return parsed
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         state = request.scope.get("state", {})
@@ -149,18 +213,6 @@ class HospesGraphQL(GraphQL[Context, RootValue]):
             raise
         await context.finish(commit=True)
         return result
-
-    async def execute_single(self, *args: Any, **kwargs: Any) -> Any:
-        # A flood of aliases is refused from the text: parsing it would already cost tens of ms.
-        query = kwargs["request_data"].query
-        limit = self.resources.settings.graphql_max_aliases
-        if query and alias_estimate(query) > limit:
-            error = GraphQLError(
-                f"Too many aliases (more than {limit}).",
-                extensions={"code": ErrorCode.QUERY_TOO_COMPLEX.value},
-            )
-            return ExecutionResult(data=None, errors=[error])
-        return await super().execute_single(*args, **kwargs)
 
 
 def build_resources(settings: Settings, *, database_url: str, redis_url: str) -> Resources:

@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     graphql_max_depth: int = Field(default=12, ge=2)
     graphql_max_aliases: int = Field(default=30, ge=1)
     graphql_max_tokens: int = Field(default=4_000, ge=100)
+    # Fragment spreads as written in one document (`...Name`); each fragment is measured once.
+    graphql_max_fragment_spreads: int = Field(default=100, ge=1)
+    # Work graphql-core may spend checking that same-named fields merge (quadratic in them).
+    graphql_field_merging_budget: int = Field(default=5_000, ge=100)
     # Estimated cost: one per field, list fields times their page size (`first`, at most 100).
     graphql_max_cost: int = Field(default=100_000, ge=100)
     graphql_max_batch: int = Field(default=10, ge=1, le=100)

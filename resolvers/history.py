@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,8 +12,7 @@ from sqlmodel import col
 
 from models.tenant import Booking, Communication, Payment, ServiceRequest
 from resolvers.context import Context
-from resolvers.pagination import page_size
-from schema.errors import bad_input
+from resolvers.pagination import decode_cursor, encode_cursor, page_size
 
 KINDS = ("booking", "message", "service_request", "payment")
 
@@ -60,19 +56,6 @@ def _events(guest_pk: uuid.UUID) -> sa.Subquery:
     ).subquery("history")
 
 
-def _encode(at: datetime, pk: uuid.UUID) -> str:
-    raw = json.dumps([at.isoformat(), pk.hex]).encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        at, pk = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(at), uuid.UUID(hex=pk)
-    except (binascii.Error, ValueError, TypeError, json.JSONDecodeError) as error:
-        raise bad_input("Invalid cursor.") from error
-
-
 async def guest_history(
     ctx: Context, guest_pk: uuid.UUID, *, first: int | None, after: str | None
 ) -> tuple[list[Entry], bool]:
@@ -81,8 +64,8 @@ async def guest_history(
     events = _events(guest_pk)
     query = sa.select(events.c.kind, events.c.id, events.c.at)
     if after is not None:
-        at, pk = _decode(after)
+        at, pk = decode_cursor(after, ("datetime", "uuid"))
         query = query.where(sa.tuple_(events.c.at, events.c.id) < sa.tuple_(sa.literal(at), sa.literal(pk)))
     rows = await ctx.rows(query.order_by(events.c.at.desc(), events.c.id.desc()).limit(size + 1))
-    entries = [Entry(row.kind, row.id, row.at, _encode(row.at, row.id)) for row in rows[:size]]
+    entries = [Entry(row.kind, row.id, row.at, encode_cursor(row.at, row.id.hex)) for row in rows[:size]]
     return entries, len(rows) > size

@@ -17,6 +17,7 @@ from sqlalchemy.sql import Select
 
 from resolvers.context import Context
 from schema.errors import bad_input
+from schema.text import is_storable
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
@@ -61,28 +62,62 @@ def page_size(first: int | None) -> int:
     return first
 
 
-def _encode(sort: Sort, value: Any, pk: uuid.UUID) -> str:
-    plain = value.isoformat() if isinstance(value, datetime) else value
-    raw = json.dumps([sort.name, plain, pk.hex], separators=(",", ":")).encode()
+# Our cursors are well under this; a longer one is refused before it is decoded.
+MAX_CURSOR_LENGTH = 512
+CursorPart = Literal["datetime", "text", "int", "uuid"]
+_BIGINT = range(-(2**63), 2**63)
+
+
+def encode_cursor(*parts: object) -> str:
+    """An opaque cursor: base64url of the compact JSON list of `parts` (datetimes as ISO text)."""
+    plain = [part.isoformat() if isinstance(part, datetime) else part for part in parts]
+    raw = json.dumps(plain, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def _decode(sort: Sort, cursor: str) -> tuple[Any, uuid.UUID]:
+def _part(kind: CursorPart, value: object) -> Any:
+    """One decoded part, checked for its type and for what PostgreSQL accepts; ValueError if not."""
+    if kind == "int":
+        if type(value) is not int or value not in _BIGINT:  # not a bool, a float, Infinity, 1e30
+            raise ValueError("not a bigint")
+        return value
+    if not isinstance(value, str):
+        raise ValueError("not text")
+    if kind == "uuid":
+        return uuid.UUID(hex=value)
+    if kind == "datetime":
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError("a time without its zone")
+        return moment
+    if not is_storable(value):
+        raise ValueError("text the database cannot hold")
+    return value
+
+
+def decode_cursor(cursor: str, kinds: tuple[CursorPart, ...]) -> tuple[Any, ...]:
+    """The parts of a cursor this server made, each checked against its kind. Anything else (a
+    forged or damaged cursor) is BAD_USER_INPUT, never reaches the database."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        name, plain, pk_hex = json.loads(raw)
-        if name != sort.name:
-            raise ValueError("cursor of another ordering")
-        pk = uuid.UUID(hex=pk_hex)
-        if sort.kind == "datetime":
-            return datetime.fromisoformat(plain), pk
-        if sort.kind == "int":
-            return int(plain), pk
-        if not isinstance(plain, str):
-            raise ValueError("bad cursor value")
-        return plain, pk
-    except (binascii.Error, ValueError, TypeError, json.JSONDecodeError) as error:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError("too long")
+        parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(parts, list) or len(parts) != len(kinds):
+            raise ValueError("not a cursor")
+        return tuple(_part(kind, part) for kind, part in zip(kinds, parts, strict=True))
+    except (binascii.Error, ValueError, TypeError, RecursionError) as error:
         raise bad_input("Invalid cursor.") from error
+
+
+def _encode(sort: Sort, value: Any, pk: uuid.UUID) -> str:
+    return encode_cursor(sort.name, value, pk.hex)
+
+
+def _decode(sort: Sort, cursor: str) -> tuple[Any, uuid.UUID]:
+    name, value, pk = decode_cursor(cursor, ("text", sort.kind, "uuid"))
+    if name != sort.name:
+        raise bad_input("Invalid cursor.")  # a cursor of another ordering
+    return value, pk
 
 
 async def keyset_page(

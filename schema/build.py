@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import MaxTokensLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -20,11 +14,12 @@ from schema.accounts import AccountMutation, AccountQuery
 from schema.company import CompanyMutation, CompanyQuery
 from schema.extensions import ErrorPolicy
 from schema.history import BookingEvent, MessageEvent, PaymentEvent, ServiceRequestEvent
-from schema.limits import IntrospectionPolicy, RefuseAliasFloods, cost_rule
+from schema.limits import Limits
 from schema.messaging import MessagingMutation, MessagingQuery
 from schema.mutation import Mutation
 from schema.portal import PortalMutation, PortalQuery
 from schema.query import Query
+from schema.validation import RequestValidation, SchemaVisibility, execution_class
 from settings import Settings
 
 
@@ -55,12 +50,8 @@ MUTATIONS: tuple[type, ...] = (
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    alias_rules = list(MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules)
-    rules = [
-        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
-        *alias_rules,
-        cost_rule(settings.graphql_max_cost),
-    ]
+    limits = Limits.from_settings(settings)
+    visibility = SchemaVisibility(development=settings.is_development)
     return HospesSchema(
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS),
@@ -69,15 +60,11 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         config=StrawberryConfig(
             auto_camel_case=True, batching_config={"max_operations": settings.graphql_max_batch}
         ),
+        execution_context_class=execution_class(visibility),
         # Factories, not instances: an extension holds per-operation state.
-        # Factories, not instances: an extension holds per-operation state. The validation rules
-        # are built once, so ValidationCache (keyed by document and rule classes) hits.
         extensions=[
             ErrorPolicy,
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
-            lambda: AddValidationRules(rules),
-            lambda: IntrospectionPolicy(development=settings.is_development),
-            lambda: RefuseAliasFloods(max_aliases=settings.graphql_max_aliases, alias_rules=alias_rules),
-            lambda: ValidationCache(maxsize=512),
+            lambda: RequestValidation(limits=limits, visibility=visibility),
         ],
     )

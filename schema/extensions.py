@@ -13,13 +13,9 @@ from schema.errors import ApiError, ErrorCode
 
 log = logging.getLogger("hospes.graphql")
 
-# Messages of strawberry's built-in limiters (QueryDepthLimiter, MaxAliasesLimiter) and of
-# graphql-core's token limit; they carry no code of their own.
-_TOO_COMPLEX_MARKERS = (
-    "exceeds maximum operation depth",
-    "aliases found. Allowed",
-    "tokens. Parsing aborted",
-)
+# The message of graphql-core's token limit, which carries no code of its own (our other limits,
+# schema/limits.py and schema/validation.py, name theirs).
+_TOO_COMPLEX_MARKERS = ("tokens. Parsing aborted",)
 
 
 class ErrorPolicy(SchemaExtension):

@@ -3,6 +3,8 @@ an unchanged database."""
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import uuid
 from typing import Any
@@ -10,9 +12,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 import strawberry
+from httpx import Response
+from starlette.testclient import TestClient
 
 from schema.extensions import ErrorPolicy
 from schema.ids import encode_id
+from tenancy.database import quoted_schema
 from tests.conftest import GraphQLClient, TenantFixture, error_codes
 from tests.dates import AHEAD, iso
 from tests.factories import (
@@ -27,6 +32,7 @@ from tests.factories import (
     create_property,
     create_service,
 )
+from tests.helpers_db import table_contents
 
 # A fixed id, so parametrized test ids agree between xdist workers.
 MISSING = uuid.UUID("00000000-0000-4000-8000-000000000001")
@@ -339,3 +345,234 @@ def test_unexpected_errors_are_masked_with_a_request_id(caplog: pytest.LogCaptur
     assert error.extensions == {"code": "INTERNAL", "requestId": "req-12345678"}
     assert "t_other" not in str(error.formatted)
     assert "req-12345678" in caplog.text
+
+
+# Text PostgreSQL cannot store: a NUL character, an unpaired surrogate (JSON carries both).
+NUL = "Casa\u0000del Sol"
+SURROGATE = "Casa\ud800del Sol"
+
+
+def post_json(client: TestClient, body: object, headers: dict[str, str] | None = None) -> Response:
+    """Posts `body` as JSON text with ASCII escapes, as any client may send a NUL or a surrogate."""
+    return client.post(
+        "/graphql",
+        content=json.dumps(body).encode(),
+        headers={**(headers or {}), "Content-Type": "application/json"},
+    )
+
+
+def guest_accounts(engine: sa.Engine, schema_name: str) -> int:
+    with engine.connect() as connection:
+        query = sa.text(f"SELECT count(*) FROM {quoted_schema(schema_name)}.guest_account")
+        return int(connection.execute(query).scalar_one())
+
+
+UNSTORABLE_TEXT = {
+    "createProperty, a variable": (
+        "staff",
+        'mutation($name: String!) { createProperty(input: {name: $name, timezone: "UTC"}) { property { id } } }',
+        {"name": NUL},
+    ),
+    "createProperty, a literal": (
+        "staff",
+        'mutation { createProperty(input: {name: "Casa\\u0000del Sol", timezone: "UTC"}) { property { id } } }',
+        {},
+    ),
+    "createBooking, a nested input object": (
+        "staff",
+        CREATE_BOOKING,
+        {
+            "input": {
+                "propertyId": "x",
+                "guest": {"name": NUL},
+                "checkIn": "2030-01-01",
+                "checkOut": "2030-01-02",
+                "adults": 1,
+                "amount": "1.00",
+                "currency": "USD",
+            }
+        },
+    ),
+    "guests(search:)": ("staff", '{ guests(search: "Anna\\u0000") { totalCount } }', {}),
+    "guests(filter:)": (
+        "staff",
+        "query($f: GuestFilter) { guests(filter: $f) { totalCount } }",
+        {"f": {"country": "C\u0000R"}},
+    ),
+    "login": (
+        "anonymous",
+        'mutation($t: String!) { login(input: {tenant: $t, email: "a@b.test", password: "x"}) { token } }',
+        {"t": NUL},
+    ),
+    "submitContactForm": (
+        "public",
+        "mutation($i: SubmitContactFormInput!) { submitContactForm(input: $i) { reference } }",
+        {"i": {"name": "Ann", "email": "ann@example.com", "message": NUL}},
+    ),
+    "accountRegister": (
+        "public",
+        "mutation($i: AccountRegisterInput!) { accountRegister(input: $i) { errors { code } } }",
+        {"i": {"email": "ann@example.com", "password": "correct-horse-battery", "name": NUL}},
+    ),
+    "createProperty, a variable, in a large document (validated off the event loop)": (
+        "staff",
+        "# " + "padding " * 400 + "\n"
+        'mutation($name: String!) { createProperty(input: {name: $name, timezone: "UTC"}) { property { id } } }',
+        {"name": NUL},
+    ),
+    "an unpaired surrogate": (
+        "staff",
+        'mutation($name: String!) { createProperty(input: {name: $name, timezone: "UTC"}) { property { id } } }',
+        {"name": SURROGATE},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", UNSTORABLE_TEXT)
+def test_text_the_database_cannot_store_is_bad_input_and_nothing_is_written(
+    tenant: TenantFixture, client: TestClient, sync_engine: sa.Engine, case: str
+) -> None:
+    caller, document, variables = UNSTORABLE_TEXT[case]
+    headers = {"staff": tenant.api.headers, "public": {"X-Tenant": tenant.slug}, "anonymous": {}}[caller]
+    before = table_contents(sync_engine, tenant.schema_name), guest_accounts(sync_engine, tenant.schema_name)
+    response = post_json(client, {"query": document, "variables": variables}, headers)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["data"] is None
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+    assert (
+        table_contents(sync_engine, tenant.schema_name),
+        guest_accounts(sync_engine, tenant.schema_name),
+    ) == before
+
+
+def test_a_bad_aliased_mutation_refuses_the_whole_request(
+    tenant: TenantFixture, sync_engine: sa.Engine
+) -> None:
+    before = row_counts(sync_engine, tenant.schema_name)
+    body = tenant.api(
+        'mutation { g: createGuest(input: {name: "Kept"}) { guest { id } } '
+        'h: createGuest(input: {name: "Bad\\u0000"}) { guest { id } } }'
+    )
+    assert body["data"] is None
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+    assert row_counts(sync_engine, tenant.schema_name) == before
+
+
+def cursor(*parts: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(parts).encode()).rstrip(b"=").decode()
+
+
+PK = uuid.uuid4().hex
+FORGED_CURSORS = {
+    "Infinity": ("BOOKING_COUNT", cursor("booking_count", float("inf"), PK)),
+    "1e30": ("BOOKING_COUNT", cursor("booking_count", 1e30, PK)),
+    "beyond bigint": ("BOOKING_COUNT", cursor("booking_count", 10**30, PK)),
+    "a boolean count": ("BOOKING_COUNT", cursor("booking_count", True, PK)),
+    "a count as text": ("BOOKING_COUNT", cursor("booking_count", "5", PK)),
+    "a name with a NUL": ("NAME", cursor("name", "Ann\u0000", PK)),
+    "a name as a number": ("NAME", cursor("name", 5, PK)),
+    "a time without its zone": ("LAST_ACTIVITY_AT", cursor("last_activity_at", "2030-01-01T00:00:00", PK)),
+    "a time out of range": ("LAST_ACTIVITY_AT", cursor("last_activity_at", "2030-13-01T00:00:00+00:00", PK)),
+    "an id as a number": ("LAST_ACTIVITY_AT", cursor("last_activity_at", "2030-01-01T00:00:00+00:00", 5)),
+    "an object": ("LAST_ACTIVITY_AT", base64.urlsafe_b64encode(b'{"a": 1}').decode()),
+    "nested 5000 deep": ("LAST_ACTIVITY_AT", base64.urlsafe_b64encode(b"[" * 5000).decode()),
+    "not UTF-8": ("LAST_ACTIVITY_AT", base64.urlsafe_b64encode(b"\xff\xfe").decode()),
+    "too long": ("LAST_ACTIVITY_AT", "A" * 10_000),
+}
+
+
+@pytest.mark.parametrize("case", FORGED_CURSORS)
+def test_a_forged_cursor_is_bad_input(tenant: TenantFixture, case: str) -> None:
+    order, after = FORGED_CURSORS[case]
+    body = tenant.api(
+        "query($after: String, $field: GuestOrderField!) "
+        "{ guests(after: $after, orderBy: {field: $field, direction: ASC}) { totalCount } }",
+        {"after": after, "field": order},
+    )
+    assert error_codes(body) == ["BAD_USER_INPUT"], body
+    assert body["errors"][0]["message"] == "Invalid cursor."
+
+
+def test_a_forged_history_cursor_is_bad_input(tenant: TenantFixture, world: dict[str, Any]) -> None:
+    history = (
+        "query($id: ID!, $after: String) { guest(id: $id) { history(after: $after) { edges { cursor } } } }"
+    )
+    first = tenant.api.data(history, {"id": world["guest"]["id"]})["guest"]["history"]["edges"]
+    assert tenant.api.data(history, {"id": world["guest"]["id"], "after": first[0]["cursor"]})
+    for after in (cursor(1e30, PK), cursor("2030-01-01T00:00:00+00:00", 5), "A" * 10_000):
+        body = tenant.api(history, {"id": world["guest"]["id"], "after": after})
+        assert error_codes(body) == ["BAD_USER_INPUT"], body
+
+
+def test_cursors_still_page(tenant: TenantFixture) -> None:
+    for name in ("Ann", "Ben", "Cy"):
+        create_guest(tenant.api, name=name, email=f"{name.lower()}@example.com")
+    page = "query($after: String) { guests(first: 2, after: $after, orderBy: {field: NAME, direction: ASC}) { edges { node { name } } pageInfo { endCursor } } }"
+    first = tenant.api.data(page)["guests"]
+    rest = tenant.api.data(page, {"after": first["pageInfo"]["endCursor"]})["guests"]
+    assert [edge["node"]["name"] for edge in first["edges"] + rest["edges"]] == ["Ann", "Ben", "Cy"]
+
+
+MALFORMED_BODIES = {
+    "a list of lists": b'[[{"query": "{ __typename }"}]]',
+    "a list of numbers": b"[1, 2]",
+    "a number": b"1",
+    "a string": b'"{ __typename }"',
+    "null": b"null",
+    "an empty batch": b"[]",
+    "a batch with a numeric query": b'[{"query": 5}]',
+    "a batch with a list of variables": b'[{"query": "{ __typename }", "variables": []}]',
+    "a numeric operationName": b'{"query": "{ __typename }", "operationName": 5}',
+    "a list as variables": b'{"query": "{ __typename }", "variables": [1]}',
+    "variables nested 5,000 deep": b'{"query": "{ __typename }", "variables": {"v": '
+    + b"[" * 5000
+    + b"]" * 5000
+    + b"}}",
+    "variables nested 100 deep": b'{"query": "{ __typename }", "variables": {"v": '
+    + b"[" * 100
+    + b"]" * 100
+    + b"}}",
+    "invalid UTF-8": b'{"query": "{ __typename \xff }"}',
+    "truncated JSON": b'{"query": ',
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED_BODIES)
+def test_a_malformed_body_is_refused_with_a_json_400(
+    tenant: TenantFixture, client: TestClient, sync_engine: sa.Engine, case: str
+) -> None:
+    before = row_counts(sync_engine, tenant.schema_name)
+    response = client.post(
+        "/graphql",
+        content=MALFORMED_BODIES[case],
+        headers={**tenant.api.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and error["message"]
+    assert row_counts(sync_engine, tenant.schema_name) == before
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"query": "{ __typename }", "variables": "{broken"},
+        {"query": "{ __typename }", "variables": "[" * 5000},
+        {"query": "{ __typename }", "variables": "[" * 100 + "]" * 100},
+        {"query": "{ __typename }", "extensions": "5"},
+    ],
+)
+def test_broken_get_parameters_are_refused_with_a_json_400(
+    tenant: TenantFixture, client: TestClient, params: dict[str, str]
+) -> None:
+    response = client.get("/graphql", params=params, headers=tenant.api.headers)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_a_batch_of_objects_with_variables_still_runs(tenant: TenantFixture, client: TestClient) -> None:
+    one = {"query": "query($n: Int) { guests(first: $n) { totalCount } }", "variables": {"n": 1}}
+    response = post_json(client, [one, one], tenant.api.headers)
+    assert response.status_code == 200
+    assert [item["data"] for item in response.json()] == [{"guests": {"totalCount": 0}}] * 2
