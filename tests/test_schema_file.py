@@ -4,51 +4,38 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from cli import main
-from settings import get_settings
+from settings import Settings
+from tests.helpers_cli import hospes
 
 COMMITTED = Path(__file__).resolve().parent.parent / "schema.graphql"
 REGENERATE = "hospes schema --output schema.graphql"
+# No database or Redis configured: `hospes schema` must need neither.
+NO_SERVERS = Settings.model_construct()
 
 
-def _hospes_schema(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
-    """Run `hospes schema ARGS…` in-process with exactly `env` as the Hospes environment."""
-    get_settings.cache_clear()
-    try:
-        result = CliRunner(env=env).invoke(main, ["schema", *args])
-    finally:
-        get_settings.cache_clear()
-    return result.exit_code, result.output
+def _sdl() -> str:
+    result = hospes(NO_SERVERS, "schema")
+    assert result.exit_code == 0, result.output
+    return result.output
 
 
 def test_committed_schema_graphql_matches_the_code() -> None:
-    exit_code, sdl = _hospes_schema()
-    assert exit_code == 0, sdl
     committed = COMMITTED.read_text(encoding="utf-8") if COMMITTED.exists() else ""
-    assert sdl == committed, (
+    assert _sdl() == committed, (
         f"schema.graphql is out of date with the code: run `{REGENERATE}` and commit the file"
     )
 
 
 def test_schema_output_writes_the_same_sdl_to_a_file(tmp_path: Path) -> None:
     target = tmp_path / "schema.graphql"
-    exit_code, output = _hospes_schema("--output", str(target))
-    assert exit_code == 0, output
-    assert target.read_text(encoding="utf-8") == _hospes_schema()[1]
+    result = hospes(NO_SERVERS, "schema", "--output", str(target))
+    assert result.exit_code == 0, result.output
+    assert target.read_text(encoding="utf-8") == _sdl()
     assert "type Mutation {" in target.read_text(encoding="utf-8")
 
 
 def test_schema_needs_no_database_redis_or_master_key() -> None:
-    # Production settings with nothing configured would stop any other command; nothing listens here.
-    exit_code, sdl = _hospes_schema(
-        env={
-            "HOSPES_ENV": "production",
-            "HOSPES_DATABASE_URL": "",
-            "HOSPES_REDIS_URL": "",
-            "HOSPES_MASTER_KEY": "",
-        }
-    )
-    assert exit_code == 0, sdl
-    assert "type Query {" in sdl
+    # Production with nothing configured stops every other command.
+    result = hospes(NO_SERVERS, "schema", env={"HOSPES_ENV": "production", "HOSPES_MASTER_KEY": ""})
+    assert result.exit_code == 0, result.output
+    assert "type Query {" in result.output
