@@ -1,4 +1,5 @@
-"""The `hospes` command: dev, serve, worker, scheduler, migrate, tenant, user, apikey, keys, bench."""
+"""The `hospes` command: dev, serve, worker, scheduler, migrate, tenant, user, apikey, keys, schema,
+bench."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import click
@@ -575,6 +577,27 @@ def keys_rotate(slug: str, batch_size: int, max_passes: int) -> None:
                 f"{result.left.total} row(s) still hold values under older data keys after {max_passes} "
                 "passes (they stay readable); run the rotation again"
             )
+
+
+@main.command("schema")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Write the SDL to this file instead of standard output.",
+)
+def schema_sdl(output: Path | None) -> None:
+    """Print the GraphQL schema (SDL) that the API serves; it needs no database or Redis."""
+    from schema.build import build_schema
+
+    # No setting changes the SDL: the defaults, unvalidated, let the command run anywhere (even
+    # with HOSPES_ENV=production and no servers or master key configured).
+    sdl = build_schema(Settings.model_construct()).as_str() + "\n"
+    if output is None:
+        click.echo(sdl, nl=False)
+        return
+    output.write_text(sdl, encoding="utf-8")
+    click.echo(f"wrote the GraphQL schema to {output}", err=True)
 
 
 @main.command()
