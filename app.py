@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import re
@@ -29,6 +31,7 @@ from resolvers.context import Context, Resources
 from schema.build import build_schema
 from schema.errors import ErrorCode
 from schema.json_walk import nests_deeper_than
+from schema.validation import OFF_LOOP_CHARS, VALIDATION_THREAD
 from settings import Settings, get_settings
 from tasks.broker import make_broker
 from tenancy.credentials import CredentialResolver
@@ -120,6 +123,11 @@ class _BodyTooLarge(Exception):
     pass
 
 
+# A large body decoded off the loop, handed to strawberry's (synchronous) JSON step for this request.
+_DECODED_OFF_LOOP: contextvars.ContextVar[tuple[bytes, object] | None] = contextvars.ContextVar(
+    "decoded_off_loop", default=None
+)
+
 # JSON in a request nests no deeper than this (our inputs nest a few levels); deeper is refused
 # before anything walks it recursively.
 MAX_JSON_NESTING = 32
@@ -183,11 +191,22 @@ class HospesGraphQL(GraphQL[Context, RootValue]):
         await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:
+        decoded = _DECODED_OFF_LOOP.get()
+        if decoded is not None and decoded[0] is data:
+            return decoded[1]
         return decode_request_json(data)
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        if request.method == "POST":
+            body = await request.get_body()  # Starlette keeps it: strawberry's read gets this object
+            if len(body) > OFF_LOOP_CHARS:
+                # Decoding and walking a large body takes tens of ms: done on the validation
+                # thread, so the event loop keeps serving meanwhile.
+                loop = asyncio.get_running_loop()
+                decoded = await loop.run_in_executor(VALIDATION_THREAD, decode_request_json, body)
+                _DECODED_OFF_LOOP.set((body, decoded))
         parsed = await super().parse_http_body(request)
         for operation in parsed if isinstance(parsed, list) else [parsed]:
             reason = operation_shape_error(operation)

@@ -111,7 +111,7 @@ def _validate(
 # other requests, waiting at most the interpreter's switch interval (5 ms) for the GIL. One thread:
 # a flood of large documents queues there instead of taking turns with the loop.
 OFF_LOOP_CHARS = 2_048
-_VALIDATION_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="graphql-validation")
+VALIDATION_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="graphql-validation")
 # Stands in for a document whose parsing failed off the loop, so strawberry does not parse it
 # again on the loop; the parse error is then reported as the validation's result.
 _UNPARSED = parse("{ __typename }")
@@ -136,14 +136,18 @@ class RequestValidation(SchemaExtension):
         self.parse_error: GraphQLError | None = None
 
     def _off_loop(self) -> bool:
-        return len(self.execution_context.query or "") > OFF_LOOP_CHARS
+        # A long document, or a body long enough that walking its variables takes a while.
+        request = getattr(self.execution_context.context, "request", None)
+        declared = request.headers.get("content-length", "") if request is not None else ""
+        body_bytes = int(declared) if declared.isdigit() else 0
+        return max(len(self.execution_context.query or ""), body_bytes) > OFF_LOOP_CHARS
 
     async def on_parse(self) -> AsyncIterator[None]:
         execution = self.execution_context
         if execution.graphql_document is None and execution.query and self._off_loop():
             loop = asyncio.get_running_loop()
             parsed = await loop.run_in_executor(
-                _VALIDATION_THREAD, _parsed, execution.query, dict(execution.parse_options)
+                VALIDATION_THREAD, _parsed, execution.query, dict(execution.parse_options)
             )
             if isinstance(parsed, GraphQLError):
                 self.parse_error, parsed = parsed, _UNPARSED
@@ -159,7 +163,7 @@ class RequestValidation(SchemaExtension):
             visible = self.visibility.allows(execution.context)
             check = partial(self._errors, document, visible=visible, variables=execution.variables)
             if self._off_loop():
-                errors = await asyncio.get_running_loop().run_in_executor(_VALIDATION_THREAD, check)
+                errors = await asyncio.get_running_loop().run_in_executor(VALIDATION_THREAD, check)
             else:
                 errors = check()
             execution.pre_execution_errors = errors
