@@ -35,6 +35,7 @@ from tests.dates import AHEAD, days_from_today
 from tests.factories import create_guest
 from tests.helpers_cli import hospes
 from tests.helpers_db import alembic_version, all_versions, plaintext_found, row_counts
+from tests.test_encryption import PRIVATE_TEXT, PRIVATE_TEXT_COLUMNS
 
 GUEST_NAMES = "{ guests(first: 100) { totalCount edges { node { id name } } } }"
 
@@ -342,21 +343,6 @@ PLAINTEXT_ROWS = [
     "(:guest, 'email', 'in', 'Contact form', :contact, 'delivered', now() - interval '1 hour'), "
     "(:guest, 'sms', 'out', NULL, :reply, 'sent', now())",
 ]
-OLD_GUEST = """query($id: ID!) { guest(id: $id) {
-  communications { direction subject body }
-  serviceRequests { notes }
-  payments { providerReference }
-  bookings { cancelReason property { checkInInstructions villaGuide } }
-} }"""
-PLAINTEXT_COLUMNS = {
-    ("communication", "subject"),
-    ("communication", "body"),
-    ("service_request", "notes"),
-    ("payment", "provider_reference"),
-    ("property", "check_in_instructions"),
-    ("property", "villa_guide"),
-    ("booking", "cancel_reason"),
-}
 
 
 def _at_t0004_with_plaintext(engine: sa.Engine, schema_name: str) -> uuid.UUID:
@@ -388,7 +374,7 @@ def _at_t0004_with_plaintext(engine: sa.Engine, schema_name: str) -> uuid.UUID:
 
 
 def _plaintext_columns(engine: sa.Engine, schema_name: str) -> set[tuple[str, str]]:
-    return {(table, column) for table, column, *_ in _columns(engine, schema_name)} & PLAINTEXT_COLUMNS
+    return {(table, column) for table, column, *_ in _columns(engine, schema_name)} & PRIVATE_TEXT_COLUMNS
 
 
 def _owner(client: TestClient, settings: Settings, slug: str) -> GraphQLClient:
@@ -443,7 +429,7 @@ def test_private_text_written_before_t0006_is_encrypted_and_reads_back_the_same(
     assert all_versions(sync_engine, schema_name) == {current}
 
     api = _owner(client, settings, slug)
-    guest = api.data(OLD_GUEST, {"id": encode_id("Guest", guest_id)})["guest"]
+    guest = api.data(PRIVATE_TEXT, {"id": encode_id("Guest", guest_id)})["guest"]
     assert guest == {
         "communications": [
             {"direction": "OUT", "subject": None, "body": REPLY},
