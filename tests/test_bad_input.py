@@ -521,6 +521,7 @@ MALFORMED_BODIES = {
     "a string": b'"{ __typename }"',
     "null": b"null",
     "an empty batch": b"[]",
+    "a batch with a number in it": b'[{"query": "{ __typename }"}, 5]',
     "a batch with a numeric query": b'[{"query": 5}]',
     "a batch with a list of variables": b'[{"query": "{ __typename }", "variables": []}]',
     "a numeric operationName": b'{"query": "{ __typename }", "operationName": 5}',
