@@ -3,6 +3,7 @@ request's own transaction, so even a pool of one connection serves its first pri
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -10,7 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from tenancy.database import quoted_schema
+from settings import Settings
+from tenancy.database import TenantSessions, create_engine_async, quoted_schema
+from tenancy.keyring import Keyring, master_key_from
 from tests.conftest import OWNER_PASSWORD, GraphQLClient, TenantFixture, login
 from tests.factories import CREATE_GUEST
 
@@ -88,3 +91,29 @@ def test_one_tenants_first_private_writes_at_once_make_one_set_of_keys(
     for i, payload in enumerate(payloads):
         guest = owners[0].data(GUEST, {"id": payload["guest"]["id"]})["guest"]
         assert guest["email"] == f"same{i}@example.com"
+
+
+def test_first_keys_rolled_back_with_their_transaction_are_never_cached(
+    make_tenant: Callable[..., TenantFixture], settings: Settings, sync_engine: sa.Engine
+) -> None:
+    tenant = make_tenant("pool")
+
+    async def attempt() -> None:
+        engine = create_engine_async(settings.database_url or "", pool_size=1, max_overflow=0, pool_timeout=2)
+        keyring = Keyring(master_key_from(settings), ttl_seconds=3600)
+        sessions = TenantSessions(engine)
+        try:
+            async with sessions.open(tenant.schema_name) as session, session.begin():
+                lost = await keyring.keys(session, tenant.schema_name)
+                assert (await keyring.keys(session, tenant.schema_name)).data_keys == lost.data_keys
+                await session.rollback()
+            async with sessions.open(tenant.schema_name) as session, session.begin():
+                kept = await keyring.keys(session, tenant.schema_name)
+            assert kept.data_keys != lost.data_keys
+            async with sessions.open(tenant.schema_name) as session, session.begin():
+                assert (await keyring.keys(session, tenant.schema_name)).data_keys == kept.data_keys
+        finally:
+            await engine.dispose()
+
+    asyncio.run(attempt())
+    assert _key_rows(sync_engine, tenant.schema_name) == 2
