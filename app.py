@@ -252,7 +252,7 @@ def build_resources(settings: Settings, *, database_url: str, redis_url: str) ->
         ),
         tenant_sessions=TenantSessions(engine, statement_timeout_ms=settings.db_statement_timeout_ms),
         passwords=Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib),
-        keyring=Keyring(master_key_from(settings), engine=engine, ttl_seconds=settings.tenant_cache_seconds),
+        keyring=Keyring(master_key_from(settings), ttl_seconds=settings.tenant_cache_seconds),
         broker=make_broker(
             redis_url, namespace=settings.redis_namespace, socket_timeout=settings.relay_timeout_seconds
         ),

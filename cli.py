@@ -116,7 +116,7 @@ def dev(host: str | None, port: int | None) -> None:
 
             async def seed() -> None:
                 try:
-                    keyring = Keyring(master, engine=engine, ttl_seconds=settings.tenant_cache_seconds)
+                    keyring = Keyring(master, ttl_seconds=settings.tenant_cache_seconds)
                     await demo.seed_demo(sync_engine, TenantSessions(engine), passwords, keyring)
                 finally:
                     await engine.dispose()

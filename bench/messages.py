@@ -632,9 +632,7 @@ async def _measure(
         real = RealLane(
             settings=settings,
             sessions=TenantSessions(engine, statement_timeout_ms=settings.db_statement_timeout_ms),
-            keyring=Keyring(
-                master_key_from(settings), engine=engine, ttl_seconds=settings.tenant_cache_seconds
-            ),
+            keyring=Keyring(master_key_from(settings), ttl_seconds=settings.tenant_cache_seconds),
             producer=producer,
             provider=provider,
             provider_capacity=provider_capacity,

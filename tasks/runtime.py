@@ -52,9 +52,7 @@ class Runtime:
             settings=settings,
             engine=engine,
             registry=TenantRegistry(engine, ttl_seconds=settings.tenant_cache_seconds),
-            keyring=Keyring(
-                master_key_from(settings), engine=engine, ttl_seconds=settings.tenant_cache_seconds
-            ),
+            keyring=Keyring(master_key_from(settings), ttl_seconds=settings.tenant_cache_seconds),
             tenant_sessions=TenantSessions(engine, statement_timeout_ms=settings.db_statement_timeout_ms),
             broker=broker,
         )

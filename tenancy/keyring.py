@@ -9,11 +9,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from settings import Settings
 from tenancy.crypto import CryptoError, MasterKey, TenantKeys, encode_key, new_key, parse_master_key
-from tenancy.database import bind_search_path
 
 DATA = "data"
 INDEX = "index"
@@ -24,6 +24,8 @@ _INSERT = sa.text(
     "ON CONFLICT (purpose, version) DO NOTHING"
 )
 _LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext(:name))")
+# In a session's `info`: the schemas whose first keys it may have written, not yet committed.
+_FIRST_KEYS_MADE = "hospes.first_keys_made"
 
 
 def master_key_from(settings: Settings) -> MasterKey:
@@ -89,9 +91,8 @@ def ensure_keys(connection: Connection, master: MasterKey, *, schema_name: str) 
 class Keyring:
     """Per-process cache of unwrapped tenant keys."""
 
-    def __init__(self, master: MasterKey, *, engine: AsyncEngine, ttl_seconds: float) -> None:
+    def __init__(self, master: MasterKey, *, ttl_seconds: float) -> None:
         self._master = master
-        self._engine = engine
         self._ttl = ttl_seconds
         self._cache: dict[str, tuple[float, TenantKeys]] = {}
 
@@ -103,8 +104,10 @@ class Keyring:
         self, session: AsyncSession, schema_name: str, *, versions: Iterable[int] = ()
     ) -> TenantKeys:
         """Keys for the session's tenant, holding at least the data key `versions` asked for. A
-        version the cache lacks (a rotation began in another process) reloads; first keys are
-        created in their own committed transaction, so a rolled-back request never loses them."""
+        version the cache lacks (a rotation began in another process) reloads. A tenant with no
+        keys yet gets its first ones inside the session's own transaction (never a second pooled
+        connection): they are committed with the work they seal, and a rollback takes both back.
+        Until that commit they are not cached, so no other request seals with keys that may vanish."""
         cached = self._cache.get(schema_name)
         if (
             cached is not None
@@ -114,19 +117,19 @@ class Keyring:
             return cached[1]
         keys = _unwrap(self._master, schema_name, list(await session.execute(_KEYS)))
         if keys is None:
-            async with self._engine.begin() as conn:
-                await conn.run_sync(self._create_first_keys, schema_name)
-            keys = _unwrap(self._master, schema_name, list(await session.execute(_KEYS)))
-            assert keys is not None
-        self._cache[schema_name] = (time.monotonic() + self._ttl, keys)
+            keys = await session.run_sync(self._first_keys, schema_name)
+        if schema_name not in session.info.get(_FIRST_KEYS_MADE, ()):
+            self._cache[schema_name] = (time.monotonic() + self._ttl, keys)
         missing = [version for version in versions if version not in keys.data_keys]
         if missing:
             raise CryptoError(f"{schema_name} has no data key version {missing[0]}")
         return keys
 
-    def _create_first_keys(self, connection: Connection, schema_name: str) -> None:
-        bind_search_path(connection, schema_name)
-        ensure_keys(connection, self._master, schema_name=schema_name)
+    def _first_keys(self, session: Session, schema_name: str) -> TenantKeys:
+        # The lock in `ensure_keys` waits for a concurrent first write to end; if it committed,
+        # its keys are read, otherwise this transaction makes them.
+        session.info.setdefault(_FIRST_KEYS_MADE, set()).add(schema_name)
+        return ensure_keys(session.connection(), self._master, schema_name=schema_name)
 
     def forget(self, schema_name: str | None = None) -> None:
         if schema_name is None:

@@ -426,9 +426,9 @@ def test_another_master_key_cannot_unwrap_the_tenant_keys(
             sessions = TenantSessions(engine)
             async with sessions.open(tenant.schema_name) as session, session.begin():
                 with pytest.raises(CryptoError):
-                    await Keyring(other, engine=engine, ttl_seconds=0).keys(session, tenant.schema_name)
+                    await Keyring(other, ttl_seconds=0).keys(session, tenant.schema_name)
             async with sessions.open(tenant.schema_name) as session, session.begin():
-                right = Keyring(master_key_from(settings), engine=engine, ttl_seconds=0)
+                right = Keyring(master_key_from(settings), ttl_seconds=0)
                 assert (await right.keys(session, tenant.schema_name)).current_version == 1
         finally:
             await engine.dispose()
