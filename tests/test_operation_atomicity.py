@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from tenancy.database import quoted_schema
 from tests.conftest import TenantFixture, error_codes
+from tests.factories import create_guest
 from tests.helpers_db import table_contents
 from tests.messaging_support import outbox_rows, tenant_id
 
@@ -91,3 +92,27 @@ def test_payload_errors_keep_the_other_mutations_work(tenant: TenantFixture) -> 
     assert body["data"]["g"]["guest"]["name"] == "Kept"
     assert body["data"]["h"] == {"guest": None, "errors": [{"code": "REQUIRED"}]}
     assert _names(tenant) == ["Kept"]
+
+
+SEND_THEN_GUEST = """mutation($guestId: ID!, $name: String!) {
+  m: sendMessage(input: {guestId: $guestId, subject: "Hi", body: "Hello"}) { errors { code } }
+  h: createGuest(input: {name: $name}) { guest { id } errors { code } }
+}"""
+
+
+def test_unexpected_error_queues_no_message(boom: TenantFixture, sync_engine: sa.Engine) -> None:
+    guest = create_guest(boom.api, name="Mailed", email="mailed@example.com")
+    tenant = tenant_id(sync_engine, boom.slug)
+    # The same operation with nothing failing queues the message through the outbox...
+    body = boom.api(SEND_THEN_GUEST, {"guestId": guest["id"], "name": "Fine"})
+    assert not body.get("errors") and body["data"]["m"]["errors"] == []
+    queued = outbox_rows(sync_engine, tenant)
+    assert len(queued) == 1
+    before = table_contents(sync_engine, boom.schema_name)
+
+    # ...and with the guest refused by the database, nothing of it is kept.
+    body = boom.api(SEND_THEN_GUEST, {"guestId": guest["id"], "name": "Boom"})
+    assert body["data"] is None
+    assert [error["extensions"]["written"] for error in body["errors"]] == [False]
+    assert outbox_rows(sync_engine, tenant) == queued
+    assert table_contents(sync_engine, boom.schema_name) == before
