@@ -60,6 +60,7 @@ class Context:
         self.auth = auth
         self.request_id = request_id
         self._session: AsyncSession | None = None
+        self._wrote = False
         # One AsyncSession allows one statement at a time; DataLoaders of sibling fields run concurrently.
         self._lock = asyncio.Lock()
 
@@ -67,6 +68,11 @@ class Context:
     def lock(self) -> asyncio.Lock:
         """Held around any direct use of `session()`: it runs one statement at a time."""
         return self._lock
+
+    @property
+    def wrote(self) -> bool:
+        """Whether a mutation's work has been kept in the request's transaction so far."""
+        return self._wrote
 
     @property
     def principal(self) -> Principal | None:
@@ -158,6 +164,7 @@ class Context:
                 del outbox.pending(session)[relayed_before:]
             else:
                 await savepoint.commit()
+                self._wrote = True
             return outcome
 
     async def finish(self, *, commit: bool) -> None:
