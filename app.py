@@ -31,7 +31,7 @@ from resolvers.context import Context, Resources
 from schema.build import build_schema
 from schema.errors import ErrorCode
 from schema.json_walk import nests_deeper_than
-from schema.outcome import failed_unexpectedly, report_nothing_written
+from schema.outcome import must_roll_back, report_nothing_written
 from schema.validation import OFF_LOOP_CHARS, VALIDATION_THREAD
 from settings import Settings, get_settings
 from tasks.broker import make_broker
@@ -167,7 +167,8 @@ def operation_shape_error(operation: GraphQLRequestData) -> str | None:
 class HospesGraphQL(GraphQL[Context, RootValue]):
     """Strawberry's ASGI view with our context; the request owns the transaction and ends it
     before the response is sent: committed, or rolled back whole when any operation of it met an
-    unexpected error (and the answer then says nothing was written). A malformed request is
+    unexpected error or its answer could not show what it wrote (the answer then says nothing was
+    written). A malformed request is
     refused with 400 before execution."""
 
     def __init__(self, resources: Resources) -> None:
@@ -233,12 +234,12 @@ class HospesGraphQL(GraphQL[Context, RootValue]):
         except BaseException:
             await context.finish(commit=False)
             raise
-        # A batch shares one transaction: an unexpected error in any operation undoes them all.
+        # A batch shares one transaction: what must undo one operation undoes them all.
         results = result if isinstance(result, list) else [result]
-        if not any(map(failed_unexpectedly, results)):
+        wrote = context.wrote
+        if not must_roll_back(results, wrote=wrote):
             await context.finish(commit=True)
             return result
-        wrote = context.wrote
         await context.finish(commit=False)
         for each in results:
             report_nothing_written(each, drop_data=wrote, request_id=context.request_id)

@@ -1,7 +1,11 @@
-"""What an answer says about writes: an operation with an unexpected error is rolled back whole,
-and its answer must not show anything as written."""
+"""What an answer says about writes. The answer and the database agree: an operation with an
+unexpected error is rolled back whole, and so is one whose answer could not show what it wrote
+(a top-level error on a mutation field nulls all of `data`); its answer then says nothing was
+written."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from graphql import GraphQLError
 from strawberry.types import ExecutionResult
@@ -21,8 +25,19 @@ def failed_unexpectedly(result: object) -> bool:
     return isinstance(result, ExecutionResult) and any(map(_is_unexpected, result.errors or []))
 
 
+def hides_writes(result: object, *, wrote: bool) -> bool:
+    """Whether `result` answers `data: null` although a mutation of the request wrote: a top-level
+    error on a mutation field (payloads are non-null) takes every other payload with it."""
+    return wrote and isinstance(result, ExecutionResult) and result.data is None and bool(result.errors)
+
+
+def must_roll_back(results: Sequence[object], *, wrote: bool) -> bool:
+    """Whether the request's transaction must be undone for its answer to be true."""
+    return any(failed_unexpectedly(result) or hides_writes(result, wrote=wrote) for result in results)
+
+
 def report_nothing_written(result: object, *, drop_data: bool, request_id: str) -> None:
-    """Rewrite `result` of a rolled-back request: its unexpected errors say `written: false`, and
+    """Rewrite `result` of a rolled-back request: its errors say `written: false`, and
     with `drop_data` (something had been written, then undone) its data is dropped and it carries
     such an error even if it failed in nothing itself (a batch's other operations)."""
     if not isinstance(result, ExecutionResult):
@@ -30,14 +45,13 @@ def report_nothing_written(result: object, *, drop_data: bool, request_id: str) 
     errors = list(result.errors or [])
     if drop_data:
         result.data = None
-        if not any(map(_is_unexpected, errors)):
+        if not errors:
             errors.append(
                 GraphQLError(
-                    "Internal error in another operation of this request; nothing was written.",
+                    "Another operation of this request failed; nothing was written.",
                     extensions={"code": ErrorCode.INTERNAL.value, "requestId": request_id},
                 )
             )
     for error in errors:
-        if _is_unexpected(error):
-            error.extensions = {**(error.extensions or {}), "written": False}
+        error.extensions = {**(error.extensions or {}), "written": False}
     result.errors = errors

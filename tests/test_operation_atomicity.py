@@ -13,6 +13,7 @@ from tests.conftest import TenantFixture, error_codes
 from tests.factories import create_guest
 from tests.helpers_db import table_contents
 from tests.messaging_support import outbox_rows, tenant_id
+from tests.test_access import as_key, issue
 
 TWO_GUESTS = """mutation($second: String!) {
   g: createGuest(input: {name: "Kept"}) { guest { id name } errors { code } }
@@ -92,6 +93,22 @@ def test_payload_errors_keep_the_other_mutations_work(tenant: TenantFixture) -> 
     assert body["data"]["g"]["guest"]["name"] == "Kept"
     assert body["data"]["h"] == {"guest": None, "errors": [{"code": "REQUIRED"}]}
     assert _names(tenant) == ["Kept"]
+
+
+GUEST_THEN_PROPERTY = """mutation {
+  g: createGuest(input: {name: "Kept"}) { guest { id name } errors { code } }
+  p: createProperty(input: {name: "Casa", timezone: "UTC"}) { property { id } errors { code } }
+}"""
+
+
+def test_a_top_level_error_that_nulls_the_answer_writes_nothing(tenant: TenantFixture) -> None:
+    # A key that may write guests but not properties: FORBIDDEN on the second, non-null payload
+    # nulls all of `data`, so the first mutation's guest must not be kept behind that answer.
+    partner = as_key(tenant.api, issue(tenant.api, ["guests:write"])["key"])
+    body = partner(GUEST_THEN_PROPERTY)
+    assert body["data"] is None and error_codes(body) == ["FORBIDDEN"]
+    assert body["errors"][0]["extensions"]["written"] is False
+    assert _names(tenant) == []
 
 
 SEND_THEN_GUEST = """mutation($guestId: ID!, $name: String!) {
