@@ -75,7 +75,24 @@ def _migrate_public(database_url: str) -> None:
         engine.dispose()
 
 
-@click.group()
+class _Commands(click.Group):
+    """The `hospes` group: a server that cannot be reached is one line of error, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            return super().invoke(ctx)
+        except OperationalError as error:
+            # psycopg's own first line names the server and the reason (no such database, refused).
+            reason = str(error.orig).strip().splitlines()[0] if error.orig else "unreachable"
+            raise click.ClickException(f"cannot use the database: {reason}") from None
+        except RedisConnectionError as error:
+            raise click.ClickException(f"cannot use Redis: {error}") from None
+
+
+@click.group(cls=_Commands)
 def main() -> None:
     """Hospes: the guest-management API for property managers."""
     try:

@@ -218,7 +218,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     env = Environment.DEVELOPMENT if args.development else Environment.PRODUCTION
-    settings = Settings(env=env, database_url="-", redis_url="-", master_key="-")
+    # Production refuses to start without servers; this bench never connects to them.
+    settings = Settings(
+        env=env, database_url="postgresql://unused", redis_url="redis://unused", master_key="-"
+    )
     schema = build_schema(settings)
     loop = asyncio.new_event_loop()
 

@@ -4,6 +4,7 @@ whose creation fails leaves nothing behind."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 import sqlalchemy as sa
@@ -48,6 +49,8 @@ def create_tenant(
         raise ProvisioningError("tenant name must not be empty")
     if len(name) > NAME_MAX:
         raise ProvisioningError(f"tenant name must be at most {NAME_MAX} characters")
+    if any(unicodedata.category(character) in ("Cc", "Cf", "Cs") for character in name):
+        raise ProvisioningError("tenant name must not contain control characters")
     schema_name = schema_name_for(slug)
     with engine.begin() as connection:
         taken = connection.execute(sa.select(col(Tenant.id)).where(col(Tenant.slug) == slug)).first()

@@ -116,6 +116,58 @@ def test_tenant_create_refuses_an_overlong_name_and_creates_nothing(
     assert schema_name_for(slug) not in schema_names(sync_engine)
 
 
+@pytest.mark.parametrize(
+    "name", ["Casa\x01Sol", "Casa\x1b[31mSol", "Casa\u200eSol"], ids=["SOH", "ESC", "LRM"]
+)
+def test_tenant_create_refuses_control_characters_in_the_name_and_creates_nothing(
+    settings: Settings, sync_engine: sa.Engine, name: str
+) -> None:
+    slug = _unique()
+    result = hospes(settings, "tenant", "create", slug, "--name", name)
+    assert result.exit_code != 0
+    assert error_line(result) == "Error: tenant name must not contain control characters"
+    assert _tenant_row(sync_engine, slug) is None
+    assert schema_name_for(slug) not in schema_names(sync_engine)
+
+
+def test_a_database_url_of_another_kind_is_one_line_of_error(
+    settings: Settings, sync_engine: sa.Engine
+) -> None:
+    before = tenant_slugs(sync_engine)
+    result = hospes(
+        settings,
+        "tenant",
+        "create",
+        _unique(),
+        "--name",
+        "X",
+        env={"HOSPES_DATABASE_URL": "mysql://x@127.0.0.1/db"},
+    )
+    assert result.exit_code != 0
+    assert "HOSPES_DATABASE_URL" in error_line(result) and "postgresql://" in error_line(result)
+    assert tenant_slugs(sync_engine) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("tenant", "list"),
+        ("tenant", "create", "nowhere-co", "--name", "X"),
+        ("keys", "rotate", "--tenant", "x"),
+    ],
+    ids=["tenant list", "tenant create", "keys rotate"],
+)
+def test_a_database_that_does_not_exist_is_one_line_of_error(
+    settings: Settings, args: tuple[str, ...]
+) -> None:
+    assert settings.database_url
+    missing = settings.database_url.rsplit("/", 1)[0] + f"/hospes_missing_{uuid.uuid4().hex[:8]}"
+    result = hospes(settings, *args, env={"HOSPES_DATABASE_URL": missing})
+    assert result.exit_code != 0
+    line = error_line(result)
+    assert line.startswith("Error: cannot use the database:") and "does not exist" in line
+
+
 def test_tenant_list_shows_a_created_company(settings: Settings) -> None:
     slug = _unique()
     assert hospes(settings, "tenant", "create", slug, "--name", "Listed Villas").exit_code == 0
