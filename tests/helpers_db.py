@@ -16,7 +16,7 @@ from notifications.outgoing import as_sent
 from settings import Settings
 from tenancy import rotation
 from tenancy.crypto import TenantKeys, version_of
-from tenancy.database import quoted_schema
+from tenancy.database import bind_search_path, quoted_schema
 from tenancy.encrypted_columns import MESSAGE_RECIPIENT
 from tenancy.keyring import master_key_from
 
@@ -96,6 +96,14 @@ def all_versions(engine: sa.Engine, schema_name: str) -> set[int]:
             for row in connection.execute(sa.select(*t.c)):
                 found.update(version_of(bytes(blob)) for blob in row if blob is not None)
     return found
+
+
+def run_in_tenant(engine: sa.Engine, schema_name: str, statements: list[str], params: dict[str, Any]) -> None:
+    """Plain SQL in one transaction bound to the tenant's schema, as the application binds its own."""
+    with engine.begin() as connection:
+        bind_search_path(connection, schema_name)
+        for statement in statements:
+            connection.execute(sa.text(statement), params)
 
 
 def tenant_keys(engine: sa.Engine, schema_name: str) -> TenantKeys:

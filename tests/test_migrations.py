@@ -34,7 +34,7 @@ from tests.conftest import OWNER_PASSWORD, GraphQLClient, TenantFixture, login
 from tests.dates import AHEAD, days_from_today
 from tests.factories import create_guest
 from tests.helpers_cli import hospes
-from tests.helpers_db import alembic_version, all_versions, plaintext_found, row_counts
+from tests.helpers_db import alembic_version, all_versions, plaintext_found, row_counts, run_in_tenant
 from tests.test_encryption import PRIVATE_TEXT, PRIVATE_TEXT_COLUMNS
 
 GUEST_NAMES = "{ guests(first: 100) { totalCount edges { node { id name } } } }"
@@ -366,10 +366,7 @@ def _at_t0004_with_plaintext(engine: sa.Engine, schema_name: str) -> uuid.UUID:
         "guide": GUIDE,
         "cancelled": CANCELLED,
     }
-    with engine.begin() as connection:
-        bind_search_path(connection, schema_name)
-        for statement in PLAINTEXT_ROWS:
-            connection.execute(sa.text(statement), values)
+    run_in_tenant(engine, schema_name, PLAINTEXT_ROWS, values)
     return guest_id
 
 

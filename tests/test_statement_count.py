@@ -12,11 +12,10 @@ from starlette.testclient import TestClient
 
 from settings import Settings
 from tenancy import rotation
-from tenancy.database import bind_search_path
 from tenancy.encrypted_columns import MESSAGE_BODY
 from tenancy.keyring import master_key_from
 from tests.conftest import TenantFixture
-from tests.helpers_db import statements_of, tenant_keys
+from tests.helpers_db import run_in_tenant, statements_of, tenant_keys
 
 GUEST_GRAPH = """{
   guests(first: 50) {
@@ -64,10 +63,7 @@ def _seed(engine: sa.Engine, schema_name: str, *, guests: int, bookings: int) ->
         "requests": REQUESTS_PER_BOOKING,
         "messages": MESSAGES_PER_GUEST,
     }
-    with engine.begin() as connection:
-        bind_search_path(connection, schema_name)
-        for statement in SEED:
-            connection.execute(sa.text(statement), counts)
+    run_in_tenant(engine, schema_name, SEED, counts)
 
 
 def _statements_for_guest_graph(
