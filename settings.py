@@ -33,8 +33,8 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
-    # False behind a transaction pooler that does not track prepared statements (PgBouncer < 1.21,
-    # or >= 1.21 without `max_prepared_statements`).
+    # False behind a transaction pooler that does not track prepared statements (PgBouncer < 1.22,
+    # or without `max_prepared_statements`).
     db_prepared_statements: bool = True
     # A backend keeps the catalog cache of every tenant schema it has touched (~210 kB each) until
     # it exits: replacing pooled connections every 10 minutes bounds that growth to the tenants
