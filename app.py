@@ -36,7 +36,7 @@ from schema.validation import OFF_LOOP_CHARS, VALIDATION_THREAD
 from settings import Settings, get_settings
 from tasks.broker import make_broker
 from tenancy.credentials import CredentialResolver
-from tenancy.database import TenantSessions, create_engine_async
+from tenancy.database import ConnectionPolicy, Role, TenantSessions, create_engine_async
 from tenancy.keyring import Keyring, master_key_from
 from tenancy.middleware import TenancyMiddleware
 from tenancy.passwords import Passwords
@@ -249,6 +249,7 @@ class HospesGraphQL(GraphQL[Context, RootValue]):
 def build_resources(settings: Settings, *, database_url: str, redis_url: str) -> Resources:
     engine = create_engine_async(
         database_url,
+        policy=ConnectionPolicy.of(settings, role=Role.API),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,

@@ -12,13 +12,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import sqlalchemy as sa
 from pydantic import ValidationError
 
 from settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from tenancy.database import ConnectionPolicy
 
 
 @dataclass(frozen=True)
@@ -63,11 +66,18 @@ def _settings() -> Settings:
         raise  # unreachable; keeps type checkers content
 
 
+def _cli_policy() -> ConnectionPolicy:
+    """How the CLI's own connections are made."""
+    from tenancy.database import ConnectionPolicy, Role
+
+    return ConnectionPolicy.of(_settings(), role=Role.CLI)
+
+
 def _migrate_public(database_url: str) -> None:
     from tenancy.database import create_engine_sync
     from tenancy.migrations import upgrade_public
 
-    engine = create_engine_sync(database_url)
+    engine = create_engine_sync(database_url, policy=_cli_policy())
     try:
         with engine.begin() as connection:
             upgrade_public(connection)
@@ -119,14 +129,14 @@ def dev(host: str | None, port: int | None) -> None:
     settings = _settings()
     master = master_key_from(settings)
     with _servers(settings) as servers:
-        sync_engine = create_engine_sync(servers.database_url)
+        sync_engine = create_engine_sync(servers.database_url, policy=_cli_policy())
         results = migrate_all(sync_engine, concurrency=settings.migrate_concurrency, master_key=master)
         failed = [r for r in results if r.outcome == "failed"]
         for result in failed:
             click.echo(f"warning: tenant {result.slug} failed to migrate: {result.detail}", err=True)
         exists = _tenant_exists(sync_engine, demo.DEMO_SLUG)
         if not exists:
-            engine = create_engine_async(servers.database_url)
+            engine = create_engine_async(servers.database_url, policy=_cli_policy())
             passwords = Passwords(
                 time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib
             )
@@ -191,10 +201,15 @@ def _run_scheduler(settings: Settings, servers: Servers, stop_flag: Any) -> None
     """The scheduler loop until `stop_flag` (a threading.Event) is set."""
     from tasks import scheduler
     from tasks.broker import make_broker
-    from tenancy.database import create_engine_async
+    from tenancy.database import ConnectionPolicy, Role, create_engine_async
 
     async def loop() -> None:
-        engine = create_engine_async(servers.database_url, pool_size=2, max_overflow=2)
+        engine = create_engine_async(
+            servers.database_url,
+            policy=ConnectionPolicy.of(settings, role=Role.SCHEDULER),
+            pool_size=2,
+            max_overflow=2,
+        )
         broker = make_broker(servers.redis_url, namespace=settings.redis_namespace)
         stop = asyncio.Event()
 
@@ -319,7 +334,9 @@ def migrate(check: bool) -> None:
 
     settings = _settings()
     with _servers(settings, need_redis=False) as servers:
-        engine = create_engine_sync(servers.database_url, pool_size=settings.migrate_concurrency)
+        engine = create_engine_sync(
+            servers.database_url, policy=_cli_policy(), pool_size=settings.migrate_concurrency
+        )
 
         def report(index: int, total: int, result: Any) -> None:
             detail = f" ({result.detail})" if result.detail else ""
@@ -365,7 +382,7 @@ def tenant_create(slug: str, name: str) -> None:
     settings = _settings()
     with _servers(settings, need_redis=False) as servers:
         _migrate_public(servers.database_url)
-        engine = create_engine_sync(servers.database_url)
+        engine = create_engine_sync(servers.database_url, policy=_cli_policy())
         try:
             created = create_tenant(engine, slug=slug, name=name)
         except ProvisioningError as error:
@@ -384,7 +401,7 @@ def tenant_list() -> None:
     settings = _settings()
     with _servers(settings, need_redis=False) as servers:
         _migrate_public(servers.database_url)
-        engine = create_engine_sync(servers.database_url)
+        engine = create_engine_sync(servers.database_url, policy=_cli_policy())
         with engine.connect() as connection:
             rows = connection.execute(
                 sa.select(Tenant.slug, Tenant.name, Tenant.status, Tenant.created_at).order_by(Tenant.slug)  # type: ignore[call-overload]
@@ -421,7 +438,7 @@ def user_create(slug: str, email: str, password: str, role: str, name: str | Non
         _migrate_public(servers.database_url)
 
         async def create() -> str:
-            engine = create_engine_async(servers.database_url)
+            engine = create_engine_async(servers.database_url, policy=_cli_policy())
             try:
                 registry = TenantRegistry(engine, ttl_seconds=0)
                 found = await registry.by_slug(slug)
@@ -483,7 +500,7 @@ def apikey_create(slug: str, name: str, scopes: tuple[str, ...]) -> None:
         _migrate_public(servers.database_url)
 
         async def create() -> tuple[str | None, str]:
-            engine = create_engine_async(servers.database_url)
+            engine = create_engine_async(servers.database_url, policy=_cli_policy())
             try:
                 found = await TenantRegistry(engine, ttl_seconds=0).by_slug(slug)
                 if found is None:
@@ -565,7 +582,7 @@ def keys_rotate(slug: str, batch_size: int, max_passes: int) -> None:
 
     with _servers(settings, need_redis=False) as servers:
         _migrate_public(servers.database_url)
-        engine = create_engine_sync(servers.database_url)
+        engine = create_engine_sync(servers.database_url, policy=_cli_policy())
         try:
             result = rotate_tenant(
                 engine,

@@ -48,7 +48,7 @@ from bench.seed import (
 from schema.ids import encode_id
 from settings import Settings
 from tenancy.crypto import MasterKey, TenantKeys
-from tenancy.database import create_engine_sync
+from tenancy.database import ConnectionPolicy, Role, create_engine_sync
 from tenancy.keyring import master_key_from
 from tenancy.migrations import upgrade_public
 from tenancy.passwords import Passwords
@@ -488,7 +488,7 @@ def run(settings: Settings, *, database_url: str, redis_url: str, options: Optio
     """Run the whole benchmark and return the report; leaves no tenant and no server behind."""
     for noisy in ("httpx", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    engine = create_engine_sync(database_url)
+    engine = create_engine_sync(database_url, policy=ConnectionPolicy.of(settings, role=Role.CLI))
     try:
         pg_version = _server_version(database_url)
         passwords = Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib)

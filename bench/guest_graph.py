@@ -41,7 +41,7 @@ from bench.profiling import profile_async, summary
 from bench.seed import SeededTenant, drop_seeded, libpq_url, seed_tenant
 from schema.ids import encode_id
 from settings import Settings
-from tenancy.database import create_engine_sync
+from tenancy.database import ConnectionPolicy, Role, create_engine_sync
 from tenancy.keyring import master_key_from
 from tenancy.passwords import Passwords
 
@@ -707,7 +707,7 @@ def run(settings: Settings, *, database_url: str, redis_url: str, options: Optio
     for noisy in ("httpx", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     load_before = os.getloadavg()[0]
-    engine = create_engine_sync(database_url)
+    engine = create_engine_sync(database_url, policy=ConnectionPolicy.of(settings, role=Role.CLI))
     try:
         pg_version = _server_version(database_url)
         passwords = Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib)

@@ -53,7 +53,14 @@ from tasks.broker import make_broker
 from tasks.relay import relay
 from tasks.worker import Worker
 from tenancy.crypto import encode_key, new_key, versions_in
-from tenancy.database import TenantSessions, create_engine_async, create_engine_sync, tenant_sync_session
+from tenancy.database import (
+    ConnectionPolicy,
+    Role,
+    TenantSessions,
+    create_engine_async,
+    create_engine_sync,
+    tenant_sync_session,
+)
 from tenancy.keyring import Keyring, master_key_from
 from tenancy.migrations import upgrade_public
 from tenancy.provisioning import create_tenant
@@ -627,7 +634,12 @@ async def _measure(
 ) -> RealLane:
     options = findings.options
     # The producers' own engine, as the API has its own: the worker's belongs to its event loop.
-    engine = create_engine_async(database_url, pool_size=options.producers, max_overflow=options.producers)
+    engine = create_engine_async(
+        database_url,
+        policy=ConnectionPolicy.of(settings, role=Role.API),
+        pool_size=options.producers,
+        max_overflow=options.producers,
+    )
     try:
         real = RealLane(
             settings=settings,
@@ -688,7 +700,7 @@ def _measure_in(
     settings: Settings, *, database_url: str, redis_url: str, options: Options, findings: Findings
 ) -> None:
     """Set up the scratch database, run the worker, measure and check; leaves the worker stopped."""
-    engine = create_engine_sync(database_url)
+    engine = create_engine_sync(database_url, policy=ConnectionPolicy.of(settings, role=Role.CLI))
     try:
         findings.pg_version = _server_version(database_url)
         started = time.perf_counter()

@@ -21,7 +21,7 @@ from settings import Settings
 from tasks import outbox
 from tasks.relay import relay
 from tenancy.crypto import TenantKeys, versions_in
-from tenancy.database import TenantSessions, create_engine_async
+from tenancy.database import ConnectionPolicy, Role, TenantSessions, create_engine_async
 from tenancy.keyring import Keyring, master_key_from
 from tenancy.registry import TenantRef, TenantRegistry
 
@@ -41,6 +41,7 @@ class Runtime:
     def build(cls, settings: Settings, *, database_url: str, broker: Broker | None) -> Runtime:
         engine = create_engine_async(
             database_url,
+            policy=ConnectionPolicy.of(settings, role=Role.WORKER),
             pool_size=max(2, settings.worker_threads),
             max_overflow=settings.worker_threads,
             pool_timeout=settings.db_pool_timeout_seconds,

@@ -8,6 +8,9 @@ tenant to the next request, and the scheme stays safe behind PgBouncer in transa
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -19,6 +22,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session, SessionTransaction
+
+from settings import Settings
 
 SCHEMA_NAME = re.compile(r"^t_[a-z][a-z0-9_]{1,40}$")
 _SEARCH_PATH_KEY = "hospes.search_path"
@@ -67,33 +72,75 @@ def _bind_tenant(session: Session, _tx: SessionTransaction, connection: Connecti
     connection.execute(_BIND, {"path": quoted_schema(schema_name), "timeout": f"{int(timeout)}ms"})
 
 
+class Role(StrEnum):
+    """The `application_name` of every connection a process makes, to tell them apart in
+    `pg_stat_activity` (and in PgBouncer's `SHOW CLIENTS`)."""
+
+    API = "hospes-api"
+    WORKER = "hospes-worker"
+    SCHEDULER = "hospes-scheduler"
+    CLI = "hospes-cli"
+
+
+@dataclass(frozen=True)
+class ConnectionPolicy:
+    """How every connection of one process is made and how long it is kept."""
+
+    role: Role
+    # Off: psycopg prepares nothing server-side, so a transaction pooler that hands each
+    # transaction to any server connection (PgBouncer before 1.21) never meets a statement that
+    # was prepared on another one. Nothing else Hospes does outlives its transaction.
+    prepared_statements: bool = True
+    recycle_seconds: int = 600
+
+    @classmethod
+    def of(cls, settings: Settings, *, role: Role) -> ConnectionPolicy:
+        return cls(
+            role=role,
+            prepared_statements=settings.db_prepared_statements,
+            recycle_seconds=settings.db_pool_recycle_seconds,
+        )
+
+    def connect_args(self) -> dict[str, Any]:
+        args: dict[str, Any] = {"application_name": self.role.value}
+        if not self.prepared_statements:
+            args["prepare_threshold"] = None  # psycopg 3: never prepare
+        return args
+
+
 def create_engine_async(
     url: str,
     *,
+    policy: ConnectionPolicy,
     pool_size: int = 10,
     max_overflow: int = 10,
     pool_timeout: float = 10.0,
     pre_ping: bool = True,
 ) -> AsyncEngine:
     """An async engine. `pre_ping` tests each pooled connection before use (a round trip); callers
-    whose work is retried anyway may skip it and recycle connections instead."""
+    whose work is retried anyway may skip it and rely on recycling alone."""
     return create_async_engine(
         sqlalchemy_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
         pool_pre_ping=pre_ping,
-        pool_recycle=-1 if pre_ping else 300,
+        pool_recycle=policy.recycle_seconds,
+        connect_args=policy.connect_args(),
     )
 
 
-def create_engine_sync(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engine:
+def create_engine_sync(
+    url: str, *, policy: ConnectionPolicy, pool_size: int = 5, max_overflow: int = 10
+) -> Engine:
     return sa.create_engine(
         sqlalchemy_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=30.0,
         pool_pre_ping=True,
+        pool_recycle=policy.recycle_seconds,
+        connect_args=policy.connect_args(),
     )
 
 

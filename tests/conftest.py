@@ -24,11 +24,13 @@ from app import create_app
 from embedded import start_postgres, start_redis
 from settings import Settings
 from tenancy.crypto import encode_key, new_key
-from tenancy.database import create_engine_sync
+from tenancy.database import ConnectionPolicy, Role, create_engine_sync
 from tenancy.migrations import upgrade_public
 from tenancy.provisioning import create_tenant
 
 OWNER_PASSWORD = "correct-horse-battery"
+# The tests' own connections, made as an operator's tools make theirs.
+TEST_CONNECTIONS = ConnectionPolicy(role=Role.CLI)
 # One master key for the whole run, seen by the app, the CLI and migrations alike.
 os.environ.setdefault("HOSPES_MASTER_KEY", encode_key(new_key()))
 
@@ -64,7 +66,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
     database_url = plain_admin.set(database=database).render_as_string(hide_password=False)
-    engine = create_engine_sync(database_url)
+    engine = create_engine_sync(database_url, policy=TEST_CONNECTIONS)
     with engine.begin() as connection:
         upgrade_public(connection)
     engine.dispose()
@@ -88,7 +90,7 @@ def settings(servers: Servers) -> Settings:
 
 @pytest.fixture(scope="session")
 def sync_engine(servers: Servers) -> Iterator[sa.Engine]:
-    engine = create_engine_sync(servers.database_url)
+    engine = create_engine_sync(servers.database_url, policy=TEST_CONNECTIONS)
     yield engine
     engine.dispose()
 

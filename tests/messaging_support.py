@@ -27,7 +27,7 @@ from settings import Settings
 from tasks import scheduler
 from tasks.broker import make_broker
 from tasks.worker import Worker
-from tenancy.database import create_engine_async
+from tenancy.database import ConnectionPolicy, Role, create_engine_async
 from tenancy.encrypted_columns import MESSAGE_BODY, MESSAGE_SUBJECT
 from tests.conftest import OWNER_PASSWORD, GraphQLClient, TenantFixture, login
 from tests.helpers_db import tenant_keys
@@ -100,7 +100,12 @@ class Rig:
 
         async def run() -> int:
             assert self.settings.database_url and self.settings.redis_url
-            engine = create_engine_async(self.settings.database_url, pool_size=1, max_overflow=0)
+            engine = create_engine_async(
+                self.settings.database_url,
+                policy=ConnectionPolicy.of(self.settings, role=Role.SCHEDULER),
+                pool_size=1,
+                max_overflow=0,
+            )
             broker = make_broker(self.settings.redis_url, namespace=self.settings.redis_namespace)
             try:
                 return await scheduler.tick(

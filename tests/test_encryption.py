@@ -25,7 +25,7 @@ from tenancy import rotation
 from tenancy.crypto import CryptoError, MasterKey, encode_key, new_key, version_of
 from tenancy.database import TenantSessions, create_engine_async
 from tenancy.keyring import Keyring, master_key_from
-from tests.conftest import GraphQLClient, TenantFixture, error_codes
+from tests.conftest import TEST_CONNECTIONS, GraphQLClient, TenantFixture, error_codes
 from tests.dates import AHEAD, days_from_today
 from tests.factories import (
     create_booking,
@@ -421,7 +421,7 @@ def test_another_master_key_cannot_unwrap_the_tenant_keys(
     other = MasterKey(new_key())
 
     async def attempt() -> None:
-        engine = create_engine_async(settings.database_url or "")
+        engine = create_engine_async(settings.database_url or "", policy=TEST_CONNECTIONS)
         try:
             sessions = TenantSessions(engine)
             async with sessions.open(tenant.schema_name) as session, session.begin():

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from settings import Settings
 from tenancy.database import TenantSessions, create_engine_async, quoted_schema
 from tenancy.keyring import Keyring, master_key_from
-from tests.conftest import OWNER_PASSWORD, GraphQLClient, TenantFixture, login
+from tests.conftest import OWNER_PASSWORD, TEST_CONNECTIONS, GraphQLClient, TenantFixture, login
 from tests.factories import CREATE_GUEST
 
 GUEST = """query($id: ID!) { guest(id: $id) { email } }"""
@@ -99,7 +99,9 @@ def test_first_keys_rolled_back_with_their_transaction_are_never_cached(
     tenant = make_tenant("pool")
 
     async def attempt() -> None:
-        engine = create_engine_async(settings.database_url or "", pool_size=1, max_overflow=0, pool_timeout=2)
+        engine = create_engine_async(
+            settings.database_url or "", policy=TEST_CONNECTIONS, pool_size=1, max_overflow=0, pool_timeout=2
+        )
         keyring = Keyring(master_key_from(settings), ttl_seconds=3600)
         sessions = TenantSessions(engine)
         try:
