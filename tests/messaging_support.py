@@ -85,7 +85,15 @@ class Rig:
             "HOSPES_EMAIL_FROM": "hello@hospes.test",
             "HOSPES_SENDGRID_API_KEY": "SG.test-key",
             "HOSPES_SENDGRID_BASE_URL": self.provider.url,
+            "HOSPES_TWILIO_ACCOUNT_SID": TWILIO_SID,
+            "HOSPES_TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+            "HOSPES_TWILIO_BASE_URL": self.provider.url,
+            "HOSPES_TWILIO_SMS_FROM": settings.twilio_sms_from or "",
+            "HOSPES_TWILIO_WHATSAPP_FROM": settings.twilio_whatsapp_from or "",
+            # Status callbacks carry the communication id, so a report can settle an interrupted send.
+            "HOSPES_PUBLIC_URL": settings.public_url or "",
             "HOSPES_OUTBOX_LEASE_SECONDS": str(settings.outbox_lease_seconds),
+            "HOSPES_PROVIDER_TIMEOUT_SECONDS": str(settings.provider_timeout_seconds),
             **env,
         }
         return subprocess.Popen(  # noqa: S603  (our own interpreter and CLI)

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
 from models.public import OutboxKind
+from schema.ids import encode_id
 from settings import Settings
 from tasks.broker import make_broker, message_for
 from tasks.outbox import OutboxItem
@@ -37,6 +38,7 @@ from tests.messaging_support import (
     wait_until,
 )
 from tests.provider_server import (
+    ProviderName,
     ProviderServer,
     held,
     provider_server_fixture,  # noqa: F401  (registers the provider_server fixture)
@@ -46,6 +48,9 @@ from tests.provider_server import (
 
 SEND = """mutation($input: SendMessageInput!) { sendMessage(input: $input) {
   communication { id status channel error timeline { step channel } } errors { field code message } } }"""
+MESSAGES = (
+    """query($id: ID!) { guest(id: $id) { communications { status error sentAt timeline { step } } } }"""
+)
 CONSENT = """mutation($id: ID!, $sms: Boolean!, $marketing: Boolean!) {
   setGuestConsent(input: {guestId: $id, smsOptIn: $sms, marketingEmailConsent: $marketing}) { errors { code } } }"""
 UPDATE_GUEST = (
@@ -295,14 +300,16 @@ def test_the_same_dramatiq_message_delivered_twice_calls_the_provider_once(
     assert len(calls_for(rig.provider, tid)) == 1
 
 
-def test_worker_killed_mid_send_and_restarted_sends_once(rig: Rig, company: Company) -> None:
+def _killed_mid_send(rig: Rig, company: Company, provider: ProviderName, **guest: Any) -> dict:
+    """Send one message through a real `hospes worker` that is SIGKILLed while the provider holds
+    its request; then let the lease run out and a fresh worker find the claim. The row, once out."""
     tenant, api = company
     release = threading.Event()
-    rig.provider.script("sendgrid", held(release, timeout=30))
-    guest = create_guest(api, name="Kill Dworker", email="kill@example.com", phone=None)
+    rig.provider.script(provider, held(release, timeout=30))
+    made = create_guest(api, **guest)
     worker = rig.command("worker", HOSPES_WORKER_THREADS="1")
     try:
-        _send(api, guestId=guest["id"], subject="Hi", body="Exactly once")
+        _send(api, guestId=made["id"], subject="Hi", body="Exactly once")
         tid = tenant_id(rig_engine(rig), tenant.slug)
         wait_until(lambda: calls_for(rig.provider, tid), what="the provider call to begin")
         worker.send_signal(signal.SIGKILL)  # dies while the provider holds the request
@@ -312,9 +319,46 @@ def test_worker_killed_mid_send_and_restarted_sends_once(rig: Rig, company: Comp
         if worker.poll() is None:
             worker.kill()
     rig.start_worker()
-    rows = _sent(rig, tenant.schema_name)
-    assert rows[0]["status"] == "failed" and "not retried" in rows[0]["error"]
+    [row] = _sent(rig, tenant.schema_name)
+    return row
+
+
+def test_a_send_interrupted_by_a_killed_worker_is_unknown_never_retried_and_settled_by_the_report(
+    rig: Rig, company: Company
+) -> None:
+    tenant, api = company
+    row = _killed_mid_send(
+        rig, company, "sendgrid", name="Kill Dworker", email="kill@example.com", phone=None
+    )
+    assert row["status"] == "unknown" and "not retried" in row["error"]
+    assert row["provider_message_id"] is None  # the provider's answer never came back
+    tid = tenant_id(rig_engine(rig), tenant.slug)
     rig.tick()
+    assert len(calls_for(rig.provider, tid)) == 1
+    [shown] = api.data(MESSAGES, {"id": encode_id("Guest", row["guest_id"])})["guest"]["communications"]
+    assert shown["status"] == "UNKNOWN" and shown["timeline"][-1]["step"] == "UNKNOWN"
+    # SendGrid's report names the message by the custom arg we sent, not by an id we never stored.
+    event = {**_sendgrid_event(row, tid, "delivered", 1_800_000_000), "sg_message_id": "sg-unseen.filter0001"}
+    payload = json.dumps([event]).encode()
+    response = rig.client.post("/webhooks/sendgrid", content=payload, headers=rig.sendgrid_signature(payload))
+    assert response.status_code == 200
+    [shown] = api.data(MESSAGES, {"id": encode_id("Guest", row["guest_id"])})["guest"]["communications"]
+    assert shown["status"] == "DELIVERED" and shown["error"] is None and shown["sentAt"] is not None
+    assert len(calls_for(rig.provider, tid)) == 1
+
+
+def test_an_interrupted_whatsapp_message_is_settled_by_twilio_s_status_callback(
+    rig: Rig, company: Company
+) -> None:
+    tenant, _ = company
+    row = _killed_mid_send(rig, company, "twilio", name="Kill Whats", email=None, phone="+34600111777")
+    assert row["status"] == "unknown" and row["channel"] == "whatsapp"
+    tid = tenant_id(rig_engine(rig), tenant.slug)
+    form = {"MessageSid": "SM" + "1" * 32, "MessageStatus": "undelivered", "ErrorCode": "30003"}
+    response = _twilio_post(rig, "/webhooks/twilio/status", form, query=f"?t={tid}&c={row['id']}")
+    assert response.status_code == 204
+    [settled] = communications(rig_engine(rig), tenant.schema_name)
+    assert settled["status"] == "failed" and settled["error"].startswith("30003")
     assert len(calls_for(rig.provider, tid)) == 1
 
 
