@@ -469,9 +469,9 @@ def test_messages_failed_as_interrupted_before_t0007_become_unknown_and_other_fa
     assert _line_of(result, schema_name) == "upgraded (from t0006)"
     with sync_engine.connect() as connection:
         bind_search_path(connection, schema_name)
-        statuses: dict[uuid.UUID, str] = dict(
-            connection.execute(sa.text("SELECT id, status FROM communication")).tuples().all()
-        )
+        statuses = {
+            row.id: row.status for row in connection.execute(sa.text("SELECT id, status FROM communication"))
+        }
         steps = connection.execute(
             sa.text("SELECT communication_id, step FROM communication_event ORDER BY at, step")
         ).all()
