@@ -96,6 +96,9 @@ class CommunicationStatus(StrEnum):
     READ = "read"
     FAILED = "failed"
     SUPPRESSED = "suppressed"
+    # The worker died during the provider call: the provider may have it. Never retried; the
+    # provider's delivery report settles it.
+    UNKNOWN = "unknown"
 
 
 class ServiceRequestStatus(StrEnum):
@@ -429,6 +432,7 @@ class DeliveryStep(StrEnum):
     DELIVERED = "delivered"
     READ = "read"
     RECEIVED = "received"
+    UNKNOWN = "unknown"
 
 
 class CommunicationEvent(SQLModel, table=True):

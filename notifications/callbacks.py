@@ -73,25 +73,29 @@ class InboundMessage:
 
 # --- Status order ---------------------------------------------------------------------------------
 
-# The forward ladder. FAILED and SUPPRESSED are off it: `advances` has their rules.
+# The forward ladder. FAILED and SUPPRESSED are off it: `advances` has their rules. UNKNOWN (the
+# worker died during the provider call) sits just above QUEUED: any report from the provider is news.
 STATUS_RANK: Mapping[CommunicationStatus, int] = MappingProxyType(
     {
         CommunicationStatus.QUEUED: 0,
-        CommunicationStatus.SENT: 1,
-        CommunicationStatus.DELIVERED: 2,
-        CommunicationStatus.READ: 3,
+        CommunicationStatus.UNKNOWN: 1,
+        CommunicationStatus.SENT: 2,
+        CommunicationStatus.DELIVERED: 3,
+        CommunicationStatus.READ: 4,
     }
 )
-_FAILABLE = frozenset({CommunicationStatus.QUEUED, CommunicationStatus.SENT})
+_FAILABLE = frozenset({CommunicationStatus.QUEUED, CommunicationStatus.UNKNOWN, CommunicationStatus.SENT})
 _OVERRULES_FAILURE = frozenset({CommunicationStatus.DELIVERED, CommunicationStatus.READ})
 
 
 def advances(current: CommunicationStatus, new: CommunicationStatus) -> bool:
     """Whether a message in `current` should take `new`. Statuses only move forward
-    (queued < sent < delivered < read), so a late or repeated report changes nothing:
+    (queued < unknown < sent < delivered < read), so a late or repeated report changes nothing:
 
-    - FAILED follows only QUEUED or SENT; a failure reported after delivery is ignored.
-    - After FAILED, only DELIVERED or READ: proof of delivery beats an "unknown outcome" failure.
+    - FAILED follows only QUEUED, UNKNOWN or SENT; a failure reported after delivery is ignored.
+    - After FAILED, only DELIVERED or READ: proof of delivery beats an earlier failure.
+    - UNKNOWN is decided by us (a send interrupted mid-call), only from QUEUED; any report of the
+      provider's settles it.
     - SUPPRESSED is decided by us before sending (so only from QUEUED), and is final.
     - The same status again is no change."""
     if current in (new, CommunicationStatus.SUPPRESSED):

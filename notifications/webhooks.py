@@ -97,8 +97,10 @@ class Webhooks:
                 communication.status_at = update.at
                 if update.status is CommunicationStatus.FAILED:
                     communication.error = update.detail or "reported failed by the provider"
-                elif current is CommunicationStatus.FAILED:
-                    communication.error = None  # a delivery report proves an "unknown outcome" wrong
+                elif current in (CommunicationStatus.FAILED, CommunicationStatus.UNKNOWN):
+                    communication.error = None  # the provider's report settles what we did not know
+                    # An interrupted send never recorded when it left; the report proves it did.
+                    communication.sent_at = communication.sent_at or update.at
                 if communication.provider_message_id is None and update.provider_message_id:
                     communication.provider_message_id = update.provider_message_id
                 communication.provider = communication.provider or update.provider

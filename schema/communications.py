@@ -51,7 +51,9 @@ class Communication:
     language: str | None
     provider: str | None
     provider_message_id: str | None
-    error: str | None = strawberry.field(description="Why it failed or was suppressed.")
+    error: str | None = strawberry.field(
+        description="Why it failed or was suppressed, or why its outcome is unknown."
+    )
     attempts: int
     created_at: datetime
     sent_at: datetime | None

@@ -5,8 +5,8 @@ scheduler re-enqueues work whose lease ran out. The `communication` row makes it
 effect. A task first claims the row (`sending_since`, committed) before calling the provider, and
 records the outcome in a second transaction; a task that finds the row sent, failed, suppressed or
 claimed by a live attempt does nothing. A claim whose worker died during the provider call cannot be
-told apart from a call that reached the guest, so it is never retried: it is marked failed with that
-reason (a later delivery report from the provider can still prove it delivered).
+told apart from a call that reached the guest, so it is never retried: it is marked `unknown`, and the
+provider's delivery report (matched by the communication id we hand the provider) settles it.
 
 Consent and channel are checked again here, at send time: a guest who withdrew consent after the
 message was queued is not contacted."""
@@ -53,7 +53,10 @@ from tenancy.registry import TenantRef
 
 log = logging.getLogger("hospes.delivery")
 
-INTERRUPTED = "interrupted during the provider call; not retried, so the guest is never contacted twice"
+INTERRUPTED = (
+    "interrupted during the provider call; not retried, so the guest is never contacted twice "
+    "(the provider's delivery report settles it)"
+)
 
 
 @dataclass(frozen=True)
@@ -118,8 +121,8 @@ async def _claim(  # noqa: PLR0911  (each early return is one reason not to send
         if communication.sending_since is not None:
             if not stale:
                 return None  # a live attempt owns it
-            _finish(communication, CommunicationStatus.FAILED, error=INTERRUPTED)
-            outgoing.add_event(session, communication, DeliveryStep.FAILED, detail=INTERRUPTED)
+            _finish(communication, CommunicationStatus.UNKNOWN, error=INTERRUPTED)
+            outgoing.add_event(session, communication, DeliveryStep.UNKNOWN, detail=INTERRUPTED)
             await _done(session, tenant, communication_id)
             return None
         guest = await _guest_of(session, communication)

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.testclient import TestClient
+from twilio.request_validator import RequestValidator
 
 from app import create_app
 from settings import Settings
@@ -85,7 +86,15 @@ class Rig:
             "HOSPES_EMAIL_FROM": "hello@hospes.test",
             "HOSPES_SENDGRID_API_KEY": "SG.test-key",
             "HOSPES_SENDGRID_BASE_URL": self.provider.url,
+            "HOSPES_TWILIO_ACCOUNT_SID": TWILIO_SID,
+            "HOSPES_TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+            "HOSPES_TWILIO_BASE_URL": self.provider.url,
+            "HOSPES_TWILIO_SMS_FROM": settings.twilio_sms_from or "",
+            "HOSPES_TWILIO_WHATSAPP_FROM": settings.twilio_whatsapp_from or "",
+            # Status callbacks carry the communication id, so a report can settle an interrupted send.
+            "HOSPES_PUBLIC_URL": settings.public_url or "",
             "HOSPES_OUTBOX_LEASE_SECONDS": str(settings.outbox_lease_seconds),
+            "HOSPES_PROVIDER_TIMEOUT_SECONDS": str(settings.provider_timeout_seconds),
             **env,
         }
         return subprocess.Popen(  # noqa: S603  (our own interpreter and CLI)
@@ -247,3 +256,35 @@ def running_rig(settings: Settings, provider_server: ProviderServer) -> Iterator
             yield made
         finally:
             made.stop_worker()
+
+
+_ENGINES: dict[str, sa.Engine] = {}
+
+
+def rig_engine(rig: Rig) -> sa.Engine:
+    """A synchronous engine on the rig's database, one per URL for the whole run."""
+    url = rig.settings.database_url or ""
+    if url not in _ENGINES:
+        _ENGINES[url] = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    return _ENGINES[url]
+
+
+def sendgrid_event(row: dict[str, Any], tid: uuid.UUID, event: str, at: int) -> dict[str, Any]:
+    """One SendGrid Event Webhook event about the message `row`, carrying our custom args as sent."""
+    return {
+        "event": event,
+        "timestamp": at,
+        "sg_message_id": f"{row['provider_message_id']}.filter0001",
+        "hospes_communication": str(row["id"]),
+        "hospes_tenant": str(tid),
+        "sg_event_id": uuid.uuid4().hex,
+    }
+
+
+def twilio_post(
+    rig: Rig, path: str, form: dict[str, str], *, token: str = TWILIO_TOKEN, query: str = ""
+) -> Any:
+    """A Twilio webhook request, signed with `token` for the URL Twilio would have called."""
+    url = f"http://testserver{path}{query}"
+    signature = RequestValidator(token).compute_signature(url, form)
+    return rig.client.post(f"{path}{query}", data=form, headers={"X-Twilio-Signature": signature})

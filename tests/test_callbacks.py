@@ -306,6 +306,17 @@ def test_proof_of_delivery_overrules_an_earlier_failure() -> None:
     assert not advances(S.FAILED, S.QUEUED)
 
 
+@pytest.mark.parametrize("new", [S.SENT, S.DELIVERED, S.READ, S.FAILED])
+def test_any_report_of_the_provider_settles_an_unknown_outcome(new: S) -> None:
+    assert advances(S.UNKNOWN, new)
+
+
+def test_an_unknown_outcome_never_goes_back_to_queued_or_suppressed_and_never_undoes_news() -> None:
+    assert not advances(S.UNKNOWN, S.QUEUED)
+    assert not advances(S.UNKNOWN, S.SUPPRESSED)
+    assert not any(advances(current, S.UNKNOWN) for current in [S.SENT, S.DELIVERED, S.READ, S.FAILED])
+
+
 @pytest.mark.parametrize("new", [s for s in S if s != S.SUPPRESSED])
 def test_suppressed_message_stays_suppressed(new: S) -> None:
     assert not advances(S.SUPPRESSED, new)
@@ -328,6 +339,8 @@ def test_callbacks_in_any_order_end_at_the_furthest_news() -> None:
     assert apply([S.READ, S.DELIVERED, S.SENT]) == S.READ
     assert apply([S.SENT, S.FAILED]) == S.FAILED
     assert apply([S.SENT, S.FAILED, S.DELIVERED]) == S.DELIVERED
+    assert apply([S.UNKNOWN, S.DELIVERED, S.SENT]) == S.DELIVERED
+    assert apply([S.UNKNOWN, S.SENT, S.FAILED]) == S.FAILED
     assert apply([S.DELIVERED, S.FAILED, S.SENT]) == S.DELIVERED
 
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from twilio.request_validator import RequestValidator
 
 from models.public import OutboxKind
+from schema.ids import encode_id
 from settings import Settings
 from tasks.broker import make_broker, message_for
 from tasks.outbox import OutboxItem
@@ -26,17 +26,20 @@ from tests.factories import create_booking, create_guest, create_property
 from tests.helpers_accounts import REGISTER
 from tests.helpers_db import plaintext_found
 from tests.messaging_support import (
-    TWILIO_TOKEN,
     Rig,
     calls_for,
     communications,
     outbox_rows,
+    rig_engine,
     running_rig,
+    sendgrid_event,
     tenant_id,
     timeline,
+    twilio_post,
     wait_until,
 )
 from tests.provider_server import (
+    ProviderName,
     ProviderServer,
     held,
     provider_server_fixture,  # noqa: F401  (registers the provider_server fixture)
@@ -46,6 +49,9 @@ from tests.provider_server import (
 
 SEND = """mutation($input: SendMessageInput!) { sendMessage(input: $input) {
   communication { id status channel error timeline { step channel } } errors { field code message } } }"""
+MESSAGES = (
+    """query($id: ID!) { guest(id: $id) { communications { status error sentAt timeline { step } } } }"""
+)
 CONSENT = """mutation($id: ID!, $sms: Boolean!, $marketing: Boolean!) {
   setGuestConsent(input: {guestId: $id, smsOptIn: $sms, marketingEmailConsent: $marketing}) { errors { code } } }"""
 UPDATE_GUEST = (
@@ -68,16 +74,6 @@ def _sent(rig: Rig, schema: str, count: int = 1) -> list[dict]:
         return rows if len(finished) >= count else None
 
     return wait_until(done, what=f"{count} message(s) to leave the queue")
-
-
-_ENGINES: dict[str, sa.Engine] = {}
-
-
-def rig_engine(rig: Rig) -> sa.Engine:
-    url = rig.settings.database_url or ""
-    if url not in _ENGINES:
-        _ENGINES[url] = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    return _ENGINES[url]
 
 
 @pytest.fixture
@@ -295,14 +291,16 @@ def test_the_same_dramatiq_message_delivered_twice_calls_the_provider_once(
     assert len(calls_for(rig.provider, tid)) == 1
 
 
-def test_worker_killed_mid_send_and_restarted_sends_once(rig: Rig, company: Company) -> None:
+def _killed_mid_send(rig: Rig, company: Company, provider: ProviderName, **guest: Any) -> dict:
+    """Send one message through a real `hospes worker` that is SIGKILLed while the provider holds
+    its request; then let the lease run out and a fresh worker find the claim. The row, once out."""
     tenant, api = company
     release = threading.Event()
-    rig.provider.script("sendgrid", held(release, timeout=30))
-    guest = create_guest(api, name="Kill Dworker", email="kill@example.com", phone=None)
+    rig.provider.script(provider, held(release, timeout=30))
+    made = create_guest(api, **guest)
     worker = rig.command("worker", HOSPES_WORKER_THREADS="1")
     try:
-        _send(api, guestId=guest["id"], subject="Hi", body="Exactly once")
+        _send(api, guestId=made["id"], subject="Hi", body="Exactly once")
         tid = tenant_id(rig_engine(rig), tenant.slug)
         wait_until(lambda: calls_for(rig.provider, tid), what="the provider call to begin")
         worker.send_signal(signal.SIGKILL)  # dies while the provider holds the request
@@ -312,9 +310,46 @@ def test_worker_killed_mid_send_and_restarted_sends_once(rig: Rig, company: Comp
         if worker.poll() is None:
             worker.kill()
     rig.start_worker()
-    rows = _sent(rig, tenant.schema_name)
-    assert rows[0]["status"] == "failed" and "not retried" in rows[0]["error"]
+    [row] = _sent(rig, tenant.schema_name)
+    return row
+
+
+def test_a_send_interrupted_by_a_killed_worker_is_unknown_never_retried_and_settled_by_the_report(
+    rig: Rig, company: Company
+) -> None:
+    tenant, api = company
+    row = _killed_mid_send(
+        rig, company, "sendgrid", name="Kill Dworker", email="kill@example.com", phone=None
+    )
+    assert row["status"] == "unknown" and "not retried" in row["error"]
+    assert row["provider_message_id"] is None  # the provider's answer never came back
+    tid = tenant_id(rig_engine(rig), tenant.slug)
     rig.tick()
+    assert len(calls_for(rig.provider, tid)) == 1
+    [shown] = api.data(MESSAGES, {"id": encode_id("Guest", row["guest_id"])})["guest"]["communications"]
+    assert shown["status"] == "UNKNOWN" and shown["timeline"][-1]["step"] == "UNKNOWN"
+    # SendGrid's report names the message by the custom arg we sent, not by an id we never stored.
+    event = {**sendgrid_event(row, tid, "delivered", 1_800_000_000), "sg_message_id": "sg-unseen.filter0001"}
+    payload = json.dumps([event]).encode()
+    response = rig.client.post("/webhooks/sendgrid", content=payload, headers=rig.sendgrid_signature(payload))
+    assert response.status_code == 200
+    [shown] = api.data(MESSAGES, {"id": encode_id("Guest", row["guest_id"])})["guest"]["communications"]
+    assert shown["status"] == "DELIVERED" and shown["error"] is None and shown["sentAt"] is not None
+    assert len(calls_for(rig.provider, tid)) == 1
+
+
+def test_an_interrupted_whatsapp_message_is_settled_by_twilio_s_status_callback(
+    rig: Rig, company: Company
+) -> None:
+    tenant, _ = company
+    row = _killed_mid_send(rig, company, "twilio", name="Kill Whats", email=None, phone="+34600111777")
+    assert row["status"] == "unknown" and row["channel"] == "whatsapp"
+    tid = tenant_id(rig_engine(rig), tenant.slug)
+    form = {"MessageSid": "SM" + "1" * 32, "MessageStatus": "undelivered", "ErrorCode": "30003"}
+    response = twilio_post(rig, "/webhooks/twilio/status", form, query=f"?t={tid}&c={row['id']}")
+    assert response.status_code == 204
+    [settled] = communications(rig_engine(rig), tenant.schema_name)
+    assert settled["status"] == "failed" and settled["error"].startswith("30003")
     assert len(calls_for(rig.provider, tid)) == 1
 
 
@@ -362,22 +397,11 @@ def _sent_email(rig: Rig, company: Company) -> tuple[TenantFixture, dict, uuid.U
     return tenant, row, tenant_id(rig_engine(rig), tenant.slug)
 
 
-def _sendgrid_event(row: dict, tid: uuid.UUID, event: str, at: int) -> dict:
-    return {
-        "event": event,
-        "timestamp": at,
-        "sg_message_id": f"{row['provider_message_id']}.filter0001",
-        "hospes_communication": str(row["id"]),
-        "hospes_tenant": str(tid),
-        "sg_event_id": uuid.uuid4().hex,
-    }
-
-
 def test_sendgrid_webhook_with_a_bad_signature_is_refused_and_changes_nothing(
     rig: Rig, company: Company
 ) -> None:
     tenant, row, tid = _sent_email(rig, company)
-    payload = json.dumps([_sendgrid_event(row, tid, "delivered", 1_800_000_000)]).encode()
+    payload = json.dumps([sendgrid_event(row, tid, "delivered", 1_800_000_000)]).encode()
     headers = rig.sendgrid_signature(payload)
     tampered = payload.replace(b"delivered", b"bounce\x20\x20\x20")
     response = rig.client.post("/webhooks/sendgrid", content=tampered, headers=headers)
@@ -389,8 +413,8 @@ def test_out_of_order_status_callbacks_only_move_forward(rig: Rig, company: Comp
     tenant, row, tid = _sent_email(rig, company)
     payload = json.dumps(
         [
-            _sendgrid_event(row, tid, "delivered", 1_800_000_100),
-            _sendgrid_event(row, tid, "processed", 1_800_000_000),
+            sendgrid_event(row, tid, "delivered", 1_800_000_100),
+            sendgrid_event(row, tid, "processed", 1_800_000_000),
         ]
     ).encode()
     assert (
@@ -399,26 +423,18 @@ def test_out_of_order_status_callbacks_only_move_forward(rig: Rig, company: Comp
         ).status_code
         == 200
     )
-    late = json.dumps([_sendgrid_event(row, tid, "processed", 1_800_000_050)]).encode()
+    late = json.dumps([sendgrid_event(row, tid, "processed", 1_800_000_050)]).encode()
     assert (
         rig.client.post("/webhooks/sendgrid", content=late, headers=rig.sendgrid_signature(late)).status_code
         == 200
     )
     final = communications(rig_engine(rig), tenant.schema_name)[0]
     assert final["status"] == "delivered"
-    opened = json.dumps([_sendgrid_event(row, tid, "open", 1_800_000_200)]).encode()
+    opened = json.dumps([sendgrid_event(row, tid, "open", 1_800_000_200)]).encode()
     rig.client.post("/webhooks/sendgrid", content=opened, headers=rig.sendgrid_signature(opened))
     assert communications(rig_engine(rig), tenant.schema_name)[0]["status"] == "read"
     steps = [step for step, _ in timeline(rig_engine(rig), tenant.schema_name, row["id"])]
     assert steps[-2:] == ["delivered", "read"]
-
-
-def _twilio_post(
-    rig: Rig, path: str, form: dict[str, str], *, token: str = TWILIO_TOKEN, query: str = ""
-) -> Any:
-    url = f"http://testserver{path}{query}"
-    signature = RequestValidator(token).compute_signature(url, form)
-    return rig.client.post(f"{path}{query}", data=form, headers={"X-Twilio-Signature": signature})
 
 
 def test_twilio_status_callbacks_are_verified_and_only_move_forward(rig: Rig, company: Company) -> None:
@@ -430,7 +446,7 @@ def test_twilio_status_callbacks_are_verified_and_only_move_forward(rig: Rig, co
     tid = tenant_id(rig_engine(rig), tenant.slug)
     query = f"?t={tid}&c={row['id']}"
     sid = row["provider_message_id"]
-    forged = _twilio_post(
+    forged = twilio_post(
         rig,
         "/webhooks/twilio/status",
         {"MessageSid": sid, "MessageStatus": "delivered"},
@@ -440,7 +456,7 @@ def test_twilio_status_callbacks_are_verified_and_only_move_forward(rig: Rig, co
     assert forged.status_code == 403
     assert communications(rig_engine(rig), tenant.schema_name)[0]["status"] == "sent"
     for status in ("delivered", "sent"):  # the late "sent" must not win
-        response = _twilio_post(
+        response = twilio_post(
             rig, "/webhooks/twilio/status", {"MessageSid": sid, "MessageStatus": status}, query=query
         )
         assert response.status_code == 204
@@ -469,10 +485,10 @@ def test_inbound_sms_from_an_unknown_number_becomes_a_new_guest(rig: Rig, compan
         "To": number,
         "Body": "Is the pool heated?",
     }
-    assert _twilio_post(rig, "/webhooks/twilio/inbound", form).status_code == 403  # global token: not theirs
-    response = _twilio_post(rig, "/webhooks/twilio/inbound", form, token="own-token")
+    assert twilio_post(rig, "/webhooks/twilio/inbound", form).status_code == 403  # global token: not theirs
+    response = twilio_post(rig, "/webhooks/twilio/inbound", form, token="own-token")
     assert response.status_code == 200 and "<Response" in response.text
-    _twilio_post(rig, "/webhooks/twilio/inbound", form, token="own-token")  # Twilio retries: stored once
+    twilio_post(rig, "/webhooks/twilio/inbound", form, token="own-token")  # Twilio retries: stored once
     guests = [edge["node"] for edge in api.data(GUESTS)["guests"]["edges"]]
     newcomer = [guest for guest in guests if guest["phone"] == "+34600999888"]
     assert len(newcomer) == 1
@@ -480,14 +496,14 @@ def test_inbound_sms_from_an_unknown_number_becomes_a_new_guest(rig: Rig, compan
     assert plaintext_found(rig_engine(rig), tenant.schema_name, ["Is the pool heated?"]) == []  # encrypted
     # A known sender is matched by blind index, not duplicated.
     again = {**form, "MessageSid": "SM" + uuid.uuid4().hex, "Body": "Thanks!"}
-    _twilio_post(rig, "/webhooks/twilio/inbound", again, token="own-token")
+    twilio_post(rig, "/webhooks/twilio/inbound", again, token="own-token")
     guests = [edge["node"] for edge in api.data(GUESTS)["guests"]["edges"]]
     assert len([guest for guest in guests if guest["phone"] == "+34600999888"]) == 1
 
 
 def test_inbound_to_a_number_no_company_owns_is_refused(rig: Rig, company: Company) -> None:
     form = {"MessageSid": "SM" + uuid.uuid4().hex, "From": "+34600999777", "To": "+12015559999", "Body": "Hi"}
-    assert _twilio_post(rig, "/webhooks/twilio/inbound", form).status_code == 404
+    assert twilio_post(rig, "/webhooks/twilio/inbound", form).status_code == 404
 
 
 # --- lifecycle -------------------------------------------------------------------------------------

@@ -438,3 +438,47 @@ def test_private_text_written_before_t0006_is_encrypted_and_reads_back_the_same(
             {"cancelReason": CANCELLED, "property": {"checkInInstructions": DOOR_CODE, "villaGuide": GUIDE}}
         ],
     }
+
+
+# What a send interrupted by a killed worker was marked with before t0007.
+T0006_INTERRUPTED = "interrupted during the provider call; not retried, so the guest is never contacted twice"
+
+
+def test_messages_failed_as_interrupted_before_t0007_become_unknown_and_other_failures_stay(
+    settings: Settings, sync_engine: sa.Engine, register_tenant: Callable[[str], str]
+) -> None:
+    schema_name = register_tenant("unknown")
+    with sync_engine.begin() as connection:
+        upgrade_tenant(connection, schema_name=schema_name, revision="t0006")
+    interrupted, bounced = uuid.uuid4(), uuid.uuid4()
+    run_in_tenant(
+        sync_engine,
+        schema_name,
+        [
+            "INSERT INTO guest (id, name, name_key) VALUES (:guest, 'Una Known', 'una known')",
+            "INSERT INTO communication (id, guest_id, channel, direction, status, error) VALUES "
+            "(:interrupted, :guest, 'email', 'out', 'failed', :reason), "
+            "(:bounced, :guest, 'email', 'out', 'failed', 'bounce')",
+            "INSERT INTO communication_event (communication_id, step, detail) VALUES "
+            "(:interrupted, 'sending', NULL), (:interrupted, 'failed', :reason), (:bounced, 'failed', 'bounce')",
+        ],
+        {"guest": uuid.uuid4(), "interrupted": interrupted, "bounced": bounced, "reason": T0006_INTERRUPTED},
+    )
+    result = _migrate(settings)
+    assert result.exit_code == 0, result.output
+    assert _line_of(result, schema_name) == "upgraded (from t0006)"
+    with sync_engine.connect() as connection:
+        bind_search_path(connection, schema_name)
+        statuses = {
+            row.id: row.status for row in connection.execute(sa.text("SELECT id, status FROM communication"))
+        }
+        steps = connection.execute(
+            sa.text("SELECT communication_id, step FROM communication_event ORDER BY at, step")
+        ).all()
+    assert statuses == {interrupted: "unknown", bounced: "failed"}
+    assert sorted((row.communication_id == interrupted, row.step) for row in steps) == [
+        (False, "failed"),
+        (True, "sending"),
+        (True, "unknown"),
+    ]
+    assert _drift(sync_engine, schema_name) == []
