@@ -12,13 +12,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import sqlalchemy as sa
 from pydantic import ValidationError
 
 from settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from tenancy.provisioning import NewTenant
 
 
 @dataclass(frozen=True)
@@ -354,25 +357,85 @@ def tenant() -> None:
     """Manage tenants (companies)."""
 
 
+def _wanted_tenants(slugs: tuple[str, ...], *, name: str | None, source: Any) -> list[NewTenant]:
+    """The tenants `tenant create` was asked for, all checked; refuses the whole list on any problem."""
+    from tenancy.provisioning import NewTenant, check_new_tenants, read_tenant_lines
+
+    wanted = [
+        NewTenant(slug=slug, name=slug if name is None else name, origin=f"argument {slug!r}")
+        for slug in slugs
+    ]
+    if source is not None:
+        try:
+            wanted += read_tenant_lines(source, source="stdin" if source.name == "<stdin>" else source.name)
+        except UnicodeDecodeError as error:
+            _fail(f"{source.name} is not UTF-8 text ({error.reason} at byte {error.start})")
+    if not wanted:
+        _fail("name at least one tenant: SLUG… or --from-file PATH")
+    if name is None and len(wanted) == 1 and source is None:
+        raise click.UsageError("Missing option '--name'.")
+    if name is not None and len(wanted) > 1:
+        _fail("--name names one company; with several, put each name after its slug in --from-file")
+    problems = check_new_tenants(wanted)
+    if problems:
+        for problem in problems[:-1]:
+            click.echo(f"Error: {problem}", err=True)
+        _fail(problems[-1])
+    return wanted
+
+
 @tenant.command("create")
-@click.argument("slug")
-@click.option("--name", required=True, help="The company's display name.")
-def tenant_create(slug: str, name: str) -> None:
-    """Register a company and provision its schema."""
+@click.argument("slugs", nargs=-1)
+@click.option("--name", default=None, help="The company's display name (required with one SLUG).")
+@click.option(
+    "--from-file",
+    "source",
+    type=click.File("r", encoding="utf-8"),
+    default=None,
+    help="Also create the tenants listed in this file ('-' for standard input): one slug per line, "
+    "optionally followed by the company's name; blank lines and '#' comments are skipped.",
+)
+def tenant_create(slugs: tuple[str, ...], name: str | None, source: Any) -> None:
+    """Register companies and provision their schemas, each all or nothing, in one process.
+
+    Every SLUG (and line of the file) is checked before anything is created. With one SLUG,
+    --name names the company; with several, each is named after its slug or its file line."""
     from tenancy.database import create_engine_sync
     from tenancy.provisioning import ProvisioningError, create_tenant
 
+    # Eight lines of migration steps per tenant would bury the one line each that matters.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    wanted = _wanted_tenants(slugs, name=name, source=source)
     settings = _settings()
     with _servers(settings, need_redis=False) as servers:
         _migrate_public(servers.database_url)
         engine = create_engine_sync(servers.database_url)
+        refused: list[tuple[str, str]] = []
         try:
-            created = create_tenant(engine, slug=slug, name=name)
-        except ProvisioningError as error:
-            _fail(str(error))
+            for new in wanted:
+                try:
+                    created = create_tenant(engine, slug=new.slug, name=new.name)
+                except (ProvisioningError, sa.exc.SQLAlchemyError) as error:
+                    # Taken (the first company is kept) or failed (rolled back): the others go on.
+                    if len(wanted) == 1 and not isinstance(error, ProvisioningError):
+                        raise  # reported as before: one line naming the database problem
+                    reason = (
+                        str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                    )
+                    refused.append((new.slug, reason))
+                    if len(wanted) > 1:
+                        click.echo(f"not created: {new.slug}: {reason}", err=True)
+                    continue
+                click.echo(f"created tenant {created.slug} (schema {created.schema_name})")
         finally:
             engine.dispose()
-        click.echo(f"created tenant {created.slug} (schema {created.schema_name})")
+        if len(wanted) == 1 and refused:
+            _fail(refused[0][1])
+        if refused:
+            _fail(
+                f"{len(refused)} of {len(wanted)} tenants not created: "
+                + ", ".join(slug for slug, _ in refused)
+            )
 
 
 @tenant.command("list")
