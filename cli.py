@@ -681,7 +681,7 @@ def schema_sdl(output: Path | None) -> None:
 
 
 @main.command()
-@click.argument("suite", required=False, type=click.Choice(["graph", "customers", "messages"]))
+@click.argument("suite", required=False, type=click.Choice(["graph", "customers", "messages", "tenants"]))
 @click.option(
     "--guests",
     default=None,
@@ -709,10 +709,10 @@ def schema_sdl(output: Path | None) -> None:
 )
 @click.option(
     "--tenants",
-    default=10,
-    show_default=True,
-    type=click.IntRange(1, 1000),
-    help="Tenants to spread them over (messages suite).",
+    default=None,
+    type=click.IntRange(1, 100_000),
+    help="Tenants to spread messages over [default: 10, at most 1000], or to create (tenants suite) "
+    "[default: 1000].",
 )
 def bench(
     *,
@@ -726,7 +726,7 @@ def bench(
     show_sql: bool,
     customers: bool,
     messages: int,
-    tenants: int,
+    tenants: int | None,
 ) -> None:
     """Benchmark against a floor measured in the same run; each suite sets up and removes its own data.
 
@@ -736,6 +736,8 @@ def bench(
       customers  the customer list at 100,000 guests: page, name search, email lookup, OTA imports
       messages   messages through the outbox, Redis and the worker to the log provider, against
                  the same broker and worker moving empty messages
+      tenants    N tenants: provisioning rate, migrate time, request latency with 1 vs N tenants,
+                 and PostgreSQL backend memory after touching all of them, before and after recycling
     """
     if customers:
         if suite not in (None, "customers"):
@@ -750,14 +752,29 @@ def bench(
 
     def measure(servers: Servers) -> str:
         urls = {"database_url": servers.database_url, "redis_url": servers.redis_url}
+        if suite == "tenants":
+            from bench import tenants as tenant_bench
+
+            return tenant_bench.run(
+                settings,
+                **urls,
+                options=tenant_bench.Options(
+                    tenants=tenants or 1000,
+                    requests=requests,
+                    warmup=warmup,
+                    max_seconds=max_seconds or 600.0,
+                ),
+            )
         if suite == "messages":
             from bench import messages as message_bench
 
+            if (tenants or 10) > 1000:
+                raise BenchError("the messages suite spreads over at most 1000 tenants")
             return message_bench.run(
                 settings,
                 **urls,
                 options=message_bench.Options(
-                    messages=messages, tenants=tenants, warmup=warmup, max_seconds=max_seconds or 600.0
+                    messages=messages, tenants=tenants or 10, warmup=warmup, max_seconds=max_seconds or 600.0
                 ),
             )
         from bench import guest_graph
