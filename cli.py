@@ -22,6 +22,7 @@ from settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from tenancy.database import ConnectionPolicy
+    from tenancy.provisioning import NewTenant
 
 
 @dataclass(frozen=True)
@@ -371,25 +372,85 @@ def tenant() -> None:
     """Manage tenants (companies)."""
 
 
+def _wanted_tenants(slugs: tuple[str, ...], *, name: str | None, source: Any) -> list[NewTenant]:
+    """The tenants `tenant create` was asked for, all checked; refuses the whole list on any problem."""
+    from tenancy.provisioning import NewTenant, check_new_tenants, read_tenant_lines
+
+    wanted = [
+        NewTenant(slug=slug, name=slug if name is None else name, origin=f"argument {slug!r}")
+        for slug in slugs
+    ]
+    if source is not None:
+        try:
+            wanted += read_tenant_lines(source, source="stdin" if source.name == "<stdin>" else source.name)
+        except UnicodeDecodeError as error:
+            _fail(f"{source.name} is not UTF-8 text ({error.reason} at byte {error.start})")
+    if not wanted:
+        _fail("name at least one tenant: SLUG… or --from-file PATH")
+    if name is None and len(wanted) == 1 and source is None:
+        raise click.UsageError("Missing option '--name'.")
+    if name is not None and len(wanted) > 1:
+        _fail("--name names one company; with several, put each name after its slug in --from-file")
+    problems = check_new_tenants(wanted)
+    if problems:
+        for problem in problems[:-1]:
+            click.echo(f"Error: {problem}", err=True)
+        _fail(problems[-1])
+    return wanted
+
+
 @tenant.command("create")
-@click.argument("slug")
-@click.option("--name", required=True, help="The company's display name.")
-def tenant_create(slug: str, name: str) -> None:
-    """Register a company and provision its schema."""
+@click.argument("slugs", nargs=-1)
+@click.option("--name", default=None, help="The company's display name (required with one SLUG).")
+@click.option(
+    "--from-file",
+    "source",
+    type=click.File("r", encoding="utf-8"),
+    default=None,
+    help="Also create the tenants listed in this file ('-' for standard input): one slug per line, "
+    "optionally followed by the company's name; blank lines and '#' comments are skipped.",
+)
+def tenant_create(slugs: tuple[str, ...], name: str | None, source: Any) -> None:
+    """Register companies and provision their schemas, each all or nothing, in one process.
+
+    Every SLUG (and line of the file) is checked before anything is created. With one SLUG,
+    --name names the company; with several, each is named after its slug or its file line."""
     from tenancy.database import create_engine_sync
     from tenancy.provisioning import ProvisioningError, create_tenant
 
+    # Eight lines of migration steps per tenant would bury the one line each that matters.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    wanted = _wanted_tenants(slugs, name=name, source=source)
     settings = _settings()
     with _servers(settings, need_redis=False) as servers:
         _migrate_public(servers.database_url)
         engine = create_engine_sync(servers.database_url, policy=_cli_policy())
+        refused: list[tuple[str, str]] = []
         try:
-            created = create_tenant(engine, slug=slug, name=name)
-        except ProvisioningError as error:
-            _fail(str(error))
+            for new in wanted:
+                try:
+                    created = create_tenant(engine, slug=new.slug, name=new.name)
+                except (ProvisioningError, sa.exc.SQLAlchemyError) as error:
+                    # Taken (the first company is kept) or failed (rolled back): the others go on.
+                    if len(wanted) == 1 and not isinstance(error, ProvisioningError):
+                        raise  # reported as before: one line naming the database problem
+                    reason = (
+                        str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                    )
+                    refused.append((new.slug, reason))
+                    if len(wanted) > 1:
+                        click.echo(f"not created: {new.slug}: {reason}", err=True)
+                    continue
+                click.echo(f"created tenant {created.slug} (schema {created.schema_name})")
         finally:
             engine.dispose()
-        click.echo(f"created tenant {created.slug} (schema {created.schema_name})")
+        if len(wanted) == 1 and refused:
+            _fail(refused[0][1])
+        if refused:
+            _fail(
+                f"{len(refused)} of {len(wanted)} tenants not created: "
+                + ", ".join(slug for slug, _ in refused)
+            )
 
 
 @tenant.command("list")
@@ -635,7 +696,7 @@ def schema_sdl(output: Path | None) -> None:
 
 
 @main.command()
-@click.argument("suite", required=False, type=click.Choice(["graph", "customers", "messages"]))
+@click.argument("suite", required=False, type=click.Choice(["graph", "customers", "messages", "tenants"]))
 @click.option(
     "--guests",
     default=None,
@@ -663,10 +724,10 @@ def schema_sdl(output: Path | None) -> None:
 )
 @click.option(
     "--tenants",
-    default=10,
-    show_default=True,
-    type=click.IntRange(1, 1000),
-    help="Tenants to spread them over (messages suite).",
+    default=None,
+    type=click.IntRange(1, 100_000),
+    help="Tenants to spread messages over [default: 10, at most 1000], or to create (tenants suite) "
+    "[default: 1000].",
 )
 def bench(
     *,
@@ -680,7 +741,7 @@ def bench(
     show_sql: bool,
     customers: bool,
     messages: int,
-    tenants: int,
+    tenants: int | None,
 ) -> None:
     """Benchmark against a floor measured in the same run; each suite sets up and removes its own data.
 
@@ -690,6 +751,8 @@ def bench(
       customers  the customer list at 100,000 guests: page, name search, email lookup, OTA imports
       messages   messages through the outbox, Redis and the worker to the log provider, against
                  the same broker and worker moving empty messages
+      tenants    N tenants: provisioning rate, migrate time, request latency with 1 vs N tenants,
+                 and PostgreSQL backend memory after touching all of them, before and after recycling
     """
     if customers:
         if suite not in (None, "customers"):
@@ -704,14 +767,29 @@ def bench(
 
     def measure(servers: Servers) -> str:
         urls = {"database_url": servers.database_url, "redis_url": servers.redis_url}
+        if suite == "tenants":
+            from bench import tenants as tenant_bench
+
+            return tenant_bench.run(
+                settings,
+                **urls,
+                options=tenant_bench.Options(
+                    tenants=tenants or 1000,
+                    requests=requests,
+                    warmup=warmup,
+                    max_seconds=max_seconds or 600.0,
+                ),
+            )
         if suite == "messages":
             from bench import messages as message_bench
 
+            if (tenants or 10) > 1000:
+                raise BenchError("the messages suite spreads over at most 1000 tenants")
             return message_bench.run(
                 settings,
                 **urls,
                 options=message_bench.Options(
-                    messages=messages, tenants=tenants, warmup=warmup, max_seconds=max_seconds or 600.0
+                    messages=messages, tenants=tenants or 10, warmup=warmup, max_seconds=max_seconds or 600.0
                 ),
             )
         from bench import guest_graph

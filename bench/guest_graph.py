@@ -22,7 +22,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -146,8 +146,11 @@ def _tail(log: IO[str], lines: int = 30) -> str:
 
 
 @contextlib.contextmanager
-def hospes_server(*, database_url: str, redis_url: str) -> Iterator[str]:
-    """A `hospes serve` subprocess on a free port, ready (healthz 200) when this yields its URL."""
+def hospes_server(
+    *, database_url: str, redis_url: str, extra_env: Mapping[str, str] | None = None
+) -> Iterator[str]:
+    """A `hospes serve` subprocess on a free port, ready (healthz 200) when this yields its URL;
+    `extra_env` adds settings of its own."""
     port = _free_port()
     env = {
         **os.environ,
@@ -155,6 +158,7 @@ def hospes_server(*, database_url: str, redis_url: str) -> Iterator[str]:
         "HOSPES_REDIS_URL": redis_url,
         # uvicorn logs every request at INFO; a log line per request is not what we measure.
         "HOSPES_LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
     }
     command = [*_hospes_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
     base_url = f"http://127.0.0.1:{port}"

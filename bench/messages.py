@@ -28,7 +28,7 @@ import secrets
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 
@@ -38,11 +38,11 @@ import redis
 from dramatiq.broker import Broker
 from psycopg import sql
 from pydantic import SecretStr
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from bench.guest_graph import BenchError, _progress, _server_version
 from bench.measure import Stats, run_clients
-from bench.seed import _tenant_keys, libpq_url
+from bench.seed import _tenant_keys, libpq_url, scratch_database
 from models.tenant import Channel, CommunicationStatus, Guest
 from notifications import outgoing
 from notifications.providers.log import LogProvider
@@ -95,21 +95,6 @@ class Target:
 
 
 # --------------------------------------------------------------------------- set-up
-
-
-@contextlib.contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    """A new database on the configured server, dropped (WITH FORCE) whatever happens."""
-    server = make_url(libpq_url(server_url))
-    name = f"hospes_bench_{secrets.token_hex(4)}"
-    admin = server.render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def _delete_namespace(redis_url: str, namespace: str) -> int:

@@ -7,11 +7,12 @@ formatted into SQL, and identifiers are quoted with `psycopg.sql.Identifier`.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import secrets
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -19,7 +20,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from resolvers.guest_fields import encrypted_contact, name_fields
 from tenancy.crypto import MasterKey, TenantKeys
@@ -92,6 +93,21 @@ _MARKETING_BODY = (
 def libpq_url(database_url: str) -> str:
     """A URL psycopg accepts, from any spelling the settings accept."""
     return "postgresql://" + sqlalchemy_url(database_url).removeprefix("postgresql+psycopg://")
+
+
+@contextlib.contextmanager
+def scratch_database(server_url: str) -> Iterator[str]:
+    """A new database on the configured server, dropped (WITH FORCE) whatever happens."""
+    server = make_url(libpq_url(server_url))
+    name = f"hospes_bench_{secrets.token_hex(4)}"
+    admin = server.render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @dataclass

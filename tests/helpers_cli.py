@@ -8,9 +8,12 @@ from cli import main
 from settings import Settings, get_settings
 
 
-def hospes(settings: Settings, *args: str, env: dict[str, str] | None = None) -> Result:
+def hospes(
+    settings: Settings, *args: str, env: dict[str, str] | None = None, stdin: str | bytes | None = None
+) -> Result:
     """Invoke `hospes ARGS…` with the test database and Redis in its environment (plus `env`).
-    The settings cache is cleared around the call so the command reads exactly this environment."""
+    `stdin` is what the command reads from standard input. The settings cache is cleared around the
+    call so the command reads exactly this environment."""
     env = {
         "HOSPES_DATABASE_URL": settings.database_url or "",
         "HOSPES_REDIS_URL": settings.redis_url or "",
@@ -20,7 +23,7 @@ def hospes(settings: Settings, *args: str, env: dict[str, str] | None = None) ->
     }
     get_settings.cache_clear()
     try:
-        return CliRunner(env=env).invoke(main, list(args))
+        return CliRunner(env=env).invoke(main, list(args), input=stdin)
     finally:
         get_settings.cache_clear()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import pathlib
 import uuid
 from collections.abc import Callable
 
@@ -91,6 +92,112 @@ def test_tenant_create_refuses_a_taken_slug_and_keeps_the_first_company(
     row = _tenant_row(sync_engine, slug)
     assert row is not None and row.name == "First Owner"
     assert schema_names(sync_engine) == schemas_before
+
+
+def _created_lines(result: Result) -> list[str]:
+    return [line for line in result.stdout.splitlines() if line.startswith("created tenant ")]
+
+
+def _assert_provisioned(engine: sa.Engine, slug: str, name: str) -> None:
+    row = _tenant_row(engine, slug)
+    assert row is not None and row.name == name
+    assert alembic_version(engine, schema_name_for(slug)) == head_revision("tenant")
+
+
+def test_tenant_create_provisions_several_slugs_in_one_call(
+    settings: Settings, sync_engine: sa.Engine
+) -> None:
+    slugs = [_unique() for _ in range(3)]
+    result = hospes(settings, "tenant", "create", *slugs)
+    assert result.exit_code == 0, result.output
+    assert _created_lines(result) == [
+        f"created tenant {slug} (schema {schema_name_for(slug)})" for slug in slugs
+    ]
+    for slug in slugs:
+        _assert_provisioned(sync_engine, slug, slug)  # named after its slug: no --name for several
+
+
+def test_tenant_create_reads_slugs_and_names_from_a_file(
+    settings: Settings, sync_engine: sa.Engine, tmp_path: pathlib.Path
+) -> None:
+    named, plain = _unique(), _unique()
+    listing = tmp_path / "tenants.txt"
+    listing.write_text(
+        f"# companies moving over\n\n{named}  Casa Azul Rentals\n   \n{plain}\n", encoding="utf-8"
+    )
+    result = hospes(settings, "tenant", "create", "--from-file", str(listing))
+    assert result.exit_code == 0, result.output
+    assert len(_created_lines(result)) == 2
+    _assert_provisioned(sync_engine, named, "Casa Azul Rentals")
+    _assert_provisioned(sync_engine, plain, plain)
+
+
+def test_tenant_create_reads_the_list_from_standard_input(settings: Settings, sync_engine: sa.Engine) -> None:
+    first, second = _unique(), _unique()
+    result = hospes(
+        settings, "tenant", "create", "--from-file", "-", stdin=f"{first}\tFirst Villas\n{second}\n"
+    )
+    assert result.exit_code == 0, result.output
+    _assert_provisioned(sync_engine, first, "First Villas")
+    _assert_provisioned(sync_engine, second, second)
+
+
+def test_tenant_create_refuses_a_list_with_a_bad_slug_and_creates_none_of_it(
+    settings: Settings, sync_engine: sa.Engine
+) -> None:
+    good, also_good = _unique(), _unique()
+    slugs_before, schemas_before = tenant_slugs(sync_engine), schema_names(sync_engine)
+    result = hospes(
+        settings, "tenant", "create", "--from-file", "-", stdin=f"{good}\nNot_A_Slug\n{also_good}\n9nope\n"
+    )
+    assert result.exit_code != 0
+    assert result.output.splitlines() == [
+        "Error: stdin:2: invalid slug 'Not_A_Slug': use 2-41 characters, lower-case letters, digits and '-', "
+        "starting with a letter",
+        "Error: stdin:4: invalid slug '9nope': use 2-41 characters, lower-case letters, digits and '-', "
+        "starting with a letter",
+    ]
+    assert tenant_slugs(sync_engine) == slugs_before
+    assert schema_names(sync_engine) == schemas_before
+
+
+def test_tenant_create_refuses_a_slug_listed_twice_and_creates_nothing(
+    settings: Settings, sync_engine: sa.Engine
+) -> None:
+    twice, other = _unique(), _unique()
+    slugs_before = tenant_slugs(sync_engine)
+    result = hospes(settings, "tenant", "create", twice, other, twice)
+    assert result.exit_code != 0
+    assert error_line(result) == (
+        f"Error: argument {twice!r}: slug {twice!r} is listed twice (first at argument {twice!r})"
+    )
+    assert tenant_slugs(sync_engine) == slugs_before
+
+
+def test_tenant_create_reports_an_existing_tenant_keeps_it_and_creates_the_others(
+    settings: Settings, sync_engine: sa.Engine
+) -> None:
+    taken, before, after = _unique(), _unique(), _unique()
+    assert hospes(settings, "tenant", "create", taken, "--name", "First Owner").exit_code == 0
+    result = hospes(settings, "tenant", "create", before, taken, after)
+    assert result.exit_code != 0
+    assert _created_lines(result) == [
+        f"created tenant {slug} (schema {schema_name_for(slug)})" for slug in (before, after)
+    ]
+    assert f"not created: {taken}: tenant {taken!r} already exists" in result.stderr
+    assert result.stderr.splitlines()[-1] == f"Error: 1 of 3 tenants not created: {taken}"
+    row = _tenant_row(sync_engine, taken)
+    assert row is not None and row.name == "First Owner"
+    _assert_provisioned(sync_engine, before, before)
+    _assert_provisioned(sync_engine, after, after)
+
+
+def test_tenant_create_refuses_a_file_that_is_not_utf8(settings: Settings, tmp_path: pathlib.Path) -> None:
+    listing = tmp_path / "tenants.txt"
+    listing.write_bytes(b"caf\xe9-villas\n")
+    result = hospes(settings, "tenant", "create", "--from-file", str(listing))
+    assert result.exit_code != 0
+    assert error_line(result).startswith(f"Error: {listing} is not UTF-8 text")
 
 
 @pytest.mark.parametrize(
