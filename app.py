@@ -30,7 +30,7 @@ from notifications.webhooks import Webhooks
 from resolvers.context import Context, Resources
 from schema.build import build_schema
 from schema.errors import TIMED_OUT, UNAVAILABLE, ErrorCode
-from schema.json_walk import nests_deeper_than
+from schema.json_walk import holds_lone_surrogate, nests_deeper_than
 from schema.outcome import has_code, must_roll_back, report_failed_commit, report_nothing_written
 from schema.validation import OFF_LOOP_CHARS, VALIDATION_THREAD
 from settings import Settings, get_settings
@@ -167,14 +167,20 @@ MAX_JSON_NESTING = 32
 
 
 def decode_request_json(data: str | bytes) -> object:
-    """JSON the view reads (a body, or a GET's `variables` or `extensions`): well-formed UTF-8,
-    nesting at most MAX_JSON_NESTING deep, an object or a non-empty list of objects (a batch)."""
+    """JSON the view reads (a body, or a GET's `variables` or `extensions`): well-formed UTF-8
+    (no escaped unpaired surrogate either), nesting at most MAX_JSON_NESTING deep, an object or a
+    non-empty list of objects (a batch)."""
     try:
         value = json.loads(data)
     except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise HTTPException(400, "The request is not well-formed UTF-8 JSON.") from error
     if nests_deeper_than(value, MAX_JSON_NESTING):
         raise HTTPException(400, f"The request nests JSON deeper than {MAX_JSON_NESTING} levels.")
+    if holds_lone_surrogate(value):
+        raise HTTPException(
+            400,
+            "The request is not well-formed UTF-8 JSON: it escapes an unpaired surrogate (\\uD800-\\uDFFF).",
+        )
     if not isinstance(value, dict) and not (
         isinstance(value, list) and value and all(isinstance(item, dict) for item in value)
     ):
