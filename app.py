@@ -324,23 +324,27 @@ def create_app(settings: Settings, *, database_url: str, redis_url: str) -> Star
     resources = build_resources(settings, database_url=database_url, redis_url=redis_url)
     graphql = HospesGraphQL(resources)
 
+    async def database_ok() -> None:
+        async with resources.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    async def redis_ok() -> None:
+        await resources.redis.ping()
+
     async def healthz(_: Request) -> Response:
         checks: dict[str, str] = {}
-        try:
-            async with resources.engine.connect() as conn:
-                await conn.execute(sa.text("SELECT 1"))
-            checks["database"] = "ok"
-        except Exception:
-            checks["database"] = "unavailable"
-        try:
-            await resources.redis.ping()
-            checks["redis"] = "ok"
-        except Exception:
-            checks["redis"] = "unavailable"
+        for name, check in (("database", database_ok), ("redis", redis_ok)):
+            try:
+                # Bounded: a dependency that hangs (a dead host, a full pool) is reported, not waited on.
+                await asyncio.wait_for(check(), HEALTH_CHECK_SECONDS)
+                checks[name] = "ok"
+            except Exception:
+                checks[name] = "unavailable"
         healthy = all(value == "ok" for value in checks.values())
         return JSONResponse(
             {"status": "ok" if healthy else "degraded", **checks},
             status_code=200 if healthy else 503,
+            headers=None if healthy else {"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
     @contextlib.asynccontextmanager
