@@ -29,9 +29,9 @@ from strawberry.http.typevars import RootValue
 from notifications.webhooks import Webhooks
 from resolvers.context import Context, Resources
 from schema.build import build_schema
-from schema.errors import ErrorCode
-from schema.json_walk import nests_deeper_than
-from schema.outcome import must_roll_back, report_nothing_written
+from schema.errors import TIMED_OUT, UNAVAILABLE, ErrorCode
+from schema.json_walk import holds_lone_surrogate, nests_deeper_than
+from schema.outcome import has_code, must_roll_back, report_failed_commit, report_nothing_written
 from schema.validation import OFF_LOOP_CHARS, VALIDATION_THREAD
 from settings import Settings, get_settings
 from tasks.broker import make_broker
@@ -39,6 +39,7 @@ from tenancy.credentials import CredentialResolver
 from tenancy.database import ConnectionPolicy, Role, TenantSessions, create_engine_async
 from tenancy.keyring import Keyring, master_key_from
 from tenancy.middleware import TenancyMiddleware
+from tenancy.outages import is_timeout, is_unavailable
 from tenancy.passwords import Passwords
 from tenancy.principal import AuthResult
 from tenancy.registry import TenantRegistry
@@ -46,6 +47,31 @@ from tenancy.sessions import SessionStore
 
 log = logging.getLogger("hospes.app")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# Seconds a client is asked to wait when PostgreSQL or Redis is down: long enough for a restart
+# or failover to finish, short enough that clients come back soon after.
+RETRY_AFTER_SECONDS = 5
+# /healthz answers within this many seconds per dependency, even when one hangs.
+HEALTH_CHECK_SECONDS = 2.0
+
+
+class DependencyUnavailable(Exception):
+    """PostgreSQL or Redis failed a GraphQL request: answered 503, after its rollback."""
+
+
+def unavailable_response(request_id: str) -> JSONResponse:
+    """The 503 for a request that met an unreachable dependency; it names no host or driver."""
+    return JSONResponse(
+        {
+            "errors": [
+                {
+                    "message": UNAVAILABLE,
+                    "extensions": {"code": ErrorCode.UNAVAILABLE.value, "requestId": request_id},
+                }
+            ]
+        },
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 class RequestIdMiddleware:
@@ -69,7 +95,13 @@ class RequestIdMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
+        except Exception as error:
+            if isinstance(error, DependencyUnavailable) or is_unavailable(error):
+                # The type only: driver messages name hosts, and SQLAlchemy's carry parameters.
+                cause = type(error.__cause__ or error).__name__
+                log.warning("dependency unavailable [request %s]: %s", request_id, cause)
+                await unavailable_response(request_id)(scope, receive, send_with_id)
+                return
             log.exception("unhandled error [request %s]", request_id)
             response = JSONResponse(
                 {
@@ -135,14 +167,20 @@ MAX_JSON_NESTING = 32
 
 
 def decode_request_json(data: str | bytes) -> object:
-    """JSON the view reads (a body, or a GET's `variables` or `extensions`): well-formed UTF-8,
-    nesting at most MAX_JSON_NESTING deep, an object or a non-empty list of objects (a batch)."""
+    """JSON the view reads (a body, or a GET's `variables` or `extensions`): well-formed UTF-8
+    (no escaped unpaired surrogate either), nesting at most MAX_JSON_NESTING deep, an object or a
+    non-empty list of objects (a batch)."""
     try:
         value = json.loads(data)
     except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise HTTPException(400, "The request is not well-formed UTF-8 JSON.") from error
     if nests_deeper_than(value, MAX_JSON_NESTING):
         raise HTTPException(400, f"The request nests JSON deeper than {MAX_JSON_NESTING} levels.")
+    if holds_lone_surrogate(value):
+        raise HTTPException(
+            400,
+            "The request is not well-formed UTF-8 JSON: it escapes an unpaired surrogate (\\uD800-\\uDFFF).",
+        )
     if not isinstance(value, dict) and not (
         isinstance(value, list) and value and all(isinstance(item, dict) for item in value)
     ):
@@ -238,9 +276,19 @@ class HospesGraphQL(GraphQL[Context, RootValue]):
         results = result if isinstance(result, list) else [result]
         wrote = context.wrote
         if not must_roll_back(results, wrote=wrote):
-            await context.finish(commit=True)
+            try:
+                await context.finish(commit=True)
+            except Exception as error:
+                if not is_timeout(error):
+                    raise  # unreachable dependencies are answered 503 by RequestIdMiddleware
+                for each in results:
+                    report_failed_commit(
+                        each, code=ErrorCode.TIMEOUT, message=TIMED_OUT, request_id=context.request_id
+                    )
             return result
         await context.finish(commit=False)
+        if has_code(results, ErrorCode.UNAVAILABLE):
+            raise DependencyUnavailable
         for each in results:
             report_nothing_written(each, drop_data=wrote, request_id=context.request_id)
         return result
@@ -277,23 +325,27 @@ def create_app(settings: Settings, *, database_url: str, redis_url: str) -> Star
     resources = build_resources(settings, database_url=database_url, redis_url=redis_url)
     graphql = HospesGraphQL(resources)
 
+    async def database_ok() -> None:
+        async with resources.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    async def redis_ok() -> None:
+        await resources.redis.ping()
+
     async def healthz(_: Request) -> Response:
         checks: dict[str, str] = {}
-        try:
-            async with resources.engine.connect() as conn:
-                await conn.execute(sa.text("SELECT 1"))
-            checks["database"] = "ok"
-        except Exception:
-            checks["database"] = "unavailable"
-        try:
-            await resources.redis.ping()
-            checks["redis"] = "ok"
-        except Exception:
-            checks["redis"] = "unavailable"
+        for name, check in (("database", database_ok), ("redis", redis_ok)):
+            try:
+                # Bounded: a dependency that hangs (a dead host, a full pool) is reported, not waited on.
+                await asyncio.wait_for(check(), HEALTH_CHECK_SECONDS)
+                checks[name] = "ok"
+            except Exception:
+                checks[name] = "unavailable"
         healthy = all(value == "ok" for value in checks.values())
         return JSONResponse(
             {"status": "ok" if healthy else "degraded", **checks},
             status_code=200 if healthy else 503,
+            headers=None if healthy else {"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
     @contextlib.asynccontextmanager

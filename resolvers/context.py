@@ -4,6 +4,7 @@ request's DataLoaders. The request owns the transaction; each mutation runs in a
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -31,6 +32,7 @@ from tenancy.principal import AuthResult, Principal, PrincipalKind
 from tenancy.registry import TenantRef, TenantRegistry
 from tenancy.sessions import SessionStore
 
+log = logging.getLogger("hospes.context")
 T = TypeVar("T")
 M = TypeVar("M", bound=SQLModel)
 
@@ -176,11 +178,20 @@ class Context:
         try:
             if commit:
                 await session.commit()
-                await relay(self.resources.broker, outbox.take_pending(session))
             else:
                 await session.rollback()
+        except Exception:
+            # The connection may be broken (a cancelled statement can close it): discard it, never
+            # pool it dirty. A failed rollback leaves nothing written, so only a failed commit raises.
+            await session.invalidate()
+            if commit:
+                raise
+            log.warning("rollback failed; connection discarded [request %s]", self.request_id, exc_info=True)
+            return
         finally:
             await session.close()
+        if commit:
+            await relay(self.resources.broker, outbox.take_pending(session))
 
 
 Info = strawberry.Info[Context, None]

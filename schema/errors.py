@@ -16,6 +16,8 @@ class ErrorCode(StrEnum):
     BAD_USER_INPUT = "BAD_USER_INPUT"
     RATE_LIMITED = "RATE_LIMITED"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    TIMEOUT = "TIMEOUT"
+    UNAVAILABLE = "UNAVAILABLE"
     INTERNAL = "INTERNAL"
 
 
@@ -41,6 +43,11 @@ def not_found(what: str = "Object") -> ApiError:
 
 def bad_input(message: str) -> ApiError:
     return ApiError(ErrorCode.BAD_USER_INPUT, message)
+
+
+# Answers for PostgreSQL or Redis failing the request; they name no host, port or driver message.
+TIMED_OUT = "The request took too long and was stopped; nothing was written. Retry, or ask for less."
+UNAVAILABLE = "The service is temporarily unavailable; retry shortly."
 
 
 @strawberry.enum(description="Why a mutation input was refused.")

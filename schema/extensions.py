@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from schema.errors import ApiError, ErrorCode
+from schema.errors import TIMED_OUT, UNAVAILABLE, ApiError, ErrorCode
+from tenancy.outages import is_timeout, is_unavailable
 
 log = logging.getLogger("hospes.graphql")
 
@@ -20,8 +21,9 @@ _TOO_COMPLEX_MARKERS = ("tokens. Parsing aborted",)
 
 class ErrorPolicy(SchemaExtension):
     """Codes every error: ApiErrors keep theirs; request errors (syntax, validation, variables)
-    become BAD_USER_INPUT or QUERY_TOO_COMPLEX; anything else is logged with the request id and
-    answered as INTERNAL with no detail."""
+    become BAD_USER_INPUT or QUERY_TOO_COMPLEX; a statement timeout is TIMEOUT and an unreachable
+    PostgreSQL or Redis UNAVAILABLE; anything else is logged with the request id and answered as
+    INTERNAL with no detail."""
 
     def on_operation(self) -> Iterator[None]:
         yield
@@ -44,6 +46,20 @@ class ErrorPolicy(SchemaExtension):
             error.extensions = {**(error.extensions or {}), "code": code.value}
             return error
         request_id = getattr(self.execution_context.context, "request_id", None)
+        for matches, code, message in (
+            (is_timeout, ErrorCode.TIMEOUT, TIMED_OUT),
+            (is_unavailable, ErrorCode.UNAVAILABLE, UNAVAILABLE),
+        ):
+            if original is not None and matches(original):
+                # The error's type only: SQLAlchemy's message carries the statement's parameters.
+                where = ".".join(map(str, error.path))
+                log.warning("%s in %s [request %s]: %s", code, where, request_id, type(original).__name__)
+                return GraphQLError(
+                    message,
+                    nodes=error.nodes,
+                    path=error.path,
+                    extensions={"code": code.value, "requestId": request_id},
+                )
         log.error(
             "unexpected error in %s [request %s]",
             ".".join(map(str, error.path)),

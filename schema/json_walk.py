@@ -3,6 +3,7 @@ recursion: a client can nest JSON deeper than Python's recursion limit."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 
@@ -26,4 +27,19 @@ def nests_deeper_than(value: object, limit: int) -> bool:
     for depth, items in enumerate(json_levels(value)):
         if depth == limit:
             return any(isinstance(item, dict | list) for item in items)
+    return False
+
+
+# Decoded JSON holds a surrogate code point only where the text had a `\uD8xx`-style escape with
+# no partner (a pair decodes to one character): no UTF-8 text can carry it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def holds_lone_surrogate(value: object) -> bool:
+    """Whether any string of `value`, an object's key or a value, holds an unpaired surrogate."""
+    for items in json_levels(value):
+        for item in items:
+            texts = item.keys() if isinstance(item, dict) else [item] if isinstance(item, str) else []
+            if any(_SURROGATE.search(text) for text in texts if isinstance(text, str)):
+                return True
     return False

@@ -13,7 +13,7 @@ from strawberry.types import ExecutionResult
 from schema.errors import ErrorCode
 
 # Codes of failures the client could not foresee; any of them rolls the whole request back.
-UNEXPECTED_CODES = frozenset({ErrorCode.INTERNAL.value})
+UNEXPECTED_CODES = frozenset({ErrorCode.INTERNAL.value, ErrorCode.TIMEOUT.value, ErrorCode.UNAVAILABLE.value})
 
 
 def _is_unexpected(error: GraphQLError) -> bool:
@@ -55,3 +55,24 @@ def report_nothing_written(result: object, *, drop_data: bool, request_id: str) 
     for error in errors:
         error.extensions = {**(error.extensions or {}), "written": False}
     result.errors = errors
+
+
+def report_failed_commit(result: object, *, code: ErrorCode, message: str, request_id: str) -> None:
+    """Rewrite `result` of a request whose commit failed (so nothing was written): no data, one
+    error with `code` saying `written: false`."""
+    if not isinstance(result, ExecutionResult):
+        return
+    result.data = None
+    result.errors = [
+        GraphQLError(message, extensions={"code": code.value, "requestId": request_id, "written": False})
+    ]
+
+
+def has_code(results: Sequence[object], code: ErrorCode) -> bool:
+    """Whether any of `results` carries an error with `code`."""
+    return any(
+        (error.extensions or {}).get("code") == code.value
+        for result in results
+        if isinstance(result, ExecutionResult)
+        for error in result.errors or []
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import SimpleNamespace
@@ -163,3 +164,22 @@ def statements_of(client: TestClient) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def add_trigger(
+    engine: sa.Engine, schema_name: str, *, name: str, body: str, when: str, constraint: bool = False
+) -> None:
+    """A plpgsql trigger function `name` with `body` in the tenant's schema, fired as `when`
+    ("BEFORE INSERT ON guest FOR EACH ROW", …; table names resolve in that schema); a constraint
+    trigger may be deferred to the commit."""
+    schema = quoted_schema(schema_name)
+    on_table = re.sub(r"\bON (\w+)", rf"ON {schema}.\1", when, count=1)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(f"CREATE FUNCTION {schema}.{name}() RETURNS trigger LANGUAGE plpgsql AS $$ {body} $$")
+        )
+        connection.execute(
+            sa.text(
+                f"CREATE {'CONSTRAINT ' if constraint else ''}TRIGGER {name} {on_table} EXECUTE FUNCTION {schema}.{name}()"
+            )
+        )

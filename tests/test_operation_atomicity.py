@@ -8,10 +8,9 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from tenancy.database import quoted_schema
 from tests.conftest import TenantFixture, error_codes
 from tests.factories import create_guest
-from tests.helpers_db import table_contents
+from tests.helpers_db import add_trigger, table_contents
 from tests.messaging_support import outbox_rows, tenant_id
 from tests.test_access import as_key, issue
 
@@ -27,20 +26,13 @@ GUEST_NAMES = "query { guests(first: 100) { edges { node { name } } } }"
 def boom(tenant: TenantFixture, sync_engine: sa.Engine) -> Iterator[TenantFixture]:
     """The test tenant's database refuses a guest named 'Boom' with an error validation does not
     foresee: a real unexpected failure of the second mutation's INSERT."""
-    schema = quoted_schema(tenant.schema_name)
-    with sync_engine.begin() as connection:
-        connection.execute(
-            sa.text(
-                f"CREATE FUNCTION {schema}.refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$ "
-                "BEGIN IF NEW.name = 'Boom' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$"
-            )
-        )
-        connection.execute(
-            sa.text(
-                f"CREATE TRIGGER refuse_boom BEFORE INSERT ON {schema}.guest "
-                f"FOR EACH ROW EXECUTE FUNCTION {schema}.refuse_boom()"
-            )
-        )
+    add_trigger(
+        sync_engine,
+        tenant.schema_name,
+        name="refuse_boom",
+        body="BEGIN IF NEW.name = 'Boom' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END",
+        when="BEFORE INSERT ON guest FOR EACH ROW",
+    )
     yield tenant
 
 
