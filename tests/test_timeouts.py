@@ -60,6 +60,18 @@ def _timed_out(body: dict[str, object]) -> None:
         assert "statement" not in error["message"].lower()
 
 
+def _writes_nothing_while_locked(
+    client: TestClient, api: GraphQLClient, tenant: TenantFixture, sync_engine: sa.Engine, table: str
+) -> None:
+    """PROPERTY_THEN_GUEST times out while `table` is locked, and leaves no row behind."""
+    before = table_contents(sync_engine, tenant.schema_name)
+    with locked(sync_engine, tenant.schema_name, table):
+        body = _post(client, api, PROPERTY_THEN_GUEST)
+    _timed_out(body)
+    assert body["data"] is None
+    assert table_contents(sync_engine, tenant.schema_name) == before
+
+
 def _anna_with_a_booking(api: GraphQLClient) -> None:
     guest = create_guest(api, name="Anna")
     create_booking(api, property_id=create_property(api)["id"], guest_id=guest["id"])
@@ -94,38 +106,27 @@ def test_a_timeout_in_a_mutation_writes_nothing(
     tight: tuple[TestClient, GraphQLClient], tenant: TenantFixture, sync_engine: sa.Engine
 ) -> None:
     client, api = tight
-    before = table_contents(sync_engine, tenant.schema_name)
-    with locked(sync_engine, tenant.schema_name, "guest"):
-        body = _post(client, api, PROPERTY_THEN_GUEST)
-    _timed_out(body)
-    assert body["data"] is None
-    assert table_contents(sync_engine, tenant.schema_name) == before
+    _writes_nothing_while_locked(client, api, tenant, sync_engine, "guest")
     # The same request succeeds once the lock is gone: nothing left over, nothing duplicated.
     assert not _post(client, api, PROPERTY_THEN_GUEST).get("errors")
     assert api.data(PROPERTIES)["properties"]["edges"] == [{"node": {"name": "Casa Kept"}}]
 
 
-def test_a_timeout_at_commit_is_a_clean_timeout_error(
+def test_a_lock_wait_at_commit_is_a_clean_timeout_error(
     tight: tuple[TestClient, GraphQLClient], tenant: TenantFixture, sync_engine: sa.Engine
 ) -> None:
-    """A deferred trigger runs at COMMIT (where PostgreSQL starts no statement timer) and fails
-    there with the very error a statement timeout raises: the commit itself is cancelled."""
+    """A deferred trigger that needs a lock another transaction holds waits at COMMIT, where
+    PostgreSQL starts no statement timer: the lock timeout bounds it, and nothing is written."""
     client, api = tight
     add_trigger(
         sync_engine,
         tenant.schema_name,
-        name="cancel_at_commit",
-        body="BEGIN RAISE EXCEPTION 'canceling statement due to statement timeout' "
-        "USING ERRCODE = 'query_canceled'; END",
+        name="lock_at_commit",
+        body="BEGIN LOCK TABLE booking IN SHARE MODE; RETURN NULL; END",
         when="AFTER INSERT ON property DEFERRABLE INITIALLY DEFERRED FOR EACH ROW",
         constraint=True,
     )
-    before = table_contents(sync_engine, tenant.schema_name)
-    body = _post(client, api, PROPERTY_THEN_GUEST)
-    _timed_out(body)
-    assert body["data"] is None
-    assert table_contents(sync_engine, tenant.schema_name) == before
-    assert api.data(PROPERTIES)["properties"]["edges"] == []
+    _writes_nothing_while_locked(client, api, tenant, sync_engine, "booking")
 
 
 def test_a_pool_of_one_serves_every_request_after_timeouts(
