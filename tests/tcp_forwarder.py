@@ -1,6 +1,7 @@
 """A real TCP forwarder to put between the app and a server, to cut the network: `stop` closes its
 listener and every live connection (the app sees refused and lost connections), `start` listens
-again on the same port, and `hang` accepts connections but never forwards (a dead host)."""
+again on the same port, and `hang` accepts connections but never forwards (a dead host). The
+server may listen on TCP or on a unix socket (the embedded PostgreSQL does)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,34 @@ import socket
 import threading
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 class TcpForwarder:
-    def __init__(self, *, target_host: str, target_port: int) -> None:
-        self._target = (target_host, target_port)
+    """Listens on 127.0.0.1:`port`; `target` is (host, port), or the path of a unix socket."""
+
+    def __init__(self, target: tuple[str, int] | str) -> None:
+        self._target = target
         self._listener: socket.socket | None = None
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
         self._hanging = False
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        self.port: int = probe.getsockname()[1]
-        probe.close()
+        self.port = free_port()
+
+    def _connect_upstream(self) -> socket.socket:
+        if isinstance(self._target, tuple):
+            return socket.create_connection(self._target)
+        upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            upstream.connect(self._target)
+        except OSError:
+            upstream.close()
+            raise
+        return upstream
 
     def start(self, *, hang: bool = False) -> None:
         self._hanging = hang
@@ -51,7 +69,7 @@ class TcpForwarder:
             if self._hanging:
                 continue  # held open, never answered
             try:
-                upstream = socket.create_connection(self._target)
+                upstream = self._connect_upstream()
             except OSError:
                 client.close()
                 continue

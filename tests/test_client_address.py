@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import httpx
 
 from settings import Settings
 from tests.conftest import TenantFixture
+from tests.tcp_forwarder import free_port
 
 CONTACT_FORM = """mutation($input: SubmitContactFormInput!) {
   submitContactForm(input: $input) { reference errors { field code } }
@@ -24,17 +24,10 @@ CONTACT_FORM = """mutation($input: SubmitContactFormInput!) {
 PER_IP = 2
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextmanager
 def serving(settings: Settings, *, trusted_hops: int) -> Iterator[str]:
     """`hospes serve` in its own process on a free loopback port; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     environment = {
         **os.environ,
         "HOSPES_DATABASE_URL": settings.database_url or "",

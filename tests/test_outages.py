@@ -32,7 +32,12 @@ CREATE_API_KEY = (
 @pytest.fixture
 def postgres_link(servers: Servers) -> Iterator[TcpForwarder]:
     url = sa.engine.make_url(servers.database_url)
-    forwarder = TcpForwarder(target_host=url.host or "127.0.0.1", target_port=url.port or 5432)
+    socket_dir = url.query.get("host")  # the embedded server listens on a unix socket only
+    forwarder = TcpForwarder(
+        f"{socket_dir}/.s.PGSQL.{url.port or 5432}"
+        if isinstance(socket_dir, str)
+        else (url.host or "127.0.0.1", url.port or 5432)
+    )
     forwarder.start()
     yield forwarder
     forwarder.stop()
@@ -57,7 +62,8 @@ def app_on(settings: Settings, servers: Servers) -> Iterator[Callable[..., TestC
 
 
 def _through(servers: Servers, forwarder: TcpForwarder) -> str:
-    url = sa.engine.make_url(servers.database_url).set(host="127.0.0.1", port=forwarder.port)
+    url = sa.engine.make_url(servers.database_url).difference_update_query(["host"])
+    url = url.set(host="127.0.0.1", port=forwarder.port)
     return url.render_as_string(hide_password=False)
 
 
@@ -117,7 +123,7 @@ def test_a_redis_outage_is_a_503_and_the_app_recovers_by_itself(
 def test_a_redis_that_stops_answering_is_a_503_not_a_hang(
     app_on: Callable[..., TestClient], own_redis: OwnRedis, tenant: TenantFixture
 ) -> None:
-    link = TcpForwarder(target_host="127.0.0.1", target_port=own_redis.port)
+    link = TcpForwarder(("127.0.0.1", own_redis.port))
     link.start()
     try:
         client = app_on(redis_url=f"redis://127.0.0.1:{link.port}/0", redis_timeout_seconds=0.5)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -26,6 +25,7 @@ from settings import Settings
 from tests.conftest import OWNER_PASSWORD, GraphQLClient, Servers, login
 from tests.factories import CREATE_GUEST
 from tests.helpers_cli import hospes
+from tests.tcp_forwarder import free_port
 
 GUESTS = """query { guests(first: 100) { totalCount edges { node { name } } } }"""
 # Off: psycopg prepares nothing server-side, which a transaction pooler would hand to other clients.
@@ -38,13 +38,6 @@ def _pgbouncer_binary() -> str:
     if found is None:
         pytest.skip("pgbouncer is not installed (apt-get install pgbouncer); PgBouncer test skipped")
     return found
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _wait_until_accepting(url: str, process: subprocess.Popen[bytes]) -> None:
@@ -75,7 +68,7 @@ def bouncer_url(servers: Servers) -> Iterator[str]:
     # PgBouncer refuses to run as root and then switches to `nobody`, who must read the files.
     directory = Path(tempfile.mkdtemp(prefix="hospes-pgbouncer-"))
     directory.chmod(0o755)
-    port = _free_port()
+    port = free_port()
     password = (target.password or "").replace('"', '""')
     (directory / "userlist.txt").write_text(f'"{user}" "{password}"\n')
     (directory / "pgbouncer.ini").write_text(
