@@ -26,24 +26,24 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 from strawberry.http.typevars import RootValue
 
-from notifications.webhooks import Webhooks
-from resolvers.context import Context, Resources
-from schema.build import build_schema
-from schema.errors import TIMED_OUT, UNAVAILABLE, ErrorCode
-from schema.json_walk import holds_lone_surrogate, nests_deeper_than
-from schema.outcome import has_code, must_roll_back, report_failed_commit, report_nothing_written
-from schema.validation import OFF_LOOP_CHARS, VALIDATION_THREAD
-from settings import Settings, get_settings
-from tasks.broker import make_broker
-from tenancy.credentials import CredentialResolver
-from tenancy.database import ConnectionPolicy, Role, TenantSessions, create_engine_async
-from tenancy.keyring import Keyring, master_key_from
-from tenancy.middleware import TenancyMiddleware
-from tenancy.outages import is_timeout, is_unavailable
-from tenancy.passwords import Passwords
-from tenancy.principal import AuthResult
-from tenancy.registry import TenantRegistry
-from tenancy.sessions import SessionStore
+from hospes.notifications.webhooks import Webhooks
+from hospes.resolvers.context import Context, Resources
+from hospes.schema.build import build_schema
+from hospes.schema.errors import TIMED_OUT, UNAVAILABLE, ErrorCode
+from hospes.schema.json_walk import holds_lone_surrogate, nests_deeper_than
+from hospes.schema.outcome import has_code, must_roll_back, report_failed_commit, report_nothing_written
+from hospes.schema.validation import OFF_LOOP_CHARS, VALIDATION_THREAD
+from hospes.settings import Settings, get_settings
+from hospes.tasks.broker import make_broker
+from hospes.tenancy.credentials import CredentialResolver
+from hospes.tenancy.database import ConnectionPolicy, Role, TenantSessions, create_engine_async
+from hospes.tenancy.keyring import Keyring, master_key_from
+from hospes.tenancy.middleware import TenancyMiddleware
+from hospes.tenancy.outages import is_timeout, is_unavailable
+from hospes.tenancy.passwords import Passwords
+from hospes.tenancy.principal import AuthResult
+from hospes.tenancy.registry import TenantRegistry
+from hospes.tenancy.sessions import SessionStore
 
 log = logging.getLogger("hospes.app")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")

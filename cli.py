@@ -18,11 +18,11 @@ import click
 import sqlalchemy as sa
 from pydantic import ValidationError
 
-from settings import Settings, get_settings
+from hospes.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from tenancy.database import ConnectionPolicy
-    from tenancy.provisioning import NewTenant
+    from hospes.tenancy.database import ConnectionPolicy
+    from hospes.tenancy.provisioning import NewTenant
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def _fail(message: str) -> None:
 @contextmanager
 def _servers(settings: Settings, *, need_redis: bool = True) -> Iterator[Servers]:
     """The configured servers, or the embedded ones under `HOSPES_DATA_DIR` when none are set."""
-    from embedded import start_postgres, start_redis
+    from hospes.embedded import start_postgres, start_redis
 
     handles: list[Any] = []
     database_url = settings.database_url
@@ -69,14 +69,14 @@ def _settings() -> Settings:
 
 def _cli_policy() -> ConnectionPolicy:
     """How the CLI's own connections are made."""
-    from tenancy.database import ConnectionPolicy, Role
+    from hospes.tenancy.database import ConnectionPolicy, Role
 
     return ConnectionPolicy.of(_settings(), role=Role.CLI)
 
 
 def _migrate_public(database_url: str) -> None:
-    from tenancy.database import create_engine_sync
-    from tenancy.migrations import upgrade_public
+    from hospes.tenancy.database import create_engine_sync
+    from hospes.tenancy.migrations import upgrade_public
 
     engine = create_engine_sync(database_url, policy=_cli_policy())
     try:
@@ -120,12 +120,12 @@ def dev(host: str | None, port: int | None) -> None:
     """Run everything on embedded servers with a demo company: one command, nothing to set up."""
     import uvicorn
 
-    from app import create_app
-    from tenancy import demo
-    from tenancy.database import TenantSessions, create_engine_async, create_engine_sync
-    from tenancy.keyring import Keyring, master_key_from
-    from tenancy.migrations import migrate_all
-    from tenancy.passwords import Passwords
+    from hospes.app import create_app
+    from hospes.tenancy import demo
+    from hospes.tenancy.database import TenantSessions, create_engine_async, create_engine_sync
+    from hospes.tenancy.keyring import Keyring, master_key_from
+    from hospes.tenancy.migrations import migrate_all
+    from hospes.tenancy.passwords import Passwords
 
     settings = _settings()
     master = master_key_from(settings)
@@ -181,7 +181,7 @@ def _background_delivery(settings: Settings, servers: Servers) -> Iterator[None]
     """A worker and a scheduler in threads of this process, for `hospes dev`."""
     import threading
 
-    from tasks.worker import Worker
+    from hospes.tasks.worker import Worker
 
     worker = Worker(settings, database_url=servers.database_url, redis_url=servers.redis_url)
     stop = threading.Event()
@@ -200,9 +200,9 @@ def _background_delivery(settings: Settings, servers: Servers) -> Iterator[None]
 
 def _run_scheduler(settings: Settings, servers: Servers, stop_flag: Any) -> None:
     """The scheduler loop until `stop_flag` (a threading.Event) is set."""
-    from tasks import scheduler
-    from tasks.broker import make_broker
-    from tenancy.database import ConnectionPolicy, Role, create_engine_async
+    from hospes.tasks import scheduler
+    from hospes.tasks.broker import make_broker
+    from hospes.tenancy.database import ConnectionPolicy, Role, create_engine_async
 
     async def loop() -> None:
         engine = create_engine_async(
@@ -252,7 +252,7 @@ def _stop_on_signal() -> Any:
 @click.option("--threads", default=None, type=click.IntRange(1, 256), help="Default HOSPES_WORKER_THREADS.")
 def worker(threads: int | None) -> None:
     """Run the message actors (Dramatiq on Redis) until interrupted."""
-    from tasks.worker import Worker, run_until
+    from hospes.tasks.worker import Worker, run_until
 
     settings = _settings()
     with _servers(settings) as servers:
@@ -277,7 +277,7 @@ def scheduler() -> None:
 def _tenant_exists(engine: sa.Engine, slug: str) -> bool:
     from sqlmodel import col
 
-    from models.public import Tenant
+    from hospes.models.public import Tenant
 
     with engine.connect() as connection:
         return (
@@ -303,7 +303,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     with _servers(settings) as servers:
         _migrate_public(servers.database_url)
         if workers == 1:
-            from app import create_app
+            from hospes.app import create_app
 
             app = create_app(settings, database_url=servers.database_url, redis_url=servers.redis_url)
             uvicorn.run(
@@ -316,7 +316,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         os.environ["HOSPES_DATABASE_URL"] = servers.database_url
         os.environ["HOSPES_REDIS_URL"] = servers.redis_url
         uvicorn.run(
-            "app:app_from_environment",
+            "hospes.app:app_from_environment",
             factory=True,
             host=host or settings.host,
             port=port or settings.port,
@@ -329,9 +329,9 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
 @click.option("--check", is_flag=True, help="Only report which schemas are behind; change nothing.")
 def migrate(check: bool) -> None:
     """Upgrade `public`, then every tenant schema (each in its own transaction)."""
-    from tenancy.database import create_engine_sync
-    from tenancy.keyring import master_key_from
-    from tenancy.migrations import Outcome, migrate_all
+    from hospes.tenancy.database import create_engine_sync
+    from hospes.tenancy.keyring import master_key_from
+    from hospes.tenancy.migrations import Outcome, migrate_all
 
     settings = _settings()
     with _servers(settings, need_redis=False) as servers:
@@ -374,7 +374,7 @@ def tenant() -> None:
 
 def _wanted_tenants(slugs: tuple[str, ...], *, name: str | None, source: Any) -> list[NewTenant]:
     """The tenants `tenant create` was asked for, all checked; refuses the whole list on any problem."""
-    from tenancy.provisioning import NewTenant, check_new_tenants, read_tenant_lines
+    from hospes.tenancy.provisioning import NewTenant, check_new_tenants, read_tenant_lines
 
     wanted = [
         NewTenant(slug=slug, name=slug if name is None else name, origin=f"argument {slug!r}")
@@ -415,8 +415,8 @@ def tenant_create(slugs: tuple[str, ...], name: str | None, source: Any) -> None
 
     Every SLUG (and line of the file) is checked before anything is created. With one SLUG,
     --name names the company; with several, each is named after its slug or its file line."""
-    from tenancy.database import create_engine_sync
-    from tenancy.provisioning import ProvisioningError, create_tenant
+    from hospes.tenancy.database import create_engine_sync
+    from hospes.tenancy.provisioning import ProvisioningError, create_tenant
 
     # Eight lines of migration steps per tenant would bury the one line each that matters.
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -456,8 +456,8 @@ def tenant_create(slugs: tuple[str, ...], name: str | None, source: Any) -> None
 @tenant.command("list")
 def tenant_list() -> None:
     """List the registered companies."""
-    from models.public import Tenant
-    from tenancy.database import create_engine_sync
+    from hospes.models.public import Tenant
+    from hospes.tenancy.database import create_engine_sync
 
     settings = _settings()
     with _servers(settings, need_redis=False) as servers:
@@ -487,12 +487,12 @@ def user() -> None:
 @click.option("--name", default=None)
 def user_create(slug: str, email: str, password: str, role: str, name: str | None) -> None:
     """Create a staff login for a company."""
-    from models.tenant import StaffRole
-    from resolvers.staff import create_staff_user
-    from resolvers.validation import Rejection
-    from tenancy.database import TenantSessions, create_engine_async
-    from tenancy.passwords import Passwords
-    from tenancy.registry import TenantRegistry
+    from hospes.models.tenant import StaffRole
+    from hospes.resolvers.staff import create_staff_user
+    from hospes.resolvers.validation import Rejection
+    from hospes.tenancy.database import TenantSessions, create_engine_async
+    from hospes.tenancy.passwords import Passwords
+    from hospes.tenancy.registry import TenantRegistry
 
     settings = _settings()
     with _servers(settings, need_redis=False) as servers:
@@ -551,10 +551,10 @@ def apikey() -> None:
 )
 def apikey_create(slug: str, name: str, scopes: tuple[str, ...]) -> None:
     """Issue an API key for a company and print it; it is shown only this once."""
-    from resolvers.access import create_api_key
-    from resolvers.validation import Rejection
-    from tenancy.database import TenantSessions, create_engine_async
-    from tenancy.registry import TenantRegistry
+    from hospes.resolvers.access import create_api_key
+    from hospes.resolvers.validation import Rejection
+    from hospes.tenancy.database import TenantSessions, create_engine_async
+    from hospes.tenancy.registry import TenantRegistry
 
     settings = _settings()
     with _servers(settings, need_redis=False) as servers:
@@ -614,10 +614,10 @@ def keys_generate() -> None:
 def keys_rotate(slug: str, batch_size: int, max_passes: int) -> None:
     """Re-encrypt one company's private data under a new data key, without downtime (old keys are
     kept, so values written during the rotation stay readable)."""
-    from tenancy.crypto import CryptoError
-    from tenancy.database import create_engine_sync
-    from tenancy.keyring import master_key_from
-    from tenancy.rotation import PassReport, RotationError, describe, rotate_tenant
+    from hospes.tenancy.crypto import CryptoError
+    from hospes.tenancy.database import create_engine_sync
+    from hospes.tenancy.keyring import master_key_from
+    from hospes.tenancy.rotation import PassReport, RotationError, describe, rotate_tenant
 
     settings = _settings()
     try:
@@ -683,7 +683,7 @@ def keys_rotate(slug: str, batch_size: int, max_passes: int) -> None:
 )
 def schema_sdl(output: Path | None) -> None:
     """Print the GraphQL schema (SDL) that the API serves; it needs no database or Redis."""
-    from schema.build import build_schema
+    from hospes.schema.build import build_schema
 
     # No setting changes the SDL: the defaults, unvalidated, let the command run anywhere (even
     # with HOSPES_ENV=production and no servers or master key configured).
@@ -761,14 +761,14 @@ def bench(
     if suite == "customers":
         _bench_customers(guests=guests or 100_000, warmup=warmup, max_seconds=max_seconds or 30.0)
         return
-    from bench.guest_graph import BenchError
+    from hospes.bench.guest_graph import BenchError
 
     settings = _settings()
 
     def measure(servers: Servers) -> str:
         urls = {"database_url": servers.database_url, "redis_url": servers.redis_url}
         if suite == "tenants":
-            from bench import tenants as tenant_bench
+            from hospes.bench import tenants as tenant_bench
 
             return tenant_bench.run(
                 settings,
@@ -781,7 +781,7 @@ def bench(
                 ),
             )
         if suite == "messages":
-            from bench import messages as message_bench
+            from hospes.bench import messages as message_bench
 
             if (tenants or 10) > 1000:
                 raise BenchError("the messages suite spreads over at most 1000 tenants")
@@ -792,7 +792,7 @@ def bench(
                     messages=messages, tenants=tenants or 10, warmup=warmup, max_seconds=max_seconds or 600.0
                 ),
             )
-        from bench import guest_graph
+        from hospes.bench import guest_graph
 
         return guest_graph.run(
             settings,
@@ -817,8 +817,8 @@ def bench(
 
 
 def _bench_customers(*, guests: int, warmup: int, max_seconds: float) -> None:
-    from bench.customer_list import Options, run
-    from bench.guest_graph import BenchError
+    from hospes.bench.customer_list import Options, run
+    from hospes.bench.guest_graph import BenchError
 
     options = Options(guests=guests, warmup=min(warmup, 10), max_seconds=max(max_seconds, 60.0))
     settings = _settings()

@@ -24,7 +24,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import Engine
 
-from bench.guest_graph import (
+from hospes.bench.guest_graph import (
     BenchError,
     _clients,
     _connections,
@@ -35,8 +35,8 @@ from bench.guest_graph import (
     _server_version,
     hospes_server,
 )
-from bench.measure import Budget, Call, Stats, interleaved, run_clients
-from bench.seed import (
+from hospes.bench.measure import Budget, Call, Stats, interleaved, run_clients
+from hospes.bench.seed import (
     SeededTenant,
     _copy,
     _derived_columns,
@@ -45,14 +45,14 @@ from bench.seed import (
     drop_seeded,
     libpq_url,
 )
-from schema.ids import encode_id
-from settings import Settings
-from tenancy.crypto import MasterKey, TenantKeys
-from tenancy.database import ConnectionPolicy, Role, create_engine_sync
-from tenancy.keyring import master_key_from
-from tenancy.migrations import upgrade_public
-from tenancy.passwords import Passwords
-from tenancy.provisioning import create_tenant, drop_tenant
+from hospes.schema.ids import encode_id
+from hospes.settings import Settings
+from hospes.tenancy.crypto import MasterKey, TenantKeys
+from hospes.tenancy.database import ConnectionPolicy, Role, create_engine_sync
+from hospes.tenancy.keyring import master_key_from
+from hospes.tenancy.migrations import upgrade_public
+from hospes.tenancy.passwords import Passwords
+from hospes.tenancy.provisioning import create_tenant, drop_tenant
 
 BOOKINGS_PER_GUEST = 3
 PAGE_SIZE = 50

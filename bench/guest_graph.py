@@ -35,15 +35,15 @@ import sqlalchemy as sa
 from psycopg import sql
 from sqlalchemy import event
 
-from bench import floor
-from bench.measure import Budget, Call, Stats, interleaved, sequential
-from bench.profiling import profile_async, summary
-from bench.seed import SeededTenant, drop_seeded, libpq_url, seed_tenant
-from schema.ids import encode_id
-from settings import Settings
-from tenancy.database import ConnectionPolicy, Role, create_engine_sync
-from tenancy.keyring import master_key_from
-from tenancy.passwords import Passwords
+from hospes.bench import floor
+from hospes.bench.measure import Budget, Call, Stats, interleaved, sequential
+from hospes.bench.profiling import profile_async, summary
+from hospes.bench.seed import SeededTenant, drop_seeded, libpq_url, seed_tenant
+from hospes.schema.ids import encode_id
+from hospes.settings import Settings
+from hospes.tenancy.database import ConnectionPolicy, Role, create_engine_sync
+from hospes.tenancy.keyring import master_key_from
+from hospes.tenancy.passwords import Passwords
 
 PAGE_SIZE = 50
 SERVER_START_SECONDS = 60.0
@@ -134,9 +134,9 @@ def _free_port() -> int:
 
 
 def _hospes_command() -> list[str]:
-    # The `hospes` script of this interpreter's environment; `python -m cli` is the same program.
+    # The `hospes` script of this interpreter's environment; `python -m hospes` is the same program.
     script = Path(sys.executable).parent / "hospes"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "hospes"]
 
 
 def _tail(log: IO[str], lines: int = 30) -> str:
@@ -523,7 +523,7 @@ async def _in_process(
 ) -> None:
     """The same app in this process (ASGI, no HTTP, no uvicorn): the SQL each request sends, the
     latency without the HTTP hop, and the optional profile."""
-    from app import create_app
+    from hospes.app import create_app
 
     options = findings.options
     workload = Workload.build(findings.tenant)

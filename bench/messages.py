@@ -40,20 +40,20 @@ from psycopg import sql
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
-from bench.guest_graph import BenchError, _progress, _server_version
-from bench.measure import Stats, run_clients
-from bench.seed import _tenant_keys, libpq_url, scratch_database
-from models.tenant import Channel, CommunicationStatus, Guest
-from notifications import outgoing
-from notifications.providers.log import LogProvider
-from resolvers.guest_fields import set_email, set_name
-from settings import Settings
-from tasks import outbox
-from tasks.broker import make_broker
-from tasks.relay import relay
-from tasks.worker import Worker
-from tenancy.crypto import encode_key, new_key, versions_in
-from tenancy.database import (
+from hospes.bench.guest_graph import BenchError, _progress, _server_version
+from hospes.bench.measure import Stats, run_clients
+from hospes.bench.seed import _tenant_keys, libpq_url, scratch_database
+from hospes.models.tenant import Channel, CommunicationStatus, Guest
+from hospes.notifications import outgoing
+from hospes.notifications.providers.log import LogProvider
+from hospes.resolvers.guest_fields import set_email, set_name
+from hospes.settings import Settings
+from hospes.tasks import outbox
+from hospes.tasks.broker import make_broker
+from hospes.tasks.relay import relay
+from hospes.tasks.worker import Worker
+from hospes.tenancy.crypto import encode_key, new_key, versions_in
+from hospes.tenancy.database import (
     ConnectionPolicy,
     Role,
     TenantSessions,
@@ -61,10 +61,10 @@ from tenancy.database import (
     create_engine_sync,
     tenant_sync_session,
 )
-from tenancy.keyring import Keyring, master_key_from
-from tenancy.migrations import upgrade_public
-from tenancy.provisioning import create_tenant
-from tenancy.registry import TenantRef
+from hospes.tenancy.keyring import Keyring, master_key_from
+from hospes.tenancy.migrations import upgrade_public
+from hospes.tenancy.provisioning import create_tenant
+from hospes.tenancy.registry import TenantRef
 
 FLOOR_QUEUE = "bench-floor"
 FLOOR_ACTOR = "bench.floor"

@@ -22,10 +22,10 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import Engine, make_url
 
-from resolvers.guest_fields import encrypted_contact, name_fields
-from tenancy.crypto import MasterKey, TenantKeys
-from tenancy.database import bind_search_path, sqlalchemy_url
-from tenancy.encrypted_columns import (
+from hospes.resolvers.guest_fields import encrypted_contact, name_fields
+from hospes.tenancy.crypto import MasterKey, TenantKeys
+from hospes.tenancy.database import bind_search_path, sqlalchemy_url
+from hospes.tenancy.encrypted_columns import (
     CHECK_IN_INSTRUCTIONS,
     MESSAGE_BODY,
     MESSAGE_SUBJECT,
@@ -33,10 +33,10 @@ from tenancy.encrypted_columns import (
     SERVICE_REQUEST_NOTES,
     VILLA_GUIDE,
 )
-from tenancy.keyring import ensure_keys
-from tenancy.migrations import upgrade_public
-from tenancy.passwords import Passwords
-from tenancy.provisioning import create_tenant, drop_tenant
+from hospes.tenancy.keyring import ensure_keys
+from hospes.tenancy.migrations import upgrade_public
+from hospes.tenancy.passwords import Passwords
+from hospes.tenancy.provisioning import create_tenant, drop_tenant
 
 BOOKINGS_PER_GUEST = 5
 PAYMENTS_PER_BOOKING = 2

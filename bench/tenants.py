@@ -31,13 +31,20 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from bench.guest_graph import BenchError, _data, _hospes_command, _progress, _server_version, hospes_server
-from bench.measure import Budget, Call, Stats, interleaved
-from bench.seed import libpq_url, scratch_database
-from models.public import ApiKey, Tenant
-from settings import Settings
-from tenancy import tokens
-from tenancy.database import ConnectionPolicy, Role, create_engine_sync
+from hospes.bench.guest_graph import (
+    BenchError,
+    _data,
+    _hospes_command,
+    _progress,
+    _server_version,
+    hospes_server,
+)
+from hospes.bench.measure import Budget, Call, Stats, interleaved
+from hospes.bench.seed import libpq_url, scratch_database
+from hospes.models.public import ApiKey, Tenant
+from hospes.settings import Settings
+from hospes.tenancy import tokens
+from hospes.tenancy.database import ConnectionPolicy, Role, create_engine_sync
 
 GUEST_LIST = "query { guests(first: 10) { totalCount edges { node { id name } } } }"
 RECYCLE_SECONDS = 2
@@ -84,6 +91,7 @@ class Backends:
 class Findings:
     options: Options
     pg_version: str = "?"
+    scratch_database: str = "?"
     provision_seconds: float = 0.0
     migrate_seconds: float = 0.0
     one_tenant: Stats | None = None
@@ -243,7 +251,7 @@ def _report(findings: Findings) -> str:
     n = options.tenants
     lines = [
         f"Hospes tenants benchmark: {n:,} tenants on one PostgreSQL ({findings.pg_version}), "
-        "scratch database",
+        f"scratch database {findings.scratch_database} (dropped)",
         f"provisioning: {n:,} tenants by one `hospes tenant create --from-file` in "
         f"{findings.provision_seconds:.1f}s = {n / findings.provision_seconds:,.1f} tenants/s "
         f"({1000 * findings.provision_seconds / n:,.0f} ms each, process start included)",
@@ -302,6 +310,7 @@ def run(settings: Settings, *, database_url: str, redis_url: str, options: Optio
     findings = Findings(options=options, pg_version=_server_version(database_url))
     try:
         with scratch_database(database_url) as scratch_url:
+            findings.scratch_database = make_url(scratch_url).database or "?"
             _measure(settings, database_url=scratch_url, redis_url=redis_url, findings=findings)
     except (httpx.HTTPError, psycopg.Error) as error:
         raise BenchError(f"{type(error).__name__}: {error}") from error

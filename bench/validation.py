@@ -1,6 +1,6 @@
 """How long the API takes to accept or refuse hostile requests before any resolver runs.
 
-`python -m bench.validation` builds the real schema (production settings, an anonymous caller,
+`python -m hospes.bench.validation` builds the real schema (production settings, an anonymous caller,
 so introspection is refused and suggestions hidden; `--development` for the other side) and, per
 request body, runs the view's JSON decoding and checks, then `Schema.execute` (parsing, limits,
 validation, the variables' text; the documents select only `__typename` or are refused, so
@@ -25,10 +25,10 @@ from types import FrameType
 from cross_web import HTTPException
 from graphql import GraphQLError
 
-from app import decode_request_json
-from schema.build import build_schema
-from schema.errors import ErrorCode
-from settings import Environment, Settings
+from hospes.app import decode_request_json
+from hospes.schema.build import build_schema
+from hospes.schema.errors import ErrorCode
+from hospes.settings import Environment, Settings
 
 
 def fragment_doubling(levels: int) -> str:

@@ -1,7 +1,7 @@
 """SQLModel tables: `public` (the tenant registry) and the per-tenant domain; Alembic migrations."""
 
-from models.public import Tenant
-from models.tenant import (
+from hospes.models.public import Tenant
+from hospes.models.tenant import (
     AuditEvent,
     Booking,
     Communication,

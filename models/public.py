@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 from sqlmodel import Field, SQLModel
 
-from models.columns import created_at_field, id_field
+from hospes.models.columns import created_at_field, id_field
 
 PUBLIC_SCHEMA = "public"
 

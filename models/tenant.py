@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 from sqlmodel import Field, SQLModel
 
-from models.columns import (
+from hospes.models.columns import (
     ADDRESS_MAX,
     EMAIL_MAX,
     NAME_MAX,

@@ -18,7 +18,7 @@ from typing import Any
 
 import phonenumbers
 
-from models.tenant import Channel, CommunicationStatus
+from hospes.models.tenant import Channel, CommunicationStatus
 
 SENDGRID = "sendgrid"
 TWILIO = "twilio"

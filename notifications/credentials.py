@@ -12,13 +12,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col
 
-from models.public import MessagingAddress
-from models.tenant import Channel, ProviderSettings
-from notifications.providers import ProviderConfig
-from settings import Settings
-from tenancy.crypto import TenantKeys, versions_in
-from tenancy.encrypted_columns import PROVIDER_CONFIG
-from tenancy.keyring import Keyring
+from hospes.models.public import MessagingAddress
+from hospes.models.tenant import Channel, ProviderSettings
+from hospes.notifications.providers import ProviderConfig
+from hospes.settings import Settings
+from hospes.tenancy.crypto import TenantKeys, versions_in
+from hospes.tenancy.encrypted_columns import PROVIDER_CONFIG
+from hospes.tenancy.keyring import Keyring
 
 
 def global_config(settings: Settings) -> ProviderConfig:

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from models.columns import utcnow
-from models.public import OutboxKind
-from models.tenant import (
+from hospes.models.columns import utcnow
+from hospes.models.public import OutboxKind
+from hospes.models.tenant import (
     Booking,
     BookingStatus,
     Communication,
@@ -24,12 +24,12 @@ from models.tenant import (
     ScheduledMessage,
     ScheduledStatus,
 )
-from notifications import outgoing
-from resolvers.company import CompanySettings
-from resolvers.portal import zone_of
-from tasks import outbox
-from tenancy.crypto import TenantKeys
-from tenancy.registry import TenantRef
+from hospes.notifications import outgoing
+from hospes.resolvers.company import CompanySettings
+from hospes.resolvers.portal import zone_of
+from hospes.tasks import outbox
+from hospes.tenancy.crypto import TenantKeys
+from hospes.tenancy.registry import TenantRef
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from models.columns import utcnow
-from models.public import OutboxKind
-from models.tenant import (
+from hospes.models.columns import utcnow
+from hospes.models.public import OutboxKind
+from hospes.models.tenant import (
     Booking,
     Channel,
     Communication,
@@ -29,14 +29,14 @@ from models.tenant import (
     MessageTemplate,
     Payment,
 )
-from notifications import routing, templates, values
-from notifications.routing import Recipient, Routed
-from resolvers import guest_fields
-from resolvers.company import CompanySettings
-from tasks import outbox
-from tenancy.crypto import TenantKeys
-from tenancy.encrypted_columns import MESSAGE_BODY, MESSAGE_RECIPIENT, MESSAGE_SECRETS, MESSAGE_SUBJECT
-from tenancy.registry import TenantRef
+from hospes.notifications import routing, templates, values
+from hospes.notifications.routing import Recipient, Routed
+from hospes.resolvers import guest_fields
+from hospes.resolvers.company import CompanySettings
+from hospes.tasks import outbox
+from hospes.tenancy.crypto import TenantKeys
+from hospes.tenancy.encrypted_columns import MESSAGE_BODY, MESSAGE_RECIPIENT, MESSAGE_SECRETS, MESSAGE_SUBJECT
+from hospes.tenancy.registry import TenantRef
 
 # Values that are credentials: never in the body staff read, only in `secrets_enc` beside it.
 SECRET_VALUES = frozenset({"portal_link", "set_password_link", "link"})

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 
-from models.tenant import Channel, MessageClass
+from hospes.models.tenant import Channel, MessageClass
 
 # The order for a guest without a usable preference: WhatsApp reaches most mobiles at no cost to the
 # guest; SMS needs an explicit opt-in; email is the fallback everyone with an address can get.

@@ -19,7 +19,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as babel_format_date
 from babel.numbers import format_currency
 
-from models.tenant import Channel, MessageClass
+from hospes.models.tenant import Channel, MessageClass
 
 SUBJECT_MAX = 300
 BODY_MAX = 10_000

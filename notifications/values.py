@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from models.tenant import Booking, Guest, Payment, PaymentStatus, Property
-from notifications.templates import format_date, format_money, placeholders_for
-from tenancy.crypto import TenantKeys
-from tenancy.encrypted_columns import CHECK_IN_INSTRUCTIONS
+from hospes.models.tenant import Booking, Guest, Payment, PaymentStatus, Property
+from hospes.notifications.templates import format_date, format_money, placeholders_for
+from hospes.tenancy.crypto import TenantKeys
+from hospes.tenancy.encrypted_columns import CHECK_IN_INSTRUCTIONS
 
 
 def first_name(name: str) -> str:

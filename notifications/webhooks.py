@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from models.columns import utcnow
-from models.tenant import (
+from hospes.models.columns import utcnow
+from hospes.models.tenant import (
     Channel,
     Communication,
     CommunicationStatus,
@@ -27,11 +27,11 @@ from models.tenant import (
     Guest,
     MessageClass,
 )
-from notifications import callbacks, credentials, outgoing, signatures
-from notifications.providers import ProviderConfig
-from resolvers.context import Resources
-from tenancy.encrypted_columns import MESSAGE_BODY
-from tenancy.registry import TenantRef
+from hospes.notifications import callbacks, credentials, outgoing, signatures
+from hospes.notifications.providers import ProviderConfig
+from hospes.resolvers.context import Resources
+from hospes.tenancy.encrypted_columns import MESSAGE_BODY
+from hospes.tenancy.registry import TenantRef
 
 log = logging.getLogger("hospes.webhooks")
 _SENDGRID_SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
@@ -214,7 +214,7 @@ class Webhooks:
 
     async def _store_inbound(self, tenant: TenantRef, inbound: callbacks.InboundMessage) -> None:
         """Store the message on its guest's history (a new guest for an unknown sender), once."""
-        from resolvers import guests, intake
+        from hospes.resolvers import guests, intake
 
         async with self._session(tenant) as session, session.begin():
             seen = await session.scalar(

@@ -14,17 +14,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from models.columns import NAME_MAX, utcnow
-from models.public import ApiKey
-from resolvers import audit
-from resolvers import validation as check
-from resolvers.context import Context
-from resolvers.pagination import Page, Sort, keyset_page
-from resolvers.permissions import SCOPES
-from resolvers.validation import Problems, Rejection, rejected
-from schema.errors import UserErrorCode
-from tenancy import tokens
-from tenancy.principal import Principal, PrincipalKind
+from hospes.models.columns import NAME_MAX, utcnow
+from hospes.models.public import ApiKey
+from hospes.resolvers import audit
+from hospes.resolvers import validation as check
+from hospes.resolvers.context import Context
+from hospes.resolvers.pagination import Page, Sort, keyset_page
+from hospes.resolvers.permissions import SCOPES
+from hospes.resolvers.validation import Problems, Rejection, rejected
+from hospes.schema.errors import UserErrorCode
+from hospes.tenancy import tokens
+from hospes.tenancy.principal import Principal, PrincipalKind
 
 NEWEST_FIRST = Sort("created", col(ApiKey.created_at), col(ApiKey.id), "datetime", descending=True)
 # A new prefix is drawn if one collides with an existing key (32 random bits: rare, not impossible).

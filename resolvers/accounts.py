@@ -26,28 +26,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from strawberry.dataloader import DataLoader
 
-from models.columns import NAME_MAX, utcnow
-from models.tenant import (
+from hospes.models.columns import NAME_MAX, utcnow
+from hospes.models.tenant import (
     AccountRegistration,
     AccountToken,
     AccountTokenPurpose,
     Guest,
     GuestAccount,
 )
-from models.tenant import Channel as ChannelKind
-from notifications import outgoing
-from resolvers import audit, guest_fields, guests, intake, ratelimit
-from resolvers import validation as check
-from resolvers.company import AccountCreation, CompanySettings
-from resolvers.context import Context
-from resolvers.intake import GuestDetails
-from resolvers.validation import Problems, Rejection, rejected
-from schema.errors import UserErrorCode, unauthenticated
-from tenancy import tokens
-from tenancy.crypto import TenantKeys
-from tenancy.encrypted_columns import ACCOUNT_NEW_EMAIL, REGISTRATION_EMAIL, REGISTRATION_NAME
-from tenancy.passwords import MAX_LENGTH, password_problem
-from tenancy.principal import PrincipalKind
+from hospes.models.tenant import Channel as ChannelKind
+from hospes.notifications import outgoing
+from hospes.resolvers import audit, guest_fields, guests, intake, ratelimit
+from hospes.resolvers import validation as check
+from hospes.resolvers.company import AccountCreation, CompanySettings
+from hospes.resolvers.context import Context
+from hospes.resolvers.intake import GuestDetails
+from hospes.resolvers.validation import Problems, Rejection, rejected
+from hospes.schema.errors import UserErrorCode, unauthenticated
+from hospes.tenancy import tokens
+from hospes.tenancy.crypto import TenantKeys
+from hospes.tenancy.encrypted_columns import ACCOUNT_NEW_EMAIL, REGISTRATION_EMAIL, REGISTRATION_NAME
+from hospes.tenancy.passwords import MAX_LENGTH, password_problem
+from hospes.tenancy.principal import PrincipalKind
 
 RESET_LIFETIME = timedelta(hours=1)
 SET_PASSWORD_LIFETIME = timedelta(days=7)

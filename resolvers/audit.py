@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.tenant import AuditEvent
-from tenancy.principal import Principal
+from hospes.models.tenant import AuditEvent
+from hospes.tenancy.principal import Principal
 
 
 def record(

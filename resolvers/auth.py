@@ -10,17 +10,17 @@ import hmac
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from models.columns import utcnow
-from models.tenant import StaffUser
-from resolvers import ratelimit
-from resolvers.context import Context
-from resolvers.validation import Rejection, rejected
-from schema.errors import UserErrorCode, unauthenticated
-from schema.inputs import LoginInput
-from settings import Settings
-from tenancy.credentials import SLUG
-from tenancy.principal import PrincipalKind
-from tenancy.registry import TenantRef
+from hospes.models.columns import utcnow
+from hospes.models.tenant import StaffUser
+from hospes.resolvers import ratelimit
+from hospes.resolvers.context import Context
+from hospes.resolvers.validation import Rejection, rejected
+from hospes.schema.errors import UserErrorCode, unauthenticated
+from hospes.schema.inputs import LoginInput
+from hospes.settings import Settings
+from hospes.tenancy.credentials import SLUG
+from hospes.tenancy.principal import PrincipalKind
+from hospes.tenancy.registry import TenantRef
 
 INVALID_LOGIN = "Unknown email or wrong password."
 

@@ -11,19 +11,19 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from models.columns import NAME_MAX, SHORT_MAX, TEXT_MAX, utcnow
-from models.tenant import Booking, BookingSource, BookingStatus, Guest, Property
-from notifications import lifecycle
-from resolvers import audit, guest_fields, guests, intake, portal
-from resolvers import validation as check
-from resolvers.context import Context
-from resolvers.intake import GuestDetails
-from resolvers.validation import Problems, Rejection, rejected
-from schema.errors import UserErrorCode, not_found
-from schema.ids import decode_id
-from schema.inputs import CancelBookingInput, CreateBookingInput, ImportOtaBookingInput, StayGuestInput
-from tenancy.crypto import TenantKeys
-from tenancy.encrypted_columns import CANCEL_REASON
+from hospes.models.columns import NAME_MAX, SHORT_MAX, TEXT_MAX, utcnow
+from hospes.models.tenant import Booking, BookingSource, BookingStatus, Guest, Property
+from hospes.notifications import lifecycle
+from hospes.resolvers import audit, guest_fields, guests, intake, portal
+from hospes.resolvers import validation as check
+from hospes.resolvers.context import Context
+from hospes.resolvers.intake import GuestDetails
+from hospes.resolvers.validation import Problems, Rejection, rejected
+from hospes.schema.errors import UserErrorCode, not_found
+from hospes.schema.ids import decode_id
+from hospes.schema.inputs import CancelBookingInput, CreateBookingInput, ImportOtaBookingInput, StayGuestInput
+from hospes.tenancy.crypto import TenantKeys
+from hospes.tenancy.encrypted_columns import CANCEL_REASON
 
 MAX_PARTY = 50
 _LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")

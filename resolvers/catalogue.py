@@ -7,16 +7,16 @@ from collections.abc import Awaitable, Callable
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.columns import NAME_MAX, TEXT_MAX
-from models.tenant import Booking, BookingStatus, Service, ServiceRequest
-from resolvers import guests
-from resolvers import validation as check
-from resolvers.context import Context
-from resolvers.pagination import Page, Sort, keyset_page
-from resolvers.validation import Problems, Rejection, rejected
-from schema.errors import UserErrorCode
-from schema.inputs import CreateServiceInput, CreateServiceRequestInput
-from tenancy.encrypted_columns import SERVICE_REQUEST_NOTES
+from hospes.models.columns import NAME_MAX, TEXT_MAX
+from hospes.models.tenant import Booking, BookingStatus, Service, ServiceRequest
+from hospes.resolvers import guests
+from hospes.resolvers import validation as check
+from hospes.resolvers.context import Context
+from hospes.resolvers.pagination import Page, Sort, keyset_page
+from hospes.resolvers.validation import Problems, Rejection, rejected
+from hospes.schema.errors import UserErrorCode
+from hospes.schema.inputs import CreateServiceInput, CreateServiceRequestInput
+from hospes.tenancy.encrypted_columns import SERVICE_REQUEST_NOTES
 
 BY_NAME = Sort("name", sa.func.lower(Service.name), Service.id, "text", descending=False)
 MAX_PEOPLE = 100

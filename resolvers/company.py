@@ -11,12 +11,12 @@ import sqlalchemy as sa
 import strawberry
 from sqlmodel import col
 
-from models.public import Tenant
-from resolvers import validation as check
-from resolvers.context import Context
-from resolvers.validation import Problems, Rejection
-from schema.errors import UserErrorCode
-from tenancy.registry import TenantRef
+from hospes.models.public import Tenant
+from hospes.resolvers import validation as check
+from hospes.resolvers.context import Context
+from hospes.resolvers.validation import Problems, Rejection
+from hospes.schema.errors import UserErrorCode
+from hospes.tenancy.registry import TenantRef
 
 
 @strawberry.enum(description="Whether guests get accounts.")

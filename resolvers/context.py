@@ -18,19 +18,19 @@ from sqlalchemy.sql import Executable
 from sqlmodel import SQLModel
 from starlette.requests import HTTPConnection
 
-from resolvers.validation import Rejection
-from schema.errors import ApiError, ErrorCode, forbidden, unauthenticated
-from settings import Settings
-from tasks import outbox
-from tasks.relay import relay
-from tenancy.crypto import TenantKeys, versions_in
-from tenancy.database import TenantSessions
-from tenancy.encrypted_columns import EncryptedColumn
-from tenancy.keyring import Keyring
-from tenancy.passwords import Passwords
-from tenancy.principal import AuthResult, Principal, PrincipalKind
-from tenancy.registry import TenantRef, TenantRegistry
-from tenancy.sessions import SessionStore
+from hospes.resolvers.validation import Rejection
+from hospes.schema.errors import ApiError, ErrorCode, forbidden, unauthenticated
+from hospes.settings import Settings
+from hospes.tasks import outbox
+from hospes.tasks.relay import relay
+from hospes.tenancy.crypto import TenantKeys, versions_in
+from hospes.tenancy.database import TenantSessions
+from hospes.tenancy.encrypted_columns import EncryptedColumn
+from hospes.tenancy.keyring import Keyring
+from hospes.tenancy.passwords import Passwords
+from hospes.tenancy.principal import AuthResult, Principal, PrincipalKind
+from hospes.tenancy.registry import TenantRef, TenantRegistry
+from hospes.tenancy.sessions import SessionStore
 
 log = logging.getLogger("hospes.context")
 T = TypeVar("T")
@@ -115,7 +115,7 @@ class Context:
 
     @cached_property
     def loaders(self) -> Any:
-        from resolvers.loaders import Loaders
+        from hospes.resolvers.loaders import Loaders
 
         return Loaders(self)
 

@@ -9,22 +9,29 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.columns import TEXT_MAX
-from models.tenant import BookingSource, BookingStatus, Communication, CommunicationStatus, Direction, Guest
-from models.tenant import Channel as ChannelKind
-from resolvers import accounts, bookings, guests, intake, ratelimit
-from resolvers import validation as check
-from resolvers.company import CompanySettings
-from resolvers.context import Context
-from resolvers.intake import GuestDetails
-from resolvers.validation import Problems, Rejection, rejected
-from schema.errors import UserErrorCode
-from schema.ids import encode_id
-from schema.inputs import GuestDetailsInput, SubmitBookingFormInput, SubmitContactFormInput
-from tenancy.crypto import TenantKeys
-from tenancy.encrypted_columns import MESSAGE_BODY, MESSAGE_SUBJECT
-from tenancy.passwords import password_problem
-from tenancy.principal import Principal
+from hospes.models.columns import TEXT_MAX
+from hospes.models.tenant import (
+    BookingSource,
+    BookingStatus,
+    Communication,
+    CommunicationStatus,
+    Direction,
+    Guest,
+)
+from hospes.models.tenant import Channel as ChannelKind
+from hospes.resolvers import accounts, bookings, guests, intake, ratelimit
+from hospes.resolvers import validation as check
+from hospes.resolvers.company import CompanySettings
+from hospes.resolvers.context import Context
+from hospes.resolvers.intake import GuestDetails
+from hospes.resolvers.validation import Problems, Rejection, rejected
+from hospes.schema.errors import UserErrorCode
+from hospes.schema.ids import encode_id
+from hospes.schema.inputs import GuestDetailsInput, SubmitBookingFormInput, SubmitContactFormInput
+from hospes.tenancy.crypto import TenantKeys
+from hospes.tenancy.encrypted_columns import MESSAGE_BODY, MESSAGE_SUBJECT
+from hospes.tenancy.passwords import password_problem
+from hospes.tenancy.principal import Principal
 
 
 async def _limit(ctx: Context, *, form: str, keys: TenantKeys, details: GuestDetails | None) -> None:

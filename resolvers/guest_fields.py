@@ -10,9 +10,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from models.tenant import Booking, Guest
-from tenancy.crypto import TenantKeys
-from tenancy.encrypted_columns import (
+from hospes.models.tenant import Booking, Guest
+from hospes.tenancy.crypto import TenantKeys
+from hospes.tenancy.encrypted_columns import (
     GUEST_EMAIL,
     GUEST_NOTES,
     GUEST_PHONE,

@@ -14,17 +14,17 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from models.columns import NAME_MAX, TEXT_MAX
-from models.tenant import Booking, BookingStatus, Guest, GuestTally
-from resolvers import audit, guest_fields
-from resolvers import validation as check
-from resolvers.context import Context
-from resolvers.pagination import Page, Sort, keyset_page
-from resolvers.validation import Problems, Rejection, rejected
-from schema.errors import UserErrorCode, bad_input, not_found
-from schema.ids import decode_id
-from schema.inputs import CreateGuestInput, UpdateGuestInput
-from tenancy.crypto import TenantKeys
+from hospes.models.columns import NAME_MAX, TEXT_MAX
+from hospes.models.tenant import Booking, BookingStatus, Guest, GuestTally
+from hospes.resolvers import audit, guest_fields
+from hospes.resolvers import validation as check
+from hospes.resolvers.context import Context
+from hospes.resolvers.pagination import Page, Sort, keyset_page
+from hospes.resolvers.validation import Problems, Rejection, rejected
+from hospes.schema.errors import UserErrorCode, bad_input, not_found
+from hospes.schema.ids import decode_id
+from hospes.schema.inputs import CreateGuestInput, UpdateGuestInput
+from hospes.tenancy.crypto import TenantKeys
 
 SEARCH_MAX = 200
 _PHONE_LIKE = re.compile(r"^\+?[\d\s().-]{6,}$")

@@ -10,9 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import col
 
-from models.tenant import Booking, Communication, Payment, ServiceRequest
-from resolvers.context import Context
-from resolvers.pagination import decode_cursor, encode_cursor, page_size
+from hospes.models.tenant import Booking, Communication, Payment, ServiceRequest
+from hospes.resolvers.context import Context
+from hospes.resolvers.pagination import decode_cursor, encode_cursor, page_size
 
 KINDS = ("booking", "message", "service_request", "payment")
 

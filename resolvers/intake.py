@@ -14,15 +14,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from models.columns import NAME_MAX
-from models.tenant import Guest
-from resolvers import audit, guest_fields
-from resolvers import validation as check
-from resolvers.validation import Problems
-from schema.errors import UserErrorCode
-from schema.inputs import GuestDetailsInput
-from tenancy.crypto import TenantKeys
-from tenancy.principal import Principal
+from hospes.models.columns import NAME_MAX
+from hospes.models.tenant import Guest
+from hospes.resolvers import audit, guest_fields
+from hospes.resolvers import validation as check
+from hospes.resolvers.validation import Problems
+from hospes.schema.errors import UserErrorCode
+from hospes.schema.inputs import GuestDetailsInput
+from hospes.tenancy.crypto import TenantKeys
+from hospes.tenancy.principal import Principal
 
 _LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel, col
 from strawberry.dataloader import DataLoader
 
-from models.public import PortalToken
-from models.tenant import (
+from hospes.models.public import PortalToken
+from hospes.models.tenant import (
     Booking,
     Communication,
     CommunicationEvent,
@@ -29,7 +29,7 @@ from models.tenant import (
 )
 
 if TYPE_CHECKING:
-    from resolvers.context import Context
+    from hospes.resolvers.context import Context
 
 M = TypeVar("M", bound=SQLModel)
 Keys = Sequence[uuid.UUID]

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from models.tenant import (
+from hospes.models.tenant import (
     Booking,
     Channel,
     Communication,
@@ -22,19 +22,19 @@ from models.tenant import (
     MessageClass,
     MessageTemplate,
 )
-from notifications import credentials, outgoing, routing, templates
-from notifications.providers import ProviderConfig, build_providers
-from notifications.providers.log import LogProvider
-from resolvers import audit, guests
-from resolvers import validation as check
-from resolvers.company import CompanySettings
-from resolvers.context import Context
-from resolvers.pagination import Page, Sort, keyset_page
-from resolvers.validation import Problems, Rejection, rejected
-from schema.errors import UserErrorCode, bad_input, not_found
-from schema.ids import decode_id
-from settings import Settings
-from tenancy.principal import PrincipalKind
+from hospes.notifications import credentials, outgoing, routing, templates
+from hospes.notifications.providers import ProviderConfig, build_providers
+from hospes.notifications.providers.log import LogProvider
+from hospes.resolvers import audit, guests
+from hospes.resolvers import validation as check
+from hospes.resolvers.company import CompanySettings
+from hospes.resolvers.context import Context
+from hospes.resolvers.pagination import Page, Sort, keyset_page
+from hospes.resolvers.validation import Problems, Rejection, rejected
+from hospes.schema.errors import UserErrorCode, bad_input, not_found
+from hospes.schema.ids import decode_id
+from hospes.settings import Settings
+from hospes.tenancy.principal import PrincipalKind
 
 BY_KEY = Sort("key", MessageTemplate.key, MessageTemplate.id, "text", descending=False)
 SUBJECT_MAX = 500

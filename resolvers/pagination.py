@@ -15,9 +15,9 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.sql import Select
 
-from resolvers.context import Context
-from schema.errors import bad_input
-from schema.text import is_storable
+from hospes.resolvers.context import Context
+from hospes.schema.errors import bad_input
+from hospes.schema.text import is_storable
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20

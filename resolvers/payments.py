@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.columns import SHORT_MAX, utcnow
-from models.tenant import Booking, Payment, PaymentStatus
-from notifications import lifecycle
-from resolvers import guests
-from resolvers import validation as check
-from resolvers.context import Context
-from resolvers.validation import Problems, Rejection, rejected
-from schema.errors import UserErrorCode
-from schema.inputs import RecordPaymentInput
-from tenancy.encrypted_columns import PAYMENT_REFERENCE
+from hospes.models.columns import SHORT_MAX, utcnow
+from hospes.models.tenant import Booking, Payment, PaymentStatus
+from hospes.notifications import lifecycle
+from hospes.resolvers import guests
+from hospes.resolvers import validation as check
+from hospes.resolvers.context import Context
+from hospes.resolvers.validation import Problems, Rejection, rejected
+from hospes.schema.errors import UserErrorCode
+from hospes.schema.inputs import RecordPaymentInput
+from hospes.tenancy.encrypted_columns import PAYMENT_REFERENCE
 
 
 async def record_payment(ctx: Context, data: RecordPaymentInput) -> Payment | Rejection:

@@ -10,10 +10,10 @@ from typing import Any
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
-from models.tenant import StaffRole
-from resolvers.context import Context
-from schema.errors import forbidden, unauthenticated
-from tenancy.principal import Principal, PrincipalKind
+from hospes.models.tenant import StaffRole
+from hospes.resolvers.context import Context
+from hospes.schema.errors import forbidden, unauthenticated
+from hospes.tenancy.principal import Principal, PrincipalKind
 
 ALL_STAFF = frozenset(StaffRole)
 MANAGERS = frozenset({StaffRole.OWNER, StaffRole.MANAGER})

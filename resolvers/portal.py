@@ -18,23 +18,31 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from models.columns import utcnow
-from models.public import PortalToken, Tenant
-from models.tenant import Booking, BookingStatus, Payment, PaymentStatus, Property, Service, ServiceRequest
-from resolvers import audit, catalogue
-from resolvers import validation as check
-from resolvers.company import CompanySettings
-from resolvers.context import Context
-from resolvers.loaders import existing
-from resolvers.validation import Problems, Rejection, rejected
-from schema.errors import UserErrorCode, unauthenticated
-from schema.ids import encode_id
-from schema.inputs import CreateServiceRequestInput
-from tenancy import tokens
-from tenancy.credentials import INVALID_LINK
-from tenancy.encrypted_columns import CHECK_IN_INSTRUCTIONS
-from tenancy.principal import PrincipalKind
-from tenancy.registry import TenantRef
+from hospes.models.columns import utcnow
+from hospes.models.public import PortalToken, Tenant
+from hospes.models.tenant import (
+    Booking,
+    BookingStatus,
+    Payment,
+    PaymentStatus,
+    Property,
+    Service,
+    ServiceRequest,
+)
+from hospes.resolvers import audit, catalogue
+from hospes.resolvers import validation as check
+from hospes.resolvers.company import CompanySettings
+from hospes.resolvers.context import Context
+from hospes.resolvers.loaders import existing
+from hospes.resolvers.validation import Problems, Rejection, rejected
+from hospes.schema.errors import UserErrorCode, unauthenticated
+from hospes.schema.ids import encode_id
+from hospes.schema.inputs import CreateServiceRequestInput
+from hospes.tenancy import tokens
+from hospes.tenancy.credentials import INVALID_LINK
+from hospes.tenancy.encrypted_columns import CHECK_IN_INSTRUCTIONS
+from hospes.tenancy.principal import PrincipalKind
+from hospes.tenancy.registry import TenantRef
 
 # The tenant whose schema the session is bound to (`search_path` holds exactly that schema).
 _SESSION_TENANT = (

@@ -10,8 +10,8 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from models.columns import TEXT_MAX, utcnow
-from models.tenant import (
+from hospes.models.columns import TEXT_MAX, utcnow
+from hospes.models.tenant import (
     Booking,
     Communication,
     CommunicationStatus,
@@ -21,14 +21,14 @@ from models.tenant import (
     ScheduledStatus,
     ServiceRequest,
 )
-from resolvers import audit, guest_fields, guests
-from resolvers import validation as check
-from resolvers.context import Context
-from resolvers.validation import Problems, Rejection, rejected
-from schema.errors import UserErrorCode
-from schema.inputs import EraseGuestInput, MergeGuestsInput, SetGuestConsentInput
-from tenancy.crypto import TenantKeys
-from tenancy.encrypted_columns import (
+from hospes.resolvers import audit, guest_fields, guests
+from hospes.resolvers import validation as check
+from hospes.resolvers.context import Context
+from hospes.resolvers.validation import Problems, Rejection, rejected
+from hospes.schema.errors import UserErrorCode
+from hospes.schema.inputs import EraseGuestInput, MergeGuestsInput, SetGuestConsentInput
+from hospes.tenancy.crypto import TenantKeys
+from hospes.tenancy.encrypted_columns import (
     MESSAGE_BODY,
     MESSAGE_RECIPIENT,
     MESSAGE_SECRETS,

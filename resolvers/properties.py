@@ -7,14 +7,14 @@ from collections.abc import Awaitable, Callable
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.columns import ADDRESS_MAX, NAME_MAX, TEXT_MAX
-from models.tenant import Property
-from resolvers import validation as check
-from resolvers.context import Context
-from resolvers.pagination import Page, Sort, keyset_page
-from resolvers.validation import Problems, Rejection
-from schema.inputs import CreatePropertyInput
-from tenancy.encrypted_columns import CHECK_IN_INSTRUCTIONS, VILLA_GUIDE
+from hospes.models.columns import ADDRESS_MAX, NAME_MAX, TEXT_MAX
+from hospes.models.tenant import Property
+from hospes.resolvers import validation as check
+from hospes.resolvers.context import Context
+from hospes.resolvers.pagination import Page, Sort, keyset_page
+from hospes.resolvers.validation import Problems, Rejection
+from hospes.schema.inputs import CreatePropertyInput
+from hospes.tenancy.encrypted_columns import CHECK_IN_INSTRUCTIONS, VILLA_GUIDE
 
 BY_NAME = Sort("name", sa.func.lower(Property.name), Property.id, "text", descending=False)
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from starlette.requests import HTTPConnection
 
-from resolvers.context import Context
-from schema.errors import ApiError, ErrorCode
+from hospes.resolvers.context import Context
+from hospes.schema.errors import ApiError, ErrorCode
 
 
 def client_ip(connection: HTTPConnection, *, trusted_hops: int) -> str:

@@ -16,15 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from strawberry.types.unset import UnsetType
 
-from models.columns import NAME_MAX
-from models.tenant import StaffRole, StaffUser
-from resolvers import audit
-from resolvers import validation as check
-from resolvers.context import Context
-from resolvers.pagination import Page, Sort, keyset_page
-from resolvers.validation import Problems, Rejection, rejected
-from schema.errors import UserErrorCode
-from tenancy.passwords import Passwords, password_problem
+from hospes.models.columns import NAME_MAX
+from hospes.models.tenant import StaffRole, StaffUser
+from hospes.resolvers import audit
+from hospes.resolvers import validation as check
+from hospes.resolvers.context import Context
+from hospes.resolvers.pagination import Page, Sort, keyset_page
+from hospes.resolvers.validation import Problems, Rejection, rejected
+from hospes.schema.errors import UserErrorCode
+from hospes.tenancy.passwords import Passwords, password_problem
 
 BY_EMAIL = Sort("email", col(StaffUser.email), col(StaffUser.id), "text", descending=False)
 LAST_OWNER = "The company needs at least one active owner."

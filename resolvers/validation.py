@@ -15,8 +15,8 @@ import phonenumbers
 import pycountry
 from email_validator import EmailNotValidError, validate_email
 
-from schema.errors import UserError, UserErrorCode
-from schema.ids import decode_id
+from hospes.schema.errors import UserError, UserErrorCode
+from hospes.schema.ids import decode_id
 
 MAX_AMOUNT = Decimal("9999999999.99")
 CENT = Decimal("0.01")

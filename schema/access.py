@@ -8,16 +8,16 @@ from datetime import datetime
 
 import strawberry
 
-from models.public import ApiKey as ApiKeyRow
-from models.tenant import StaffRole
-from models.tenant import StaffUser as StaffUserRow
-from resolvers import access, staff
-from resolvers.context import Info
-from resolvers.permissions import OWNER_ONLY
-from resolvers.validation import Rejection
-from schema.errors import UserError
-from schema.ids import encode_id
-from schema.pagination import Connection, connection
+from hospes.models.public import ApiKey as ApiKeyRow
+from hospes.models.tenant import StaffRole
+from hospes.models.tenant import StaffUser as StaffUserRow
+from hospes.resolvers import access, staff
+from hospes.resolvers.context import Info
+from hospes.resolvers.permissions import OWNER_ONLY
+from hospes.resolvers.validation import Rejection
+from hospes.schema.errors import UserError
+from hospes.schema.ids import encode_id
+from hospes.schema.pagination import Connection, connection
 
 
 @strawberry.type(description="A partner's API key. The secret is shown only once, when it is created.")

@@ -14,19 +14,19 @@ from typing import Any
 
 import strawberry
 
-from models.tenant import Booking as BookingRow
-from models.tenant import Guest as GuestRow
-from models.tenant import Property as PropertyRow
-from resolvers import accounts, guest_fields
-from resolvers.context import Info
-from resolvers.loaders import existing
-from resolvers.permissions import ACCOUNT_ONLY, PUBLIC_FORM, STAFF_ONLY, Rule, allow
-from resolvers.validation import Rejection
-from schema.enums import BookingStatus
-from schema.errors import UserError
-from schema.guests import Guest
-from schema.ids import encode_id
-from tenancy.principal import PrincipalKind
+from hospes.models.tenant import Booking as BookingRow
+from hospes.models.tenant import Guest as GuestRow
+from hospes.models.tenant import Property as PropertyRow
+from hospes.resolvers import accounts, guest_fields
+from hospes.resolvers.context import Info
+from hospes.resolvers.loaders import existing
+from hospes.resolvers.permissions import ACCOUNT_ONLY, PUBLIC_FORM, STAFF_ONLY, Rule, allow
+from hospes.resolvers.validation import Rejection
+from hospes.schema.enums import BookingStatus
+from hospes.schema.errors import UserError
+from hospes.schema.guests import Guest
+from hospes.schema.ids import encode_id
+from hospes.tenancy.principal import PrincipalKind
 
 # Registering, logging in and resetting a password are for visitors of the company's site; a
 # logged-in guest or any other credential is refused.

@@ -7,22 +7,22 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from models.tenant import Booking as BookingRow
-from models.tenant import BookingSource, BookingStatus, PaymentStatus
-from resolvers import guest_fields
-from resolvers.context import Info
-from resolvers.loaders import existing
-from resolvers.permissions import READ_GUESTS
-from schema.catalogue import ServiceRequest
-from schema.communications import Communication
-from schema.ids import encode_id
-from schema.messaging import ScheduledMessage
-from schema.payments import Payment
-from schema.properties import Property
-from tenancy.encrypted_columns import CANCEL_REASON
+from hospes.models.tenant import Booking as BookingRow
+from hospes.models.tenant import BookingSource, BookingStatus, PaymentStatus
+from hospes.resolvers import guest_fields
+from hospes.resolvers.context import Info
+from hospes.resolvers.loaders import existing
+from hospes.resolvers.permissions import READ_GUESTS
+from hospes.schema.catalogue import ServiceRequest
+from hospes.schema.communications import Communication
+from hospes.schema.ids import encode_id
+from hospes.schema.messaging import ScheduledMessage
+from hospes.schema.payments import Payment
+from hospes.schema.properties import Property
+from hospes.tenancy.encrypted_columns import CANCEL_REASON
 
 if TYPE_CHECKING:
-    from schema.guests import Guest
+    from hospes.schema.guests import Guest
 
 
 @strawberry.type(description="The person who stays, when the booker books for someone else.")
@@ -91,8 +91,8 @@ class Booking:
     @strawberry.field(
         permission_classes=[READ_GUESTS], description="The booker: the guest record this booking belongs to."
     )
-    async def guest(self, info: Info) -> Annotated[Guest, strawberry.lazy("schema.guests")]:
-        from schema.guests import Guest
+    async def guest(self, info: Info) -> Annotated[Guest, strawberry.lazy("hospes.schema.guests")]:
+        from hospes.schema.guests import Guest
 
         return Guest.from_row(await existing(info.context.loaders.guest, self.guest_pk))
 

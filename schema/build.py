@@ -9,18 +9,18 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from schema.access import AccessMutation, AccessQuery
-from schema.accounts import AccountMutation, AccountQuery
-from schema.company import CompanyMutation, CompanyQuery
-from schema.extensions import ErrorPolicy
-from schema.history import BookingEvent, MessageEvent, PaymentEvent, ServiceRequestEvent
-from schema.limits import Limits
-from schema.messaging import MessagingMutation, MessagingQuery
-from schema.mutation import Mutation
-from schema.portal import PortalMutation, PortalQuery
-from schema.query import Query
-from schema.validation import RequestValidation, SchemaVisibility, execution_class
-from settings import Settings
+from hospes.schema.access import AccessMutation, AccessQuery
+from hospes.schema.accounts import AccountMutation, AccountQuery
+from hospes.schema.company import CompanyMutation, CompanyQuery
+from hospes.schema.extensions import ErrorPolicy
+from hospes.schema.history import BookingEvent, MessageEvent, PaymentEvent, ServiceRequestEvent
+from hospes.schema.limits import Limits
+from hospes.schema.messaging import MessagingMutation, MessagingQuery
+from hospes.schema.mutation import Mutation
+from hospes.schema.portal import PortalMutation, PortalQuery
+from hospes.schema.query import Query
+from hospes.schema.validation import RequestValidation, SchemaVisibility, execution_class
+from hospes.settings import Settings
 
 
 class HospesSchema(strawberry.Schema):

@@ -7,18 +7,18 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from models.tenant import Service as ServiceRow
-from models.tenant import ServiceRequest as ServiceRequestRow
-from models.tenant import ServiceRequestStatus
-from resolvers.context import Info
-from resolvers.loaders import existing
-from resolvers.permissions import READ_GUESTS
-from schema.ids import encode_id
-from tenancy.encrypted_columns import SERVICE_REQUEST_NOTES
+from hospes.models.tenant import Service as ServiceRow
+from hospes.models.tenant import ServiceRequest as ServiceRequestRow
+from hospes.models.tenant import ServiceRequestStatus
+from hospes.resolvers.context import Info
+from hospes.resolvers.loaders import existing
+from hospes.resolvers.permissions import READ_GUESTS
+from hospes.schema.ids import encode_id
+from hospes.tenancy.encrypted_columns import SERVICE_REQUEST_NOTES
 
 if TYPE_CHECKING:
-    from schema.bookings import Booking
-    from schema.guests import Guest
+    from hospes.schema.bookings import Booking
+    from hospes.schema.guests import Guest
 
 
 @strawberry.type(description="An item of the company's trip-services catalogue.")
@@ -88,13 +88,13 @@ class ServiceRequest:
         return Service.from_row(row)
 
     @strawberry.field
-    async def booking(self, info: Info) -> Annotated[Booking, strawberry.lazy("schema.bookings")]:
-        from schema.bookings import Booking
+    async def booking(self, info: Info) -> Annotated[Booking, strawberry.lazy("hospes.schema.bookings")]:
+        from hospes.schema.bookings import Booking
 
         return Booking.from_row(await existing(info.context.loaders.booking, self.booking_pk))
 
     @strawberry.field(permission_classes=[READ_GUESTS])
-    async def guest(self, info: Info) -> Annotated[Guest, strawberry.lazy("schema.guests")]:
-        from schema.guests import Guest
+    async def guest(self, info: Info) -> Annotated[Guest, strawberry.lazy("hospes.schema.guests")]:
+        from hospes.schema.guests import Guest
 
         return Guest.from_row(await existing(info.context.loaders.guest, self.guest_pk))

@@ -6,18 +6,18 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from models.tenant import Channel, CommunicationStatus, DeliveryStep, Direction, MessageClass
-from models.tenant import Communication as CommunicationRow
-from models.tenant import CommunicationEvent as CommunicationEventRow
-from resolvers.context import Info
-from resolvers.loaders import existing
-from resolvers.permissions import READ_GUESTS, READ_MESSAGE_CONTENT
-from schema.ids import encode_id
-from tenancy.encrypted_columns import MESSAGE_BODY, MESSAGE_SUBJECT
+from hospes.models.tenant import Channel, CommunicationStatus, DeliveryStep, Direction, MessageClass
+from hospes.models.tenant import Communication as CommunicationRow
+from hospes.models.tenant import CommunicationEvent as CommunicationEventRow
+from hospes.resolvers.context import Info
+from hospes.resolvers.loaders import existing
+from hospes.resolvers.permissions import READ_GUESTS, READ_MESSAGE_CONTENT
+from hospes.schema.ids import encode_id
+from hospes.tenancy.encrypted_columns import MESSAGE_BODY, MESSAGE_SUBJECT
 
 if TYPE_CHECKING:
-    from schema.bookings import Booking
-    from schema.guests import Guest
+    from hospes.schema.bookings import Booking
+    from hospes.schema.guests import Guest
 
 
 @strawberry.type(description="One step of a message's delivery: an attempt, a retry, a fallback, a report.")
@@ -105,8 +105,8 @@ class Communication:
         return [DeliveryEvent.from_row(row) for row in rows]
 
     @strawberry.field(permission_classes=[READ_GUESTS])
-    async def guest(self, info: Info) -> Annotated[Guest, strawberry.lazy("schema.guests")]:
-        from schema.guests import Guest
+    async def guest(self, info: Info) -> Annotated[Guest, strawberry.lazy("hospes.schema.guests")]:
+        from hospes.schema.guests import Guest
 
         # Only mails to a guest are listed (under the guest, a booking or an inquiry): a mail to an
         # address no guest record holds yet (a registration's link) is never reached here.
@@ -114,8 +114,10 @@ class Communication:
         return Guest.from_row(await existing(info.context.loaders.guest, self.guest_pk))
 
     @strawberry.field
-    async def booking(self, info: Info) -> Annotated[Booking, strawberry.lazy("schema.bookings")] | None:
-        from schema.bookings import Booking
+    async def booking(
+        self, info: Info
+    ) -> Annotated[Booking, strawberry.lazy("hospes.schema.bookings")] | None:
+        from hospes.schema.bookings import Booking
 
         if self.booking_pk is None:
             return None

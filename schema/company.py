@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import company
-from resolvers.company import AccountCreation, CompanySettings, UpdateSettingsInput
-from resolvers.context import Info
-from resolvers.permissions import MANAGE_SETTINGS
-from resolvers.validation import Rejection
-from schema.errors import UserError
+from hospes.resolvers import company
+from hospes.resolvers.company import AccountCreation, CompanySettings, UpdateSettingsInput
+from hospes.resolvers.context import Info
+from hospes.resolvers.permissions import MANAGE_SETTINGS
+from hospes.resolvers.validation import Rejection
+from hospes.schema.errors import UserError
 
 
 @strawberry.type(name="Settings")

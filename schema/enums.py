@@ -2,7 +2,7 @@
 
 import strawberry
 
-from models.tenant import (
+from hospes.models.tenant import (
     BookingSource,
     BookingStatus,
     Channel,

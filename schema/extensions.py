@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from schema.errors import TIMED_OUT, UNAVAILABLE, ApiError, ErrorCode
-from tenancy.outages import is_timeout, is_unavailable
+from hospes.schema.errors import TIMED_OUT, UNAVAILABLE, ApiError, ErrorCode
+from hospes.tenancy.outages import is_timeout, is_unavailable
 
 log = logging.getLogger("hospes.graphql")
 

@@ -7,22 +7,22 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from models.tenant import Channel
-from models.tenant import Guest as GuestRow
-from models.tenant import GuestAccount as GuestAccountRow
-from resolvers import accounts
-from resolvers.context import Info
-from resolvers.permissions import READ_BOOKINGS, STAFF_ONLY
-from schema.bookings import Booking
-from schema.catalogue import ServiceRequest
-from schema.communications import Communication
-from schema.ids import encode_id
-from schema.pagination import PageInfo
-from schema.payments import Payment
-from tenancy.encrypted_columns import GUEST_EMAIL, GUEST_NOTES, GUEST_PHONE
+from hospes.models.tenant import Channel
+from hospes.models.tenant import Guest as GuestRow
+from hospes.models.tenant import GuestAccount as GuestAccountRow
+from hospes.resolvers import accounts
+from hospes.resolvers.context import Info
+from hospes.resolvers.permissions import READ_BOOKINGS, STAFF_ONLY
+from hospes.schema.bookings import Booking
+from hospes.schema.catalogue import ServiceRequest
+from hospes.schema.communications import Communication
+from hospes.schema.ids import encode_id
+from hospes.schema.pagination import PageInfo
+from hospes.schema.payments import Payment
+from hospes.tenancy.encrypted_columns import GUEST_EMAIL, GUEST_NOTES, GUEST_PHONE
 
 if TYPE_CHECKING:
-    from schema.history import HistoryConnection
+    from hospes.schema.history import HistoryConnection
 
 
 @strawberry.type(description="A guest's login, as staff see it (never its credentials).")
@@ -121,9 +121,9 @@ class Guest:
     )
     async def history(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Annotated[HistoryConnection, strawberry.lazy("schema.history")]:
-        from resolvers.history import guest_history
-        from schema.history import HistoryConnection, HistoryEdge, event_of
+    ) -> Annotated[HistoryConnection, strawberry.lazy("hospes.schema.history")]:
+        from hospes.resolvers.history import guest_history
+        from hospes.schema.history import HistoryConnection, HistoryEdge, event_of
 
         entries, more = await guest_history(info.context, self.pk, first=first, after=after)
         # Gathered, so the DataLoaders batch each kind into one statement.

@@ -9,14 +9,14 @@ from datetime import datetime
 
 import strawberry
 
-from resolvers.context import Info
-from resolvers.history import Entry
-from resolvers.loaders import existing
-from schema.bookings import Booking
-from schema.catalogue import ServiceRequest
-from schema.communications import Communication
-from schema.pagination import PageInfo
-from schema.payments import Payment
+from hospes.resolvers.context import Info
+from hospes.resolvers.history import Entry
+from hospes.resolvers.loaders import existing
+from hospes.schema.bookings import Booking
+from hospes.schema.catalogue import ServiceRequest
+from hospes.schema.communications import Communication
+from hospes.schema.pagination import PageInfo
+from hospes.schema.payments import Payment
 
 
 @strawberry.interface(description="Something that happened in a guest's history.")

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import strawberry
 
-from models.tenant import BookingStatus, Channel, PaymentStatus
+from hospes.models.tenant import BookingStatus, Channel, PaymentStatus
 
 
 @strawberry.input

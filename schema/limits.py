@@ -33,9 +33,9 @@ from graphql import (
     get_named_type,
 )
 
-from resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from schema.errors import ErrorCode
-from settings import Settings
+from hospes.resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from hospes.schema.errors import ErrorCode
+from hospes.settings import Settings
 
 # A nested list without `first` (Guest.bookings, Booking.payments…) is costed at this many items.
 NESTED_LIST_ESTIMATE = 10

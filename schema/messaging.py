@@ -8,25 +8,25 @@ from datetime import datetime
 
 import strawberry
 
-from models.tenant import Channel, MessageClass, ScheduledStatus
-from models.tenant import MessageTemplate as MessageTemplateRow
-from models.tenant import ScheduledMessage as ScheduledMessageRow
-from notifications import templates
-from resolvers import messaging
-from resolvers.context import Info
-from resolvers.messaging import (
+from hospes.models.tenant import Channel, MessageClass, ScheduledStatus
+from hospes.models.tenant import MessageTemplate as MessageTemplateRow
+from hospes.models.tenant import ScheduledMessage as ScheduledMessageRow
+from hospes.notifications import templates
+from hospes.resolvers import messaging
+from hospes.resolvers.context import Info
+from hospes.resolvers.messaging import (
     MessagingSettings,
     Preview,
     SendMessageInput,
     UpdateMessagingSettingsInput,
     UpsertMessageTemplateInput,
 )
-from resolvers.permissions import MANAGE_TEMPLATES, OWNER_ONLY, SEND_MESSAGES, STAFF_ONLY
-from resolvers.validation import Rejection
-from schema.communications import Communication
-from schema.errors import UserError
-from schema.ids import encode_id
-from schema.pagination import Connection, connection
+from hospes.resolvers.permissions import MANAGE_TEMPLATES, OWNER_ONLY, SEND_MESSAGES, STAFF_ONLY
+from hospes.resolvers.validation import Rejection
+from hospes.schema.communications import Communication
+from hospes.schema.errors import UserError
+from hospes.schema.ids import encode_id
+from hospes.schema.pagination import Connection, connection
 
 
 @strawberry.type(description="A lifecycle message of a booking and when it goes.")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import auth, bookings, catalogue, forms, guests, payments, privacy, properties
-from resolvers.context import Info
-from resolvers.permissions import (
+from hospes.resolvers import auth, bookings, catalogue, forms, guests, payments, privacy, properties
+from hospes.resolvers.context import Info
+from hospes.resolvers.permissions import (
     MANAGE_CATALOGUE,
     MANAGE_PRIVACY,
     PUBLIC_FORM,
@@ -15,11 +15,11 @@ from resolvers.permissions import (
     WRITE_BOOKINGS,
     WRITE_GUESTS,
 )
-from resolvers.validation import Rejection
-from schema.bookings import Booking
-from schema.catalogue import Service, ServiceRequest
-from schema.guests import Guest
-from schema.inputs import (
+from hospes.resolvers.validation import Rejection
+from hospes.schema.bookings import Booking
+from hospes.schema.catalogue import Service, ServiceRequest
+from hospes.schema.guests import Guest
+from hospes.schema.inputs import (
     CancelBookingInput,
     CreateBookingInput,
     CreateGuestInput,
@@ -36,7 +36,7 @@ from schema.inputs import (
     SubmitContactFormInput,
     UpdateGuestInput,
 )
-from schema.payloads import (
+from hospes.schema.payloads import (
     CancelBookingPayload,
     CreateBookingPayload,
     CreateGuestPayload,
@@ -53,8 +53,8 @@ from schema.payloads import (
     SubmitContactFormPayload,
     UpdateGuestPayload,
 )
-from schema.payments import Payment
-from schema.properties import Property
+from hospes.schema.payments import Payment
+from hospes.schema.properties import Property
 
 
 @strawberry.type

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from graphql import GraphQLError
 from strawberry.types import ExecutionResult
 
-from schema.errors import ErrorCode
+from hospes.schema.errors import ErrorCode
 
 # Codes of failures the client could not foresee; any of them rolls the whole request back.
 UNEXPECTED_CODES = frozenset({ErrorCode.INTERNAL.value, ErrorCode.TIMEOUT.value, ErrorCode.UNAVAILABLE.value})

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import strawberry
 
-from schema.bookings import Booking
-from schema.catalogue import Service, ServiceRequest
-from schema.errors import UserError
-from schema.guests import Guest
-from schema.payments import Payment
-from schema.properties import Property
+from hospes.schema.bookings import Booking
+from hospes.schema.catalogue import Service, ServiceRequest
+from hospes.schema.errors import UserError
+from hospes.schema.guests import Guest
+from hospes.schema.payments import Payment
+from hospes.schema.properties import Property
 
 
 @strawberry.type

@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from models.tenant import Payment as PaymentRow
-from models.tenant import PaymentStatus
-from resolvers.context import Info
-from resolvers.loaders import existing
-from schema.ids import encode_id
-from tenancy.encrypted_columns import PAYMENT_REFERENCE
+from hospes.models.tenant import Payment as PaymentRow
+from hospes.models.tenant import PaymentStatus
+from hospes.resolvers.context import Info
+from hospes.resolvers.loaders import existing
+from hospes.schema.ids import encode_id
+from hospes.tenancy.encrypted_columns import PAYMENT_REFERENCE
 
 if TYPE_CHECKING:
-    from schema.bookings import Booking
+    from hospes.schema.bookings import Booking
 
 
 @strawberry.type
@@ -51,7 +51,7 @@ class Payment:
         return await info.context.decrypt(PAYMENT_REFERENCE, self.row)
 
     @strawberry.field
-    async def booking(self, info: Info) -> Annotated[Booking, strawberry.lazy("schema.bookings")]:
-        from schema.bookings import Booking
+    async def booking(self, info: Info) -> Annotated[Booking, strawberry.lazy("hospes.schema.bookings")]:
+        from hospes.schema.bookings import Booking
 
         return Booking.from_row(await existing(info.context.loaders.booking, self.booking_pk))

@@ -13,21 +13,21 @@ from decimal import Decimal
 
 import strawberry
 
-from models.tenant import Booking as BookingRow
-from models.tenant import Payment as PaymentRow
-from models.tenant import Property as PropertyRow
-from models.tenant import Service as ServiceRow
-from models.tenant import ServiceRequest as ServiceRequestRow
-from resolvers import portal
-from resolvers.context import Info
-from resolvers.loaders import existing
-from resolvers.permissions import PORTAL_ONLY, STAFF_ONLY
-from resolvers.validation import Rejection
-from schema.bookings import Booking
-from schema.enums import BookingStatus, PaymentStatus, ServiceRequestStatus
-from schema.errors import UserError
-from schema.ids import encode_id
-from tenancy.encrypted_columns import VILLA_GUIDE
+from hospes.models.tenant import Booking as BookingRow
+from hospes.models.tenant import Payment as PaymentRow
+from hospes.models.tenant import Property as PropertyRow
+from hospes.models.tenant import Service as ServiceRow
+from hospes.models.tenant import ServiceRequest as ServiceRequestRow
+from hospes.resolvers import portal
+from hospes.resolvers.context import Info
+from hospes.resolvers.loaders import existing
+from hospes.resolvers.permissions import PORTAL_ONLY, STAFF_ONLY
+from hospes.resolvers.validation import Rejection
+from hospes.schema.bookings import Booking
+from hospes.schema.enums import BookingStatus, PaymentStatus, ServiceRequestStatus
+from hospes.schema.errors import UserError
+from hospes.schema.ids import encode_id
+from hospes.tenancy.encrypted_columns import VILLA_GUIDE
 
 
 @strawberry.type(description="A trip service the guest may request.")

@@ -5,10 +5,10 @@ from datetime import datetime
 
 import strawberry
 
-from models.tenant import Property as PropertyRow
-from resolvers.context import Info
-from schema.ids import encode_id
-from tenancy.encrypted_columns import CHECK_IN_INSTRUCTIONS, VILLA_GUIDE
+from hospes.models.tenant import Property as PropertyRow
+from hospes.resolvers.context import Info
+from hospes.schema.ids import encode_id
+from hospes.tenancy.encrypted_columns import CHECK_IN_INSTRUCTIONS, VILLA_GUIDE
 
 
 @strawberry.type(description="A rental unit: a villa, an apartment, a hotel.")

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import auth, bookings, catalogue, guests, properties
-from resolvers.context import Info
-from resolvers.guests import GuestFilter, GuestOrder
-from resolvers.permissions import READ_BOOKINGS, READ_GUESTS, STAFF_ONLY
-from schema.bookings import Booking
-from schema.catalogue import Service
-from schema.guests import Guest
-from schema.pagination import Connection, connection
-from schema.properties import Property
-from schema.staff import Me
+from hospes.resolvers import auth, bookings, catalogue, guests, properties
+from hospes.resolvers.context import Info
+from hospes.resolvers.guests import GuestFilter, GuestOrder
+from hospes.resolvers.permissions import READ_BOOKINGS, READ_GUESTS, STAFF_ONLY
+from hospes.schema.bookings import Booking
+from hospes.schema.catalogue import Service
+from hospes.schema.guests import Guest
+from hospes.schema.pagination import Connection, connection
+from hospes.schema.properties import Property
+from hospes.schema.staff import Me
 
 
 @strawberry.type

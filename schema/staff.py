@@ -4,10 +4,10 @@ from datetime import datetime
 
 import strawberry
 
-from models.tenant import StaffRole
-from models.tenant import StaffUser as StaffUserRow
-from schema.ids import encode_id
-from tenancy.registry import TenantRef
+from hospes.models.tenant import StaffRole
+from hospes.models.tenant import StaffUser as StaffUserRow
+from hospes.schema.ids import encode_id
+from hospes.tenancy.registry import TenantRef
 
 
 @strawberry.type(description="The company a caller belongs to.")

@@ -11,8 +11,8 @@ from typing import Any
 
 from graphql import GraphQLError, StringValueNode, ValidationRule
 
-from schema.errors import ErrorCode
-from schema.json_walk import json_levels
+from hospes.schema.errors import ErrorCode
+from hospes.schema.json_walk import json_levels
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 MESSAGE = "Text may not contain NUL characters or unpaired surrogates."

@@ -32,10 +32,10 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
-from schema.errors import ErrorCode
-from schema.limits import Limits, measure, refusals
-from schema.text import StorableTextRule, variable_text_errors
-from tenancy.principal import PrincipalKind
+from hospes.schema.errors import ErrorCode
+from hospes.schema.limits import Limits, measure, refusals
+from hospes.schema.text import StorableTextRule, variable_text_errors
+from hospes.tenancy.principal import PrincipalKind
 
 
 @dataclass(frozen=True)

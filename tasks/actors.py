@@ -9,11 +9,11 @@ from collections.abc import Awaitable, Callable
 import dramatiq
 from dramatiq.broker import Broker
 
-from models.public import OutboxKind
-from tasks.broker import ACTOR_NAMES, QUEUE
-from tasks.delivery import deliver
-from tasks.runtime import Runtime
-from tasks.scheduled import send_scheduled
+from hospes.models.public import OutboxKind
+from hospes.tasks.broker import ACTOR_NAMES, QUEUE
+from hospes.tasks.delivery import deliver
+from hospes.tasks.runtime import Runtime
+from hospes.tasks.scheduled import send_scheduled
 
 # A provider call is bounded by its own timeout; this only stops a task that hangs for another reason.
 TIME_LIMIT_MS = 5 * 60 * 1000

@@ -11,8 +11,8 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AgeLimit, AsyncIO, Callbacks, CurrentMessage, Pipelines, ShutdownNotifications
 from dramatiq.middleware.time_limit import TimeLimit
 
-from models.public import OutboxKind
-from tasks.outbox import OutboxItem
+from hospes.models.public import OutboxKind
+from hospes.tasks.outbox import OutboxItem
 
 QUEUE = "messages"
 ACTOR_NAMES = {OutboxKind.DELIVER: "messages.deliver", OutboxKind.LIFECYCLE: "messages.send_scheduled"}

@@ -22,9 +22,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from models.columns import utcnow
-from models.public import OutboxKind
-from models.tenant import (
+from hospes.models.columns import utcnow
+from hospes.models.public import OutboxKind
+from hospes.models.tenant import (
     Booking,
     BookingStatus,
     Channel,
@@ -36,8 +36,8 @@ from models.tenant import (
     Guest,
     MessageClass,
 )
-from notifications import outgoing, routing
-from notifications.providers.base import (
+from hospes.notifications import outgoing, routing
+from hospes.notifications.providers.base import (
     Accepted,
     DeliveryError,
     OutboundMessage,
@@ -45,11 +45,11 @@ from notifications.providers.base import (
     Provider,
     TransientFailure,
 )
-from tasks import outbox
-from tasks.runtime import Runtime
-from tenancy.crypto import TenantKeys
-from tenancy.encrypted_columns import MESSAGE_RECIPIENT, MESSAGE_SUBJECT
-from tenancy.registry import TenantRef
+from hospes.tasks import outbox
+from hospes.tasks.runtime import Runtime
+from hospes.tenancy.crypto import TenantKeys
+from hospes.tenancy.encrypted_columns import MESSAGE_RECIPIENT, MESSAGE_SUBJECT
+from hospes.tenancy.registry import TenantRef
 
 log = logging.getLogger("hospes.delivery")
 

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from models.public import Outbox, OutboxKind
+from hospes.models.public import Outbox, OutboxKind
 
 _PENDING_KEY = "hospes.outbox"
 

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from dramatiq.broker import Broker
 
-from tasks.broker import message_for
-from tasks.outbox import OutboxItem
+from hospes.tasks.broker import message_for
+from hospes.tasks.outbox import OutboxItem
 
 log = logging.getLogger("hospes.relay")
 

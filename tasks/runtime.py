@@ -12,18 +12,18 @@ from dataclasses import dataclass, field
 from dramatiq.broker import Broker
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from models.tenant import Channel
-from notifications import credentials
-from notifications.providers import build_providers
-from notifications.providers.base import Provider
-from notifications.providers.log import LogProvider
-from settings import Settings
-from tasks import outbox
-from tasks.relay import relay
-from tenancy.crypto import TenantKeys, versions_in
-from tenancy.database import ConnectionPolicy, Role, TenantSessions, create_engine_async
-from tenancy.keyring import Keyring, master_key_from
-from tenancy.registry import TenantRef, TenantRegistry
+from hospes.models.tenant import Channel
+from hospes.notifications import credentials
+from hospes.notifications.providers import build_providers
+from hospes.notifications.providers.base import Provider
+from hospes.notifications.providers.log import LogProvider
+from hospes.settings import Settings
+from hospes.tasks import outbox
+from hospes.tasks.relay import relay
+from hospes.tenancy.crypto import TenantKeys, versions_in
+from hospes.tenancy.database import ConnectionPolicy, Role, TenantSessions, create_engine_async
+from hospes.tenancy.keyring import Keyring, master_key_from
+from hospes.tenancy.registry import TenantRef, TenantRegistry
 
 
 @dataclass

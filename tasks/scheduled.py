@@ -7,14 +7,14 @@ import uuid
 import sqlalchemy as sa
 from sqlmodel import col
 
-from models.columns import utcnow
-from models.public import OutboxKind
-from models.tenant import Booking, BookingStatus, Guest, ScheduledMessage, ScheduledStatus
-from notifications import lifecycle
-from resolvers import portal
-from resolvers.company import CompanySettings
-from tasks import outbox
-from tasks.runtime import Runtime
+from hospes.models.columns import utcnow
+from hospes.models.public import OutboxKind
+from hospes.models.tenant import Booking, BookingStatus, Guest, ScheduledMessage, ScheduledStatus
+from hospes.notifications import lifecycle
+from hospes.resolvers import portal
+from hospes.resolvers.company import CompanySettings
+from hospes.tasks import outbox
+from hospes.tasks.runtime import Runtime
 
 
 async def send_scheduled(runtime: Runtime, *, tenant_id: uuid.UUID, scheduled_id: uuid.UUID) -> None:

@@ -12,8 +12,8 @@ import logging
 from dramatiq.broker import Broker
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from tasks import outbox
-from tasks.relay import enqueue_all
+from hospes.tasks import outbox
+from hospes.tasks.relay import enqueue_all
 
 log = logging.getLogger("hospes.scheduler")
 

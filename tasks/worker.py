@@ -10,10 +10,10 @@ import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import AsyncIO, Middleware
 
-from settings import Settings
-from tasks.actors import install
-from tasks.broker import make_broker
-from tasks.runtime import Runtime
+from hospes.settings import Settings
+from hospes.tasks.actors import install
+from hospes.tasks.broker import make_broker
+from hospes.tasks.runtime import Runtime
 
 log = logging.getLogger("hospes.worker")
 # How long an idle consumer waits on Redis before it looks again; Dramatiq's default (1 s) showed

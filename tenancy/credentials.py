@@ -17,11 +17,11 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
-from models.public import ApiKey, PortalToken
-from tenancy import tokens
-from tenancy.principal import AuthResult, FailureCode, Principal, PrincipalKind
-from tenancy.registry import TenantRef, TenantRegistry
-from tenancy.sessions import SessionStore
+from hospes.models.public import ApiKey, PortalToken
+from hospes.tenancy import tokens
+from hospes.tenancy.principal import AuthResult, FailureCode, Principal, PrincipalKind
+from hospes.tenancy.registry import TenantRef, TenantRegistry
+from hospes.tenancy.sessions import SessionStore
 
 SLUG = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 

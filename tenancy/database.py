@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session, SessionTransaction
 
-from settings import Settings
+from hospes.settings import Settings
 
 SCHEMA_NAME = re.compile(r"^t_[a-z][a-z0-9_]{1,40}$")
 _SEARCH_PATH_KEY = "hospes.search_path"

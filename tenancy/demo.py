@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.tenant import (
+from hospes.models.tenant import (
     Booking,
     BookingSource,
     BookingStatus,
@@ -26,16 +26,16 @@ from models.tenant import (
     ServiceRequestStatus,
     StaffRole,
 )
-from resolvers import guest_fields
-from resolvers.staff import create_staff_user
-from resolvers.validation import Rejection
-from tenancy.crypto import TenantKeys
-from tenancy.database import TenantSessions
-from tenancy.encrypted_columns import CHECK_IN_INSTRUCTIONS, MESSAGE_BODY, MESSAGE_SUBJECT, VILLA_GUIDE
-from tenancy.keyring import Keyring
-from tenancy.passwords import Passwords
-from tenancy.provisioning import create_tenant, drop_tenant
-from tenancy.registry import TenantRef
+from hospes.resolvers import guest_fields
+from hospes.resolvers.staff import create_staff_user
+from hospes.resolvers.validation import Rejection
+from hospes.tenancy.crypto import TenantKeys
+from hospes.tenancy.database import TenantSessions
+from hospes.tenancy.encrypted_columns import CHECK_IN_INSTRUCTIONS, MESSAGE_BODY, MESSAGE_SUBJECT, VILLA_GUIDE
+from hospes.tenancy.keyring import Keyring
+from hospes.tenancy.passwords import Passwords
+from hospes.tenancy.provisioning import create_tenant, drop_tenant
+from hospes.tenancy.registry import TenantRef
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Demo Villas"

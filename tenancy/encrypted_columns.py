@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 from sqlmodel import SQLModel
 
-from models.tenant import (
+from hospes.models.tenant import (
     AccountRegistration,
     AccountToken,
     Booking,
@@ -26,7 +26,7 @@ from models.tenant import (
     ProviderSettings,
     ServiceRequest,
 )
-from tenancy.crypto import TenantKeys
+from hospes.tenancy.crypto import TenantKeys
 
 M = TypeVar("M", bound=SQLModel)
 

@@ -12,8 +12,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from settings import Settings
-from tenancy.crypto import CryptoError, MasterKey, TenantKeys, encode_key, new_key, parse_master_key
+from hospes.settings import Settings
+from hospes.tenancy.crypto import CryptoError, MasterKey, TenantKeys, encode_key, new_key, parse_master_key
 
 DATA = "data"
 INDEX = "index"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tenancy.credentials import CredentialResolver
+from hospes.tenancy.credentials import CredentialResolver
 
 
 class TenancyMiddleware:

@@ -22,12 +22,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
-import models.migrations
-from models.public import Tenant
-from tenancy.crypto import MasterKey
-from tenancy.database import quoted_schema
+from hospes.models import migrations as migration_streams
+from hospes.models.public import Tenant
+from hospes.tenancy.crypto import MasterKey
+from hospes.tenancy.database import quoted_schema
 
-STREAMS = Path(models.migrations.__file__).parent
+STREAMS = Path(migration_streams.__file__).parent
 _LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext(:name))")
 # Alembic's `context` and `op` are process-wide proxies, so two upgrades may not run at once in
 # one process. Checking versions stays parallel; the (rare) upgrades take turns.

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from tenancy.registry import TenantRef
+from hospes.tenancy.registry import TenantRef
 
 
 class PrincipalKind(StrEnum):

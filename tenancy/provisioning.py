@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from models.public import ApiKey, MessagingAddress, Outbox, PortalToken, Tenant
-from tenancy.database import quoted_schema
-from tenancy.migrations import upgrade_tenant
-from tenancy.registry import TenantRef
+from hospes.models.public import ApiKey, MessagingAddress, Outbox, PortalToken, Tenant
+from hospes.tenancy.database import quoted_schema
+from hospes.tenancy.migrations import upgrade_tenant
+from hospes.tenancy.registry import TenantRef
 
 SLUG = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 NAME_MAX = 200

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
-from models.public import Tenant, TenantStatus
+from hospes.models.public import Tenant, TenantStatus
 
 
 @dataclass(frozen=True)

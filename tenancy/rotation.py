@@ -35,12 +35,12 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col
 
-from models.public import Tenant
-from tenancy import encrypted_columns
-from tenancy.crypto import CryptoError, MasterKey, TenantKeys, version_of
-from tenancy.database import bind_search_path
-from tenancy.encrypted_columns import EncryptedColumn
-from tenancy.keyring import _KEYS, DATA, _unwrap, add_key, ensure_keys
+from hospes.models.public import Tenant
+from hospes.tenancy import encrypted_columns
+from hospes.tenancy.crypto import CryptoError, MasterKey, TenantKeys, version_of
+from hospes.tenancy.database import bind_search_path
+from hospes.tenancy.encrypted_columns import EncryptedColumn
+from hospes.tenancy.keyring import _KEYS, DATA, _unwrap, add_key, ensure_keys
 
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_MAX_PASSES = 5

@@ -20,13 +20,13 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
-from app import create_app
-from embedded import start_postgres, start_redis
-from settings import Settings
-from tenancy.crypto import encode_key, new_key
-from tenancy.database import ConnectionPolicy, Role, create_engine_sync
-from tenancy.migrations import upgrade_public
-from tenancy.provisioning import create_tenant
+from hospes.app import create_app
+from hospes.embedded import start_postgres, start_redis
+from hospes.settings import Settings
+from hospes.tenancy.crypto import encode_key, new_key
+from hospes.tenancy.database import ConnectionPolicy, Role, create_engine_sync
+from hospes.tenancy.migrations import upgrade_public
+from hospes.tenancy.provisioning import create_tenant
 from tests.own_redis import OwnRedis, redis_binary
 
 OWNER_PASSWORD = "correct-horse-battery"
@@ -182,7 +182,7 @@ def make_tenant(
     client: TestClient, sync_engine: sa.Engine, settings: Settings
 ) -> Callable[..., TenantFixture]:
     """Creates a fresh tenant with an owner, logged in; slugs are unique per call."""
-    from cli import main
+    from hospes.cli import main
 
     def make(prefix: str = "t", *, name: str | None = None) -> TenantFixture:
         slug = f"{prefix}-{uuid.uuid4().hex[:10]}"
@@ -198,7 +198,7 @@ def make_tenant(
         }
         from click.testing import CliRunner
 
-        from settings import get_settings
+        from hospes.settings import get_settings
 
         get_settings.cache_clear()
         result = CliRunner(env=env).invoke(

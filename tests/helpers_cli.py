@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from click.testing import CliRunner, Result
 
-from cli import main
-from settings import Settings, get_settings
+from hospes.cli import main
+from hospes.settings import Settings, get_settings
 
 
 def hospes(

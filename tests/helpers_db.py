@@ -12,14 +12,14 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from starlette.testclient import TestClient
 
-from models.tenant import Communication
-from notifications.outgoing import as_sent
-from settings import Settings
-from tenancy import rotation
-from tenancy.crypto import TenantKeys, version_of
-from tenancy.database import bind_search_path, quoted_schema
-from tenancy.encrypted_columns import MESSAGE_RECIPIENT
-from tenancy.keyring import master_key_from
+from hospes.models.tenant import Communication
+from hospes.notifications.outgoing import as_sent
+from hospes.settings import Settings
+from hospes.tenancy import rotation
+from hospes.tenancy.crypto import TenantKeys, version_of
+from hospes.tenancy.database import bind_search_path, quoted_schema
+from hospes.tenancy.encrypted_columns import MESSAGE_RECIPIENT
+from hospes.tenancy.keyring import master_key_from
 
 TENANT_TABLES = (
     "staff_user",

@@ -23,13 +23,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
-from app import create_app
-from settings import Settings
-from tasks import scheduler
-from tasks.broker import make_broker
-from tasks.worker import Worker
-from tenancy.database import ConnectionPolicy, Role, create_engine_async
-from tenancy.encrypted_columns import MESSAGE_BODY, MESSAGE_SUBJECT
+from hospes.app import create_app
+from hospes.settings import Settings
+from hospes.tasks import scheduler
+from hospes.tasks.broker import make_broker
+from hospes.tasks.worker import Worker
+from hospes.tenancy.database import ConnectionPolicy, Role, create_engine_async
+from hospes.tenancy.encrypted_columns import MESSAGE_BODY, MESSAGE_SUBJECT
 from tests.conftest import OWNER_PASSWORD, GraphQLClient, TenantFixture, login
 from tests.helpers_db import tenant_keys
 from tests.provider_server import ProviderServer, RecordedRequest

@@ -14,9 +14,9 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from app import create_app
-from schema.ids import decode_id
-from settings import Settings
+from hospes.app import create_app
+from hospes.schema.ids import decode_id
+from hospes.settings import Settings
 from tests.conftest import GraphQLClient, Servers, TenantFixture, error_codes
 from tests.factories import create_booking, create_guest, create_property
 from tests.helpers_cli import error_line, hospes

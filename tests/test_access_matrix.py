@@ -23,8 +23,8 @@ from graphql import (
 )
 from starlette.testclient import TestClient
 
-from schema.build import build_schema
-from settings import Settings
+from hospes.schema.build import build_schema
+from hospes.settings import Settings
 from tests.conftest import OWNER_PASSWORD, GraphQLClient, TenantFixture, error_codes, login
 from tests.dates import AHEAD, iso
 from tests.factories import create_guest, create_property

@@ -15,7 +15,7 @@ import redis
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from settings import Settings
+from hospes.settings import Settings
 from tests.conftest import GraphQLClient, TenantFixture, error_codes
 from tests.dates import AHEAD, iso
 from tests.factories import create_booking, create_guest, create_property

@@ -10,8 +10,8 @@ import redis
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from settings import Settings
-from tenancy.passwords import Passwords
+from hospes.settings import Settings
+from hospes.tenancy.passwords import Passwords
 from tests.conftest import LOGIN, OWNER_PASSWORD, GraphQLClient, TenantFixture, error_codes
 
 ME = "{ me { email } }"

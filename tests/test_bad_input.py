@@ -15,9 +15,9 @@ import strawberry
 from httpx import Response
 from starlette.testclient import TestClient
 
-from schema.extensions import ErrorPolicy
-from schema.ids import encode_id
-from tenancy.database import quoted_schema
+from hospes.schema.extensions import ErrorPolicy
+from hospes.schema.ids import encode_id
+from hospes.tenancy.database import quoted_schema
 from tests.conftest import GraphQLClient, TenantFixture, error_codes
 from tests.dates import AHEAD, iso
 from tests.factories import (

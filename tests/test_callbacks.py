@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from twilio.request_validator import RequestValidator
 
-from models.tenant import Channel, CommunicationStatus
-from notifications.callbacks import (
+from hospes.models.tenant import Channel, CommunicationStatus
+from hospes.notifications.callbacks import (
     MAX_INBOUND_BODY,
     CallbackError,
     InboundMessage,
@@ -25,7 +25,7 @@ from notifications.callbacks import (
     twilio_inbound,
     twilio_status,
 )
-from notifications.signatures import verify_sendgrid, verify_twilio
+from hospes.notifications.signatures import verify_sendgrid, verify_twilio
 
 S = CommunicationStatus
 NOW = 1_750_000_000.0

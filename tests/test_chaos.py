@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from settings import Settings
+from hospes.settings import Settings
 from tests.conftest import OWNER_PASSWORD, GraphQLClient, TenantFixture, login
 from tests.factories import create_guest
 from tests.messaging_support import (

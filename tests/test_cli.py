@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from click.testing import Result
 from starlette.testclient import TestClient
 
-from settings import Settings
-from tenancy.migrations import head_revision
-from tenancy.provisioning import schema_name_for
+from hospes.settings import Settings
+from hospes.tenancy.migrations import head_revision
+from hospes.tenancy.provisioning import schema_name_for
 from tests.conftest import OWNER_PASSWORD, GraphQLClient, TenantFixture, login
 from tests.helpers_cli import error_line, hospes
 from tests.helpers_db import alembic_version, row_counts, schema_names, tenant_slugs

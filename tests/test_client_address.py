@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 import httpx
 
-from settings import Settings
+from hospes.settings import Settings
 from tests.conftest import TenantFixture
 from tests.tcp_forwarder import free_port
 

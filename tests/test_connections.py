@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from app import create_app
-from settings import Settings
+from hospes.app import create_app
+from hospes.settings import Settings
 from tests.conftest import Servers
 
 _WAITING_CLI = sa.text(

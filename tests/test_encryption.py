@@ -19,12 +19,12 @@ from click.testing import CliRunner, Result
 from sqlmodel import SQLModel
 from starlette.testclient import TestClient
 
-from cli import main
-from settings import Settings, get_settings
-from tenancy import rotation
-from tenancy.crypto import CryptoError, MasterKey, encode_key, new_key, version_of
-from tenancy.database import TenantSessions, create_engine_async
-from tenancy.keyring import Keyring, master_key_from
+from hospes.cli import main
+from hospes.settings import Settings, get_settings
+from hospes.tenancy import rotation
+from hospes.tenancy.crypto import CryptoError, MasterKey, encode_key, new_key, version_of
+from hospes.tenancy.database import TenantSessions, create_engine_async
+from hospes.tenancy.keyring import Keyring, master_key_from
 from tests.conftest import TEST_CONNECTIONS, GraphQLClient, TenantFixture, error_codes
 from tests.dates import AHEAD, days_from_today
 from tests.factories import (
@@ -96,7 +96,7 @@ def _pk(global_id: str | uuid.UUID) -> uuid.UUID:
     """The row id behind a GraphQL id (or the row id itself)."""
     if isinstance(global_id, uuid.UUID):
         return global_id
-    from schema.ids import decode_id
+    from hospes.schema.ids import decode_id
 
     for type_name in ("Guest", "Booking"):
         pk = decode_id(type_name, global_id)

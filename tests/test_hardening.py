@@ -14,10 +14,10 @@ from graphql import parse
 from sqlalchemy import event
 from starlette.testclient import TestClient
 
-from app import create_app
-from schema.build import build_schema
-from schema.limits import measure
-from settings import Environment, Settings
+from hospes.app import create_app
+from hospes.schema.build import build_schema
+from hospes.schema.limits import measure
+from hospes.settings import Environment, Settings
 from tests.conftest import GraphQLClient, Servers, TenantFixture, error_codes
 from tests.factories import create_booking, create_guest, create_property
 

@@ -21,10 +21,10 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from app import create_app
-from schema.ids import decode_id, encode_id
-from settings import Settings
-from tenancy.encrypted_columns import MESSAGE_BODY
+from hospes.app import create_app
+from hospes.schema.ids import decode_id, encode_id
+from hospes.settings import Settings
+from hospes.tenancy.encrypted_columns import MESSAGE_BODY
 from tests.conftest import LOGIN, OWNER_PASSWORD, GraphQLClient, Servers, TenantFixture, error_codes, login
 from tests.dates import AHEAD, iso
 from tests.factories import (

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from models.public import OutboxKind
-from schema.ids import encode_id
-from settings import Settings
-from tasks.broker import make_broker, message_for
-from tasks.outbox import OutboxItem
+from hospes.models.public import OutboxKind
+from hospes.schema.ids import encode_id
+from hospes.settings import Settings
+from hospes.tasks.broker import make_broker, message_for
+from hospes.tasks.outbox import OutboxItem
 from tests.conftest import GraphQLClient, TenantFixture
 from tests.dates import AHEAD, days_from_today, iso
 from tests.factories import create_booking, create_guest, create_property

@@ -21,15 +21,15 @@ from click.testing import Result
 from sqlmodel import SQLModel
 from starlette.testclient import TestClient
 
-import models  # noqa: F401  (registers every table on the metadata)
-from schema.ids import encode_id
-from settings import Settings
-from tenancy import rotation
-from tenancy.crypto import encode_key, new_key
-from tenancy.database import bind_search_path, quoted_schema
-from tenancy.keyring import master_key_from
-from tenancy.migrations import head_revision, upgrade_tenant
-from tenancy.provisioning import drop_tenant, schema_name_for
+from hospes import models  # noqa: F401  (registers every table on the metadata)
+from hospes.schema.ids import encode_id
+from hospes.settings import Settings
+from hospes.tenancy import rotation
+from hospes.tenancy.crypto import encode_key, new_key
+from hospes.tenancy.database import bind_search_path, quoted_schema
+from hospes.tenancy.keyring import master_key_from
+from hospes.tenancy.migrations import head_revision, upgrade_tenant
+from hospes.tenancy.provisioning import drop_tenant, schema_name_for
 from tests.conftest import OWNER_PASSWORD, GraphQLClient, TenantFixture, login
 from tests.dates import AHEAD, days_from_today
 from tests.factories import create_guest

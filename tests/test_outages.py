@@ -14,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from app import create_app
-from settings import Settings
+from hospes.app import create_app
+from hospes.settings import Settings
 from tests.conftest import OWNER_PASSWORD, GraphQLClient, Servers, TenantFixture, login
 from tests.factories import CREATE_GUEST, create_guest
 from tests.helpers_db import row_counts

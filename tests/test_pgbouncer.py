@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
-from app import create_app
-from settings import Settings
+from hospes.app import create_app
+from hospes.settings import Settings
 from tests.conftest import OWNER_PASSWORD, GraphQLClient, Servers, login
 from tests.factories import CREATE_GUEST
 from tests.helpers_cli import hospes

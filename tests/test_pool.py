@@ -11,9 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from settings import Settings
-from tenancy.database import TenantSessions, create_engine_async, quoted_schema
-from tenancy.keyring import Keyring, master_key_from
+from hospes.settings import Settings
+from hospes.tenancy.database import TenantSessions, create_engine_async, quoted_schema
+from hospes.tenancy.keyring import Keyring, master_key_from
 from tests.conftest import OWNER_PASSWORD, TEST_CONNECTIONS, GraphQLClient, TenantFixture, login
 from tests.factories import CREATE_GUEST
 

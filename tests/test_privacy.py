@@ -6,8 +6,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from schema.ids import decode_id
-from tenancy.encrypted_columns import (
+from hospes.schema.ids import decode_id
+from hospes.tenancy.encrypted_columns import (
     MESSAGE_BODY,
     MESSAGE_RECIPIENT,
     MESSAGE_SECRETS,

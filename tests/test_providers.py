@@ -10,12 +10,12 @@ import uuid
 
 import pytest
 
-from models.tenant import Channel
-from notifications.providers import ProviderConfig, build_providers
-from notifications.providers.base import OutboundMessage, PermanentFailure, TransientFailure
-from notifications.providers.log import LogProvider, masked
-from notifications.providers.sendgrid import SendGridProvider
-from notifications.providers.twilio import TwilioProvider
+from hospes.models.tenant import Channel
+from hospes.notifications.providers import ProviderConfig, build_providers
+from hospes.notifications.providers.base import OutboundMessage, PermanentFailure, TransientFailure
+from hospes.notifications.providers.log import LogProvider, masked
+from hospes.notifications.providers.sendgrid import SendGridProvider
+from hospes.notifications.providers.twilio import TwilioProvider
 from tests.provider_server import (
     ProviderServer,
     ScriptedResponse,

@@ -17,9 +17,9 @@ import redis
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from app import create_app
-from schema.ids import decode_id
-from settings import Settings
+from hospes.app import create_app
+from hospes.schema.ids import decode_id
+from hospes.settings import Settings
 from tests.conftest import LOGIN, OWNER_PASSWORD, GraphQLClient, Servers, TenantFixture, error_codes, login
 from tests.dates import AHEAD, iso
 from tests.factories import create_booking, create_guest, create_property

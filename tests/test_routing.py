@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import phonenumbers
 import pytest
 
-from models.tenant import Channel, MessageClass
-from notifications.routing import (
+from hospes.models.tenant import Channel, MessageClass
+from hospes.notifications.routing import (
     Recipient,
     Routed,
     Suppressed,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from settings import Settings
+from hospes.settings import Settings
 from tests.helpers_cli import hospes
 
 COMMITTED = Path(__file__).resolve().parent.parent / "schema.graphql"

@@ -10,10 +10,10 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from settings import Settings
-from tenancy import rotation
-from tenancy.encrypted_columns import MESSAGE_BODY
-from tenancy.keyring import master_key_from
+from hospes.settings import Settings
+from hospes.tenancy import rotation
+from hospes.tenancy.encrypted_columns import MESSAGE_BODY
+from hospes.tenancy.keyring import master_key_from
 from tests.conftest import TenantFixture
 from tests.helpers_db import run_in_tenant, statements_of, tenant_keys
 

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from models.tenant import Channel, MessageClass
-from notifications.templates import (
+from hospes.models.tenant import Channel, MessageClass
+from hospes.notifications.templates import (
     BUILT_IN_KEYS,
     DEFAULT_TEMPLATES,
     TemplateCandidate,

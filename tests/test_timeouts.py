@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from tenancy.database import quoted_schema
+from hospes.tenancy.database import quoted_schema
 from tests.conftest import OWNER_PASSWORD, GraphQLClient, TenantFixture, error_codes, login
 from tests.factories import create_booking, create_guest, create_property
 from tests.helpers_db import add_trigger, table_contents

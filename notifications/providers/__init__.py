@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
 
-from models.tenant import Channel
-from notifications.providers.base import Provider
-from notifications.providers.log import LogProvider
-from notifications.providers.sendgrid import SendGridProvider
-from notifications.providers.twilio import TwilioProvider
+from hospes.models.tenant import Channel
+from hospes.notifications.providers.base import Provider
+from hospes.notifications.providers.log import LogProvider
+from hospes.notifications.providers.sendgrid import SendGridProvider
+from hospes.notifications.providers.twilio import TwilioProvider
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
-from models.tenant import Channel
+from hospes.models.tenant import Channel
 
 
 @dataclass(frozen=True)

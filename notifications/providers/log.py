@@ -13,7 +13,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 
-from notifications.providers.base import Accepted, OutboundMessage
+from hospes.notifications.providers.base import Accepted, OutboundMessage
 
 logger = logging.getLogger("hospes.messages")
 

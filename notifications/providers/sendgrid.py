@@ -15,8 +15,8 @@ from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import CustomArg, Mail
 
-from models.tenant import Channel
-from notifications.providers.base import (
+from hospes.models.tenant import Channel
+from hospes.notifications.providers.base import (
     Accepted,
     OutboundMessage,
     PermanentFailure,

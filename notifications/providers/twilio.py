@@ -13,8 +13,8 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from models.tenant import Channel
-from notifications.providers.base import (
+from hospes.models.tenant import Channel
+from hospes.notifications.providers.base import (
     Accepted,
     OutboundMessage,
     PermanentFailure,

@@ -5,7 +5,7 @@ from alembic import context
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-import models  # noqa: F401  (registers the tables on the metadata)
+from hospes import models  # noqa: F401  (registers the tables on the metadata)
 
 connection = context.config.attributes["connection"]
 

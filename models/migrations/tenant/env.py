@@ -5,8 +5,8 @@ tables carry no schema, so the transaction-local search_path places them in that
 from alembic import context
 from sqlmodel import SQLModel
 
-import models  # noqa: F401  (registers the tables on the metadata)
-from tenancy.database import bind_search_path
+from hospes import models  # noqa: F401  (registers the tables on the metadata)
+from hospes.tenancy.database import bind_search_path
 
 connection = context.config.attributes["connection"]
 schema_name = context.config.attributes["schema_name"]

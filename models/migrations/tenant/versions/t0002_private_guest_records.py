@@ -125,8 +125,8 @@ def _guest_tally() -> None:
 
 
 def _encrypt_existing_rows() -> None:
-    from resolvers.guest_fields import encrypted_contact, name_fields
-    from tenancy.keyring import ensure_keys
+    from hospes.resolvers.guest_fields import encrypted_contact, name_fields
+    from hospes.tenancy.keyring import ensure_keys
 
     connection = op.get_bind()
     pending = connection.execute(

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from notifications.templates import DEFAULT_TEMPLATES
+from hospes.notifications.templates import DEFAULT_TEMPLATES
 
 revision: str = "t0004"
 down_revision: str | None = "t0003"

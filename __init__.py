@@ -1,0 +1,1 @@
+"""Hospes: a multi-tenant guest-management GraphQL API for property managers."""
