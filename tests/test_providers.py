@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -24,6 +25,22 @@ from notifications.providers.base import (
 from notifications.providers.log import LogProvider, masked
 from notifications.providers.sendgrid import SendGridProvider
 from notifications.providers.twilio import TwilioProvider
+from settings import Settings
+from tests.conftest import TenantFixture
+from tests.factories import create_guest
+from tests.messaging_support import (
+    Rig,
+    calls_for,
+    communications,
+    outbox_rows,
+    rig_engine,
+    running_rig,
+    sendgrid_event,
+    sent_messages,
+    tenant_id,
+    timeline,
+    wait_until,
+)
 from tests.provider_server import (
     ProviderServer,
     ScriptedResponse,
@@ -540,3 +557,85 @@ def test_provider_config_never_shows_its_secrets():
 
     assert API_KEY not in shown
     assert AUTH_TOKEN not in shown
+
+
+# --- Through the worker: what each kind of failure does to a message ---------------------------------
+
+SEND = """mutation($input: SendMessageInput!) { sendMessage(input: $input) { errors { code } } }"""
+
+
+def _email_one_guest(rig: Rig, tenant: TenantFixture) -> uuid.UUID:
+    """Queue one email to a new guest through the API; the tenant's id."""
+    api = rig.api(tenant)
+    guest = create_guest(api, name="Slow Provider", email=GUEST_EMAIL, phone=None)
+    sent = api.data(SEND, {"input": {"guestId": guest["id"], "subject": "Hi", "body": "Exactly once"}})
+    assert sent["sendMessage"]["errors"] == []
+    return tenant_id(rig_engine(rig), tenant.slug)
+
+
+@pytest.mark.parametrize("answer", ["stalls", "drops"])
+def test_a_message_the_provider_may_have_received_is_unknown_never_retried_and_settled_by_the_report(
+    settings: Settings,
+    provider_server: ProviderServer,
+    make_tenant: Callable[..., TenantFixture],
+    answer: str,
+) -> None:
+    release = threading.Event()
+    # The stand-in reads the whole request, then holds it past our timeout or hangs up.
+    provider_server.script("sendgrid", held(release) if answer == "stalls" else dropped())
+    with running_rig(settings, provider_server) as rig:
+        rig.settings.provider_timeout_seconds = 0.5
+        rig.start_worker()
+        tenant = make_tenant("slow")
+        tid = _email_one_guest(rig, tenant)
+        [row] = sent_messages(rig, tenant.schema_name)
+        release.set()
+
+        assert row["status"] == "unknown" and row["attempts"] == 1
+        assert "it may have sent the message" in row["error"]
+        assert outbox_rows(rig_engine(rig), tid) == []  # no retry scheduled
+        rig.tick()
+        assert len(calls_for(provider_server, tid)) == 1
+        steps = [step for step, _ in timeline(rig_engine(rig), tenant.schema_name, row["id"])]
+        assert steps == ["queued", "sending", "unknown"]
+        # SendGrid's report finds the message by the custom arg we sent.
+        event = {
+            **sendgrid_event(row, tid, "delivered", 1_800_000_000),
+            "sg_message_id": "sg-late.filter0001",
+        }
+        payload = json.dumps([event]).encode()
+        response = rig.client.post(
+            "/webhooks/sendgrid", content=payload, headers=rig.sendgrid_signature(payload)
+        )
+        assert response.status_code == 200
+        [settled] = communications(rig_engine(rig), tenant.schema_name)
+        assert settled["status"] == "delivered"
+        assert len(calls_for(provider_server, tid)) == 1
+
+
+def test_a_provider_refusing_connections_is_retried_then_sends_once_when_it_is_back(
+    settings: Settings, make_tenant: Callable[..., TenantFixture]
+) -> None:
+    down = ProviderServer().start()
+    down.stop()  # its port is closed now: every connection is refused
+    back: ProviderServer | None = None
+    with running_rig(settings, down) as rig:
+        rig.start_worker()
+        tenant = make_tenant("down")
+        tid = _email_one_guest(rig, tenant)
+
+        def refused() -> bool:
+            [row] = communications(rig_engine(rig), tenant.schema_name)
+            return row["status"] == "queued" and (row["error"] or "").startswith("could not reach sendgrid")
+
+        wait_until(refused, what="the first attempt to be refused")
+        back = ProviderServer(port=down.port).start()
+        try:
+            [row] = sent_messages(rig, tenant.schema_name)
+            steps = [step for step, _ in timeline(rig_engine(rig), tenant.schema_name, row["id"])]
+            calls = calls_for(back, tid)
+        finally:
+            back.stop()
+    assert row["status"] == "sent" and row["attempts"] == 2
+    assert steps == ["queued", "sending", "retrying", "sending", "sent"]
+    assert len(calls) == 1
