@@ -4,9 +4,12 @@ Underneath, delivery is at-least-once: a Dramatiq message may arrive twice, a wo
 scheduler re-enqueues work whose lease ran out. The `communication` row makes it exactly-once in
 effect. A task first claims the row (`sending_since`, committed) before calling the provider, and
 records the outcome in a second transaction; a task that finds the row sent, failed, suppressed or
-claimed by a live attempt does nothing. A claim whose worker died during the provider call cannot be
-told apart from a call that reached the guest, so it is never retried: it is marked `unknown`, and the
-provider's delivery report (matched by the communication id we hand the provider) settles it.
+claimed by a live attempt does nothing. Only a failure that proves the provider did not take the
+message is retried (`notifications.providers.failures` decides). A call that may have reached the
+provider (a timeout or a dropped connection after the request went out, an unreadable answer) and a
+claim whose worker died during the provider call cannot be told apart from a call that reached the
+guest, so neither is retried: the message is marked `unknown`, and the provider's delivery report
+(matched by the communication id we hand the provider) settles it.
 
 Consent and channel are checked again here, at send time: a guest who withdrew consent after the
 message was queued is not contacted."""
@@ -44,7 +47,9 @@ from hospes.notifications.providers.base import (
     PermanentFailure,
     Provider,
     TransientFailure,
+    UnknownOutcome,
 )
+from hospes.notifications.providers.failures import unanswered
 from hospes.tasks import outbox
 from hospes.tasks.runtime import Runtime
 from hospes.tenancy.crypto import TenantKeys
@@ -254,9 +259,10 @@ async def _call_provider(attempt: Attempt) -> Accepted | DeliveryError:
         return await asyncio.to_thread(provider.send, attempt.message)
     except DeliveryError as error:
         return error
-    except Exception as error:  # a bug or an unexpected library error: retry, and say so in the log
+    except Exception as error:
+        # A bug or an unexpected library error; retried only if it proves nothing went out.
         log.exception("provider %s raised unexpectedly", provider.name)
-        return TransientFailure(f"unexpected error: {type(error).__name__}", provider=provider.name)
+        return unanswered(error, provider=provider.name)
 
 
 def _finish(communication: Communication, status: CommunicationStatus, *, error: str | None = None) -> None:
@@ -277,7 +283,7 @@ def backoff_seconds(runtime: Runtime, attempts: int, retry_after: float | None) 
     return max(delay, retry_after or 0.0)
 
 
-async def _record(
+async def _record(  # noqa: PLR0911  (one return per kind of outcome)
     runtime: Runtime,
     tenant: TenantRef,
     communication_id: uuid.UUID,
@@ -300,6 +306,13 @@ async def _record(
             await _done(session, tenant, communication_id)
             return False
         communication.provider = outcome.provider
+        if isinstance(outcome, UnknownOutcome):
+            _finish(communication, CommunicationStatus.UNKNOWN, error=outcome.reason)
+            outgoing.add_event(
+                session, communication, DeliveryStep.UNKNOWN, provider=outcome.provider, detail=outcome.reason
+            )
+            await _done(session, tenant, communication_id)
+            return False
         if isinstance(outcome, TransientFailure):
             if communication.attempts >= runtime.settings.delivery_max_attempts:
                 error = f"gave up after {communication.attempts} attempts: {outcome.reason}"

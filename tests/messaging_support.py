@@ -159,6 +159,20 @@ def wait_until(condition: Callable[[], Any], *, timeout: float = 20.0, what: str
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def sent_messages(rig: Rig, schema: str, count: int = 1) -> list[dict[str, Any]]:
+    """The tenant's outgoing messages once `count` have left the queue; the scheduler ticks
+    meanwhile, as `hospes scheduler` would (retries and re-enqueued work depend on it)."""
+
+    def done() -> list[dict[str, Any]] | None:
+        rig.tick()
+        rows = [row for row in communications(rig_engine(rig), schema) if row["direction"] == "out"]
+        finished = [row for row in rows if row["status"] not in ("queued",)]
+        return rows if len(finished) >= count else None
+
+    result: list[dict[str, Any]] = wait_until(done, what=f"{count} message(s) to leave the queue")
+    return result
+
+
 def tenant_id(engine: sa.Engine, slug: str) -> uuid.UUID:
     with engine.connect() as connection:
         value = connection.execute(

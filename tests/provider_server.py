@@ -121,14 +121,15 @@ def twilio_unreachable_whatsapp() -> ScriptedResponse:
 class ProviderServer:
     """The stand-in server; `url` is its base URL, e.g. "http://127.0.0.1:54321"."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, port: int = 0) -> None:
+        """`port` 0 picks a free one; a given port brings a stopped server back where it was."""
         self._lock = threading.Lock()
         self._calls: list[RecordedRequest] = []
         self._scripts: dict[ProviderName, list[ScriptedResponse]] = {"sendgrid": [], "twilio": []}
         self._arrived = threading.Condition(self._lock)
         # Set on stop, so requests still held do not outlive their test.
         self.closing = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self._httpd.daemon_threads = True
         # A short poll interval: `shutdown()` waits up to one, at every test's teardown.
         self._thread = threading.Thread(
@@ -142,6 +143,11 @@ class ProviderServer:
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    @property
+    def port(self) -> int:
+        port: int = self._httpd.server_address[1]
+        return port
 
     def start(self) -> ProviderServer:
         self._thread.start()

@@ -62,9 +62,9 @@ SETTLE_SECONDS = 90.0
 @pytest.fixture
 def chaos_rig(settings: Settings, provider_server: ProviderServer, own_redis: OwnRedis) -> Iterator[Rig]:
     with running_rig(settings.model_copy(update={"redis_url": own_redis.url}), provider_server) as made:
-        # A claim is abandoned lease + provider timeout after it was made: short, but not so short that
-        # a loaded machine times out a call the stand-in received (a timeout is retried by design).
-        made.settings.provider_timeout_seconds = 5.0
+        # A claim is abandoned lease + provider timeout after it was made: keep the wait short. A call
+        # a loaded machine times out after the stand-in received it is `unknown`, never sent again.
+        made.settings.provider_timeout_seconds = 2.0
         yield made
 
 

@@ -33,6 +33,7 @@ from tests.messaging_support import (
     rig_engine,
     running_rig,
     sendgrid_event,
+    sent_messages,
     tenant_id,
     timeline,
     twilio_post,
@@ -41,9 +42,11 @@ from tests.messaging_support import (
 from tests.provider_server import (
     ProviderName,
     ProviderServer,
+    ScriptedResponse,
     held,
     provider_server_fixture,  # noqa: F401  (registers the provider_server fixture)
     rate_limited,
+    server_error,
     twilio_unreachable_whatsapp,
 )
 
@@ -61,19 +64,6 @@ UPDATE_GUEST = (
 
 def _send(api: GraphQLClient, **values: object) -> dict:
     return api.data(SEND, {"input": values})["sendMessage"]
-
-
-def _sent(rig: Rig, schema: str, count: int = 1) -> list[dict]:
-    """The tenant's outgoing messages once `count` have left the queue; the scheduler ticks
-    meanwhile, as `hospes scheduler` would (retries and re-enqueued work depend on it)."""
-
-    def done() -> list[dict] | None:
-        rig.tick()
-        rows = [row for row in communications(rig_engine(rig), schema) if row["direction"] == "out"]
-        finished = [row for row in rows if row["status"] not in ("queued",)]
-        return rows if len(finished) >= count else None
-
-    return wait_until(done, what=f"{count} message(s) to leave the queue")
 
 
 @pytest.fixture
@@ -103,7 +93,7 @@ def test_booking_confirmation_goes_by_whatsapp_to_a_mobile_guest_with_its_portal
     guest = create_guest(api, email="anna@example.com", phone="+34600111222", language="es")
     create_booking(api, property_id=place["id"], guest_id=guest["id"])
     schema = tenant.schema_name
-    rows = _sent(rig, schema)
+    rows = sent_messages(rig, schema)
     confirmation = next(row for row in rows if row["template_key"] == "booking_confirmed")
     assert confirmation["status"] == "sent" and confirmation["channel"] == "whatsapp"
     calls = calls_for(rig.provider, tenant_id(rig_engine(rig), tenant.slug))
@@ -125,7 +115,7 @@ def test_a_registration_link_reaches_an_address_no_guest_record_holds(rig: Rig, 
     public = GraphQLClient(rig.client, {"X-Tenant": tenant.slug})
     details = {"email": "new@example.com", "password": "sunny-beach-house-42", "name": "Nina New"}
     assert public.data(REGISTER, {"input": details})["accountRegister"] == {"token": None, "errors": []}
-    [row] = _sent(rig, tenant.schema_name)
+    [row] = sent_messages(rig, tenant.schema_name)
     assert (row["status"], row["channel"], row["guest_id"]) == ("sent", "email", None)
     [mail] = [call.body for call in calls_for(rig.provider, tenant_id(rig_engine(rig), tenant.slug))]
     assert [to["email"] for to in mail["personalizations"][0]["to"]] == ["new@example.com"]
@@ -148,7 +138,7 @@ def test_email_only_guest_gets_email_and_sms_needs_opt_in(rig: Rig, company: Com
     assert second["communication"]["channel"] == "SMS"
     third = _send(api, guestId=email_only["id"], subject="Hi", body="Hello by mail")
     assert third["communication"]["channel"] == "EMAIL"
-    _sent(rig, tenant.schema_name, 3)
+    sent_messages(rig, tenant.schema_name, 3)
     calls = calls_for(rig.provider, tenant_id(rig_engine(rig), tenant.slug))
     assert sorted(call.provider for call in calls) == ["sendgrid", "twilio", "twilio"]
     sms = [
@@ -159,7 +149,7 @@ def test_email_only_guest_gets_email_and_sms_needs_opt_in(rig: Rig, company: Com
     assert sms[0]["From"] == "+12015550100"
 
 
-def test_marketing_without_consent_is_suppressed_with_its_reason_and_nothing_is_sent(
+def test_marketing_without_consent_is_suppressed_with_its_reason_and_nothing_issent_messages(
     rig: Rig, company: Company
 ) -> None:
     tenant, api = company
@@ -171,7 +161,7 @@ def test_marketing_without_consent_is_suppressed_with_its_reason_and_nothing_is_
     api.data(CONSENT, {"id": guest["id"], "sms": False, "marketing": True})
     allowed = _send(api, guestId=guest["id"], subject="Offer", body="20% off", messageClass="MARKETING")
     assert allowed["communication"]["status"] == "QUEUED"
-    _sent(rig, tenant.schema_name, 2)
+    sent_messages(rig, tenant.schema_name, 2)
     calls = calls_for(rig.provider, tenant_id(rig_engine(rig), tenant.slug))
     assert len(calls) == 1
 
@@ -193,7 +183,7 @@ def test_consent_withdrawn_after_queueing_is_checked_again_at_send_time(rig: Rig
     api.data(CONSENT, {"id": guest["id"], "sms": False, "marketing": False})
     rig.start_worker()
     rig.tick()  # in case the relay's enqueue raced the worker's start
-    rows = _sent(rig, tenant.schema_name)
+    rows = sent_messages(rig, tenant.schema_name)
     assert rows[0]["status"] == "suppressed" and rows[0]["error"] == "no marketing consent"
     assert calls_for(rig.provider, tenant_id(rig_engine(rig), tenant.slug)) == []
 
@@ -208,7 +198,7 @@ def test_rolled_back_transaction_sends_nothing(rig: Rig, company: Company) -> No
     other = create_guest(api, name="Other Guest", email="other@example.com", phone=None)
     place = create_property(api)
     booking = create_booking(api, property_id=place["id"], guest_id=other["id"])
-    _sent(rig, tenant.schema_name)  # the other guest's confirmation
+    sent_messages(rig, tenant.schema_name)  # the other guest's confirmation
     before = len(communications(rig_engine(rig), tenant.schema_name))
     # A booking of another guest: the mutation is refused and its transaction rolled back.
     refused = _send(api, guestId=guest["id"], bookingId=booking["id"], body="Hi")
@@ -234,7 +224,7 @@ def test_redis_down_at_commit_then_back_sends_once(rig: Rig, company: Company) -
     tid = tenant_id(rig_engine(rig), tenant.slug)
     assert len(outbox_rows(rig_engine(rig), tid)) == 1  # the work waits in PostgreSQL
     rig.start_worker()
-    rows = _sent(rig, tenant.schema_name)
+    rows = sent_messages(rig, tenant.schema_name)
     assert rows[0]["status"] == "sent"
     rig.tick()
     assert len(calls_for(rig.provider, tid)) == 1
@@ -282,7 +272,7 @@ def test_the_same_dramatiq_message_delivered_twice_calls_the_provider_once(
     broker.close()
     assert outcome["communication"]["status"] == "QUEUED"
     rig.start_worker()
-    _sent(rig, tenant.schema_name)
+    sent_messages(rig, tenant.schema_name)
     rig.tick()
     wait_until(lambda: rig.worker is not None, what="worker")
     import time
@@ -310,7 +300,7 @@ def _killed_mid_send(rig: Rig, company: Company, provider: ProviderName, **guest
         if worker.poll() is None:
             worker.kill()
     rig.start_worker()
-    [row] = _sent(rig, tenant.schema_name)
+    [row] = sent_messages(rig, tenant.schema_name)
     return row
 
 
@@ -353,14 +343,19 @@ def test_an_interrupted_whatsapp_message_is_settled_by_twilio_s_status_callback(
     assert len(calls_for(rig.provider, tid)) == 1
 
 
-def test_transient_failures_retry_with_backoff_then_send_once(rig: Rig, company: Company) -> None:
+@pytest.mark.parametrize(
+    "refusal", [rate_limited(retry_after=0.3), server_error(503)], ids=["rate-limited", "unavailable"]
+)
+def test_transient_failures_retry_with_backoff_then_send_once(
+    rig: Rig, company: Company, refusal: ScriptedResponse
+) -> None:
     tenant, api = company
-    rig.provider.script("sendgrid", rate_limited(retry_after=0.3))
+    rig.provider.script("sendgrid", refusal)
     rig.start_worker()
     guest = create_guest(api, name="Retry Later", email="retry@example.com", phone=None)
     _send(api, guestId=guest["id"], subject="Hi", body="Eventually")
     tid = tenant_id(rig_engine(rig), tenant.slug)
-    rows = _sent(rig, tenant.schema_name)
+    rows = sent_messages(rig, tenant.schema_name)
     assert rows[0]["status"] == "sent" and rows[0]["attempts"] == 2
     steps = [step for step, _ in timeline(rig_engine(rig), tenant.schema_name, rows[0]["id"])]
     assert steps == ["queued", "sending", "retrying", "sending", "sent"]
@@ -376,7 +371,7 @@ def test_whatsapp_permanent_failure_falls_back_to_sms_then_records_each_attempt(
     guest = create_guest(api, name="Fall Back", email="fall@example.com", phone="+34600111555")
     api.data(CONSENT, {"id": guest["id"], "sms": True, "marketing": False})
     _send(api, guestId=guest["id"], body="Where are you?")
-    rows = _sent(rig, tenant.schema_name)
+    rows = sent_messages(rig, tenant.schema_name)
     assert rows[0]["status"] == "sent" and rows[0]["channel"] == "sms"
     steps = timeline(rig_engine(rig), tenant.schema_name, rows[0]["id"])
     assert [step for step, _ in steps] == ["queued", "sending", "failed", "rerouted", "sending", "sent"]
@@ -393,7 +388,7 @@ def _sent_email(rig: Rig, company: Company) -> tuple[TenantFixture, dict, uuid.U
     rig.start_worker()
     guest = create_guest(api, name="Hook Guest", email="hook@example.com", phone=None)
     _send(api, guestId=guest["id"], subject="Hi", body="Track me")
-    row = _sent(rig, tenant.schema_name)[0]
+    row = sent_messages(rig, tenant.schema_name)[0]
     return tenant, row, tenant_id(rig_engine(rig), tenant.slug)
 
 
@@ -442,7 +437,7 @@ def test_twilio_status_callbacks_are_verified_and_only_move_forward(rig: Rig, co
     rig.start_worker()
     guest = create_guest(api, name="Status Guest", email=None, phone="+34600111666")
     _send(api, guestId=guest["id"], body="Hola")
-    row = _sent(rig, tenant.schema_name)[0]
+    row = sent_messages(rig, tenant.schema_name)[0]
     tid = tenant_id(rig_engine(rig), tenant.slug)
     query = f"?t={tid}&c={row['id']}"
     sid = row["provider_message_id"]
@@ -536,9 +531,9 @@ def test_a_due_lifecycle_message_is_rendered_then_with_a_fresh_portal_link(
     )
     tid = tenant_id(rig_engine(rig), tenant.slug)
     rig.start_worker()
-    _sent(rig, tenant.schema_name)  # the confirmation
+    sent_messages(rig, tenant.schema_name)  # the confirmation
     _fall_due(rig, tenant.schema_name, tid, "pre_arrival")
-    rows = _sent(rig, tenant.schema_name, 2)
+    rows = sent_messages(rig, tenant.schema_name, 2)
     pre_arrival = next(row for row in rows if row["template_key"] == "pre_arrival")
     assert pre_arrival["status"] == "sent" and pre_arrival["channel"] == "email"
     assert "Villa Luna" in pre_arrival["body"] and "[portal link]" in pre_arrival["body"]
@@ -568,9 +563,9 @@ def test_check_in_instructions_go_out_in_clear_and_stay_encrypted_at_rest(rig: R
     )
     tid = tenant_id(rig_engine(rig), tenant.slug)
     rig.start_worker()
-    _sent(rig, tenant.schema_name)  # the confirmation
+    sent_messages(rig, tenant.schema_name)  # the confirmation
     _fall_due(rig, tenant.schema_name, tid, "check_in_instructions")
-    rows = _sent(rig, tenant.schema_name, 2)
+    rows = sent_messages(rig, tenant.schema_name, 2)
     instructions = next(row for row in rows if row["template_key"] == "check_in_instructions")
     assert instructions["status"] == "sent" and door in instructions["body"]
     mail = [call.body for call in calls_for(rig.provider, tid)][-1]
@@ -580,7 +575,7 @@ def test_check_in_instructions_go_out_in_clear_and_stay_encrypted_at_rest(rig: R
     assert any(door in message["body"] for message in stored)  # staff read it as sent
 
 
-def test_a_lifecycle_message_switched_off_before_its_day_is_cancelled_not_sent(
+def test_a_lifecycle_message_switched_off_before_its_day_is_cancelled_notsent_messages(
     rig: Rig, company: Company
 ) -> None:
     tenant, api = company
@@ -592,7 +587,7 @@ def test_a_lifecycle_message_switched_off_before_its_day_is_cancelled_not_sent(
     api.data("mutation { updateSettings(input: {sendPreArrival: false}) { errors { code } } }")
     tid = tenant_id(rig_engine(rig), tenant.slug)
     rig.start_worker()
-    _sent(rig, tenant.schema_name)
+    sent_messages(rig, tenant.schema_name)
     _fall_due(rig, tenant.schema_name, tid, "pre_arrival")
 
     def pre_arrival_status() -> str | None:

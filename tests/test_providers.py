@@ -3,19 +3,44 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
+import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from hospes.models.tenant import Channel
 from hospes.notifications.providers import ProviderConfig, build_providers
-from hospes.notifications.providers.base import OutboundMessage, PermanentFailure, TransientFailure
+from hospes.notifications.providers.base import (
+    OutboundMessage,
+    PermanentFailure,
+    Provider,
+    TransientFailure,
+    UnknownOutcome,
+)
 from hospes.notifications.providers.log import LogProvider, masked
 from hospes.notifications.providers.sendgrid import SendGridProvider
 from hospes.notifications.providers.twilio import TwilioProvider
+from hospes.settings import Settings
+from tests.conftest import TenantFixture
+from tests.factories import create_guest
+from tests.messaging_support import (
+    Rig,
+    calls_for,
+    communications,
+    outbox_rows,
+    rig_engine,
+    running_rig,
+    sendgrid_event,
+    sent_messages,
+    tenant_id,
+    timeline,
+    wait_until,
+)
 from tests.provider_server import (
     ProviderServer,
     ScriptedResponse,
@@ -55,14 +80,14 @@ def _email(to: str = GUEST_EMAIL) -> OutboundMessage:
     return _message(Channel.EMAIL, to=to, subject="Check-in instructions")
 
 
-def _sendgrid(server: ProviderServer, *, timeout: float = 5.0) -> SendGridProvider:
+def _sendgrid(server: ProviderServer | _Unreachable, *, timeout: float = 5.0) -> SendGridProvider:
     return SendGridProvider(
         api_key=API_KEY, sender="stay@hotel.example", base_url=server.url, timeout=timeout
     )
 
 
 def _twilio(
-    server: ProviderServer, *, timeout: float = 5.0, whatsapp_from: str | None = "+14155238886"
+    server: ProviderServer | _Unreachable, *, timeout: float = 5.0, whatsapp_from: str | None = "+14155238886"
 ) -> TwilioProvider:
     return TwilioProvider(
         account_sid=ACCOUNT_SID,
@@ -117,14 +142,25 @@ def test_rate_limited_email_is_a_transient_failure_with_the_wait_sendgrid_asks_f
     assert failure.value.reason.startswith("429")
 
 
-def test_sendgrid_server_error_is_a_transient_failure(provider_server):
-    provider_server.script("sendgrid", server_error(500))
+def test_sendgrid_unavailable_is_a_transient_failure(provider_server):
+    provider_server.script("sendgrid", server_error(503))  # "the v3 Web API is not available"
 
     with pytest.raises(TransientFailure) as failure:
         _sendgrid(provider_server).send(_email())
 
     assert failure.value.retry_after is None
-    assert failure.value.reason.startswith("500")
+    assert failure.value.reason.startswith("503")
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_sendgrid_error_while_processing_is_an_unknown_outcome(provider_server, status):
+    provider_server.script("sendgrid", server_error(status))
+
+    with pytest.raises(UnknownOutcome) as failure:
+        _sendgrid(provider_server).send(_email())
+
+    assert failure.value.reason.startswith(f"{status}:")
+    assert "may have sent" in failure.value.reason
 
 
 def test_invalid_email_address_is_a_permanent_failure_in_sendgrids_words_without_the_address(provider_server):
@@ -160,24 +196,25 @@ def test_sendgrid_error_quoting_the_address_is_stored_without_it(provider_server
     assert failure.value.reason == "403: the recipient is on the bounce list"
 
 
-def test_email_that_outlasts_the_timeout_is_a_transient_failure(provider_server):
+def test_email_sendgrid_received_but_did_not_answer_in_time_is_an_unknown_outcome(provider_server):
     release = threading.Event()
     provider_server.script("sendgrid", held(release))
-    started = time.monotonic()
 
-    with pytest.raises(TransientFailure) as failure:
+    with pytest.raises(UnknownOutcome) as failure:
         _sendgrid(provider_server, timeout=0.3).send(_email())
 
     release.set()
-    assert time.monotonic() - started < 3  # the timeout applied; the server would have held for 10 s
-    assert "timeout" in failure.value.reason.lower()
+    assert failure.value.reason.startswith("sendgrid did not answer in time; it may have sent the message")
+    assert len(provider_server.calls("sendgrid")) == 1
 
 
-def test_email_whose_connection_drops_is_a_transient_failure(provider_server):
+def test_email_whose_connection_drops_after_the_request_is_an_unknown_outcome(provider_server):
     provider_server.script("sendgrid", dropped())
 
-    with pytest.raises(TransientFailure):
+    with pytest.raises(UnknownOutcome) as failure:
         _sendgrid(provider_server).send(_email())
+
+    assert failure.value.reason.startswith("the connection to sendgrid broke after the request was sent")
 
 
 def test_email_without_a_subject_fails_without_calling_sendgrid(provider_server):
@@ -241,15 +278,25 @@ def test_rate_limited_sms_is_a_transient_failure(provider_server):
     assert failure.value.reason == "20429: Too Many Requests"
 
 
-@pytest.mark.parametrize("status", [500, 503])
-def test_twilio_server_error_is_a_transient_failure(provider_server, status):
-    provider_server.script("twilio", server_error(status))
+def test_twilio_unavailable_is_a_transient_failure_with_the_wait_twilio_asks_for(provider_server):
+    # Twilio's error 20503: "try again a few times with exponential back-off".
+    provider_server.script("twilio", ScriptedResponse(status=503, headers={"Retry-After": "4"}))
 
     with pytest.raises(TransientFailure) as failure:
         _twilio(provider_server).send(_message(Channel.SMS, to=GUEST_PHONE))
 
     assert failure.value.provider == "twilio"
-    assert failure.value.retry_after is None
+    assert failure.value.retry_after == 4.0
+
+
+def test_twilio_internal_error_is_an_unknown_outcome(provider_server):
+    # Twilio's error 20500: retrying a message create after a 500 may send the message twice.
+    provider_server.script("twilio", server_error(500))
+
+    with pytest.raises(UnknownOutcome) as failure:
+        _twilio(provider_server).send(_message(Channel.SMS, to=GUEST_PHONE))
+
+    assert failure.value.reason.startswith("20500: Internal Server Error; twilio may have sent the message")
 
 
 def test_invalid_number_is_a_permanent_failure_in_twilios_words_without_the_number(provider_server):
@@ -272,24 +319,82 @@ def test_whatsapp_number_without_whatsapp_is_a_permanent_failure(provider_server
     assert failure.value.reason == "63003: Channel could not find To address"
 
 
-def test_sms_that_outlasts_the_timeout_is_a_transient_failure(provider_server):
+def test_sms_twilio_received_but_did_not_answer_in_time_is_an_unknown_outcome(provider_server):
     release = threading.Event()
     provider_server.script("twilio", held(release))
-    started = time.monotonic()
 
-    with pytest.raises(TransientFailure) as failure:
+    with pytest.raises(UnknownOutcome) as failure:
         _twilio(provider_server, timeout=0.3).send(_message(Channel.SMS, to=GUEST_PHONE))
 
     release.set()
-    assert time.monotonic() - started < 3
-    assert "Timeout" in failure.value.reason
+    assert failure.value.reason.startswith("twilio did not answer in time; it may have sent the message")
+    assert len(provider_server.calls("twilio")) == 1
 
 
-def test_sms_whose_connection_drops_is_a_transient_failure(provider_server):
+def test_sms_whose_connection_drops_after_the_request_is_an_unknown_outcome(provider_server):
     provider_server.script("twilio", dropped())
 
-    with pytest.raises(TransientFailure):
+    with pytest.raises(UnknownOutcome) as failure:
         _twilio(provider_server).send(_message(Channel.SMS, to=GUEST_PHONE))
+
+    assert failure.value.reason.startswith("the connection to twilio broke after the request was sent")
+
+
+# --- A request that never left is a transient failure, for both libraries ----------------------------
+
+
+class _Unreachable:
+    """A base URL on which no request can be written."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+
+@pytest.fixture
+def closed_port() -> _Unreachable:
+    """A port nobody listens on: connecting is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return _Unreachable(f"http://127.0.0.1:{port}")
+
+
+@pytest.fixture
+def full_backlog() -> Iterator[_Unreachable]:
+    """A listener that never accepts, its queue already full: a connection attempt times out."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    waiting: list[socket.socket] = []
+    for _ in range(4):
+        client = socket.socket()
+        client.setblocking(False)
+        client.connect_ex(("127.0.0.1", port))
+        waiting.append(client)
+    try:
+        yield _Unreachable(f"http://127.0.0.1:{port}")
+    finally:
+        for client in waiting:
+            client.close()
+        listener.close()
+
+
+def _both(server: ProviderServer | _Unreachable) -> list[tuple[Provider, OutboundMessage]]:
+    return [
+        (_sendgrid(server, timeout=0.5), _email()),
+        (_twilio(server, timeout=0.5), _message(Channel.SMS, to=GUEST_PHONE)),
+    ]
+
+
+@pytest.mark.parametrize("unreachable", ["closed_port", "full_backlog"])
+def test_a_provider_that_cannot_be_connected_to_is_a_transient_failure(request, unreachable):
+    where: _Unreachable = request.getfixturevalue(unreachable)
+    for provider, message in _both(where):
+        with pytest.raises(TransientFailure) as failure:
+            provider.send(message)
+
+        assert failure.value.reason.startswith(f"could not reach {provider.name}: ")
 
 
 def test_held_send_is_in_flight_until_released(provider_server):
@@ -452,3 +557,85 @@ def test_provider_config_never_shows_its_secrets():
 
     assert API_KEY not in shown
     assert AUTH_TOKEN not in shown
+
+
+# --- Through the worker: what each kind of failure does to a message ---------------------------------
+
+SEND = """mutation($input: SendMessageInput!) { sendMessage(input: $input) { errors { code } } }"""
+
+
+def _email_one_guest(rig: Rig, tenant: TenantFixture) -> uuid.UUID:
+    """Queue one email to a new guest through the API; the tenant's id."""
+    api = rig.api(tenant)
+    guest = create_guest(api, name="Slow Provider", email=GUEST_EMAIL, phone=None)
+    sent = api.data(SEND, {"input": {"guestId": guest["id"], "subject": "Hi", "body": "Exactly once"}})
+    assert sent["sendMessage"]["errors"] == []
+    return tenant_id(rig_engine(rig), tenant.slug)
+
+
+@pytest.mark.parametrize("answer", ["stalls", "drops"])
+def test_a_message_the_provider_may_have_received_is_unknown_never_retried_and_settled_by_the_report(
+    settings: Settings,
+    provider_server: ProviderServer,
+    make_tenant: Callable[..., TenantFixture],
+    answer: str,
+) -> None:
+    release = threading.Event()
+    # The stand-in reads the whole request, then holds it past our timeout or hangs up.
+    provider_server.script("sendgrid", held(release) if answer == "stalls" else dropped())
+    with running_rig(settings, provider_server) as rig:
+        rig.settings.provider_timeout_seconds = 0.5
+        rig.start_worker()
+        tenant = make_tenant("slow")
+        tid = _email_one_guest(rig, tenant)
+        [row] = sent_messages(rig, tenant.schema_name)
+        release.set()
+
+        assert row["status"] == "unknown" and row["attempts"] == 1
+        assert "it may have sent the message" in row["error"]
+        assert outbox_rows(rig_engine(rig), tid) == []  # no retry scheduled
+        rig.tick()
+        assert len(calls_for(provider_server, tid)) == 1
+        steps = [step for step, _ in timeline(rig_engine(rig), tenant.schema_name, row["id"])]
+        assert steps == ["queued", "sending", "unknown"]
+        # SendGrid's report finds the message by the custom arg we sent.
+        event = {
+            **sendgrid_event(row, tid, "delivered", 1_800_000_000),
+            "sg_message_id": "sg-late.filter0001",
+        }
+        payload = json.dumps([event]).encode()
+        response = rig.client.post(
+            "/webhooks/sendgrid", content=payload, headers=rig.sendgrid_signature(payload)
+        )
+        assert response.status_code == 200
+        [settled] = communications(rig_engine(rig), tenant.schema_name)
+        assert settled["status"] == "delivered"
+        assert len(calls_for(provider_server, tid)) == 1
+
+
+def test_a_provider_refusing_connections_is_retried_then_sends_once_when_it_is_back(
+    settings: Settings, make_tenant: Callable[..., TenantFixture]
+) -> None:
+    down = ProviderServer().start()
+    down.stop()  # its port is closed now: every connection is refused
+    back: ProviderServer | None = None
+    with running_rig(settings, down) as rig:
+        rig.start_worker()
+        tenant = make_tenant("down")
+        tid = _email_one_guest(rig, tenant)
+
+        def refused() -> bool:
+            [row] = communications(rig_engine(rig), tenant.schema_name)
+            return row["status"] == "queued" and (row["error"] or "").startswith("could not reach sendgrid")
+
+        wait_until(refused, what="the first attempt to be refused")
+        back = ProviderServer(port=down.port).start()
+        try:
+            [row] = sent_messages(rig, tenant.schema_name)
+            steps = [step for step, _ in timeline(rig_engine(rig), tenant.schema_name, row["id"])]
+            calls = calls_for(back, tid)
+        finally:
+            back.stop()
+    assert row["status"] == "sent" and row["attempts"] == 2
+    assert steps == ["queued", "sending", "retrying", "sending", "sent"]
+    assert len(calls) == 1

@@ -44,7 +44,8 @@ class DeliveryError(Exception):
 
 
 class TransientFailure(DeliveryError):
-    """Worth trying again later: timeouts, connection errors, 429, 5xx."""
+    """The provider certainly did not take the message, and may later: it could not be reached, or it
+    answered that it refused the message for now (429, 503). Worth trying again."""
 
     def __init__(self, reason: str, *, provider: str, retry_after: float | None = None) -> None:
         super().__init__(reason, provider=provider)
@@ -55,9 +56,17 @@ class PermanentFailure(DeliveryError):
     """Trying again will not help: invalid number, unsubscribed address, any other 4xx."""
 
 
+class UnknownOutcome(DeliveryError):
+    """The request may have reached the provider, which may have sent the message: a timeout or a
+    dropped connection after the request went out, an answer that cannot be read, a 5xx the provider
+    does not document as a refusal. Never retried (the guest could get it twice); the provider's
+    delivery report settles it."""
+
+
 class Provider(Protocol):
     name: str
 
     def send(self, message: OutboundMessage) -> Accepted:
-        """Hand the message to the provider; raise `TransientFailure` or `PermanentFailure`."""
+        """Hand the message to the provider; raise `TransientFailure`, `PermanentFailure` or
+        `UnknownOutcome` (see `notifications.providers.failures`, which decides between them)."""
         ...

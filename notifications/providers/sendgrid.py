@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import re
@@ -16,12 +15,8 @@ from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import CustomArg, Mail
 
 from hospes.models.tenant import Channel
-from hospes.notifications.providers.base import (
-    Accepted,
-    OutboundMessage,
-    PermanentFailure,
-    TransientFailure,
-)
+from hospes.notifications.providers import failures
+from hospes.notifications.providers.base import Accepted, DeliveryError, OutboundMessage, PermanentFailure
 
 PROVIDER = "sendgrid"
 _REASON_MAX = 300
@@ -33,7 +28,7 @@ logging.getLogger("python_http_client.client").setLevel(logging.INFO)
 
 
 class SendGridProvider:
-    """Sends EMAIL messages; failures come back as `TransientFailure` or `PermanentFailure`."""
+    """Sends EMAIL messages; failures come back as `DeliveryError`s, sorted by `failures`."""
 
     name = PROVIDER
 
@@ -67,9 +62,9 @@ class SendGridProvider:
             response = self._api.send(request_body)
         except HTTPError as error:
             raise _failure(error, recipient=message.to) from None
-        except (OSError, http.client.HTTPException) as error:
-            # Timeouts, refused or dropped connections (urllib's URLError is an OSError too).
-            raise TransientFailure(f"no answer from sendgrid: {_kind(error)}", provider=PROVIDER) from None
+        except Exception as error:
+            # No answer, or one that could not be read: whether it may have been sent decides.
+            raise failures.unanswered(error, provider=PROVIDER) from None
         message_id = response.headers.get("X-Message-Id")
         return Accepted(PROVIDER, message_id or str(message.communication_id))
 
@@ -91,14 +86,10 @@ def _mail(message: OutboundMessage, *, sender: str) -> dict[str, Any]:
     return body
 
 
-def _failure(error: HTTPError, *, recipient: str) -> PermanentFailure | TransientFailure:
+def _failure(error: HTTPError, *, recipient: str) -> DeliveryError:
     status = int(error.status_code)
     reason = _scrubbed(f"{status}: {_provider_words(error)}", recipient=recipient)
-    if status == 429:
-        return TransientFailure(reason, provider=PROVIDER, retry_after=_retry_after(error.headers))
-    if status >= 500:
-        return TransientFailure(reason, provider=PROVIDER)
-    return PermanentFailure(reason, provider=PROVIDER)
+    return failures.answered(status, reason, provider=PROVIDER, retry_after=_retry_after(error.headers))
 
 
 def _provider_words(error: HTTPError) -> str:
@@ -136,9 +127,3 @@ def _scrubbed(reason: str, *, recipient: str) -> str:
     # The reason is stored and shown to staff; it must not carry the guest's address.
     reason = reason.replace(recipient, "the recipient") if recipient else reason
     return _EMAIL.sub("the address", reason)[:_REASON_MAX]
-
-
-def _kind(error: BaseException) -> str:
-    # Only the kind of failure: an exception's text may name hosts or URLs. URLError wraps the cause.
-    cause = getattr(error, "reason", None)
-    return type(cause).__name__ if isinstance(cause, BaseException) else type(error).__name__

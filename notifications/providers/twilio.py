@@ -6,7 +6,6 @@ import re
 import threading
 from urllib.parse import urlsplit, urlunsplit
 
-import requests
 from twilio.base import values
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
@@ -14,11 +13,13 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from hospes.models.tenant import Channel
+from hospes.notifications.providers import failures
 from hospes.notifications.providers.base import (
     Accepted,
+    DeliveryError,
     OutboundMessage,
     PermanentFailure,
-    TransientFailure,
+    UnknownOutcome,
 )
 
 PROVIDER = "twilio"
@@ -86,7 +87,7 @@ class _RebasedHttpClient(TwilioHttpClient):
 
 
 class TwilioProvider:
-    """Sends SMS and WHATSAPP messages; failures come back as `TransientFailure` or `PermanentFailure`."""
+    """Sends SMS and WHATSAPP messages; failures come back as `DeliveryError`s, sorted by `failures`."""
 
     name = PROVIDER
 
@@ -123,13 +124,12 @@ class TwilioProvider:
             )
         except (TwilioRestException, TwilioServiceException) as error:
             raise _failure(error, recipient=message.to, retry_after=self._http.last_retry_after()) from None
-        except requests.RequestException as error:
-            # Timeouts, refused or dropped connections: the library lets requests' errors through.
-            raise TransientFailure(
-                f"no answer from twilio: {type(error).__name__}", provider=PROVIDER
-            ) from None
+        except Exception as error:
+            # No answer (the library lets requests' errors through), or one it could not read.
+            raise failures.unanswered(error, provider=PROVIDER) from None
         if not created.sid:
-            raise TransientFailure("twilio answered without a message sid", provider=PROVIDER)
+            # Twilio took it (2xx) but named no message: its status callback, by our id, settles it.
+            raise UnknownOutcome("twilio answered without a message sid", provider=PROVIDER)
         return Accepted(PROVIDER, created.sid)
 
 
@@ -139,7 +139,7 @@ def _whatsapp_address(number: str) -> str:
 
 def _failure(
     error: TwilioRestException | TwilioServiceException, *, recipient: str, retry_after: float | None
-) -> PermanentFailure | TransientFailure:
+) -> DeliveryError:
     status = int(error.status)
     if isinstance(error, TwilioServiceException):  # the newer RFC 9457 error shape
         words = error.detail or error.title
@@ -147,11 +147,7 @@ def _failure(
         words = _LIBRARY_PREFIX.sub("", str(error.msg))
     # Twilio's own error code tells staff more than the HTTP status; the library falls back to the status.
     reason = _scrubbed(f"{error.code or status}: {words}", recipient=recipient)
-    if status == 429:
-        return TransientFailure(reason, provider=PROVIDER, retry_after=retry_after)
-    if status >= 500:
-        return TransientFailure(reason, provider=PROVIDER)
-    return PermanentFailure(reason, provider=PROVIDER)
+    return failures.answered(status, reason, provider=PROVIDER, retry_after=retry_after)
 
 
 def _scrubbed(reason: str, *, recipient: str) -> str:
