@@ -8,6 +8,7 @@ it; assertions about single tenants therefore look only at the lines of the tena
 from __future__ import annotations
 
 import ast
+import hashlib
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -517,22 +518,37 @@ def test_a_revision_imports_no_app_code(revision: Path) -> None:
     assert app == [], f"{revision.name} imports {app}"
 
 
-def test_t0004_seeds_the_default_templates_as_they_were_and_they_are_still_the_defaults(
-    sync_engine: sa.Engine, register_tenant: Callable[[str], str]
-) -> None:
-    schema_name = register_tenant("seed")
-    with sync_engine.begin() as connection:
-        upgrade_tenant(connection, schema_name=schema_name, revision="t0004")
+def _templates_at(engine: sa.Engine, schema_name: str, revision: str) -> set[tuple[Any, ...]]:
+    with engine.begin() as connection:
+        upgrade_tenant(connection, schema_name=schema_name, revision=revision)
         bind_search_path(connection, schema_name)
-        seeded = connection.execute(
+        rows = connection.execute(
             sa.text("SELECT key, language, channel, message_class, subject, body FROM message_template")
         ).all()
+    return {tuple(row) for row in rows}
+
+
+# What t0004 seeded when it was written (24 templates): a digest, so that an edit of the live
+# default copy cannot pass for it.
+T0004_SEEDED_SHA256 = "f37290c4ec9d864b160b2d4651e4a6da0d25b6bcf13bdbb2f0286ff6cf956c37"
+
+
+def test_t0004_seeds_the_default_copy_it_was_written_with(
+    sync_engine: sa.Engine, register_tenant: Callable[[str], str]
+) -> None:
+    seeded = sorted(_templates_at(sync_engine, register_tenant("seed"), "t0004"), key=repr)
+    assert len(seeded) == 24
+    assert hashlib.sha256(repr(seeded).encode()).hexdigest() == T0004_SEEDED_SHA256
+
+
+def test_a_new_tenant_starts_with_the_default_templates(
+    sync_engine: sa.Engine, register_tenant: Callable[[str], str]
+) -> None:
     defaults = {
         (t.key, t.language, t.channel.value if t.channel else None, t.message_class.value, t.subject, t.body)
         for t in DEFAULT_TEMPLATES
     }
-    assert len(seeded) == len(DEFAULT_TEMPLATES) == 24
-    assert {tuple(row) for row in seeded} == defaults
+    assert _templates_at(sync_engine, register_tenant("new"), "head") == defaults
 
 
 # Written at t0001, when guest contact data was still plaintext.
