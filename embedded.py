@@ -4,19 +4,10 @@ when no `HOSPES_DATABASE_URL` / `HOSPES_REDIS_URL` is configured."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class EmbeddedServers:
-    database_url: str
-    redis_url: str
-    # Held so the servers live as long as this object does.
-    _handles: tuple[Any, ...]
 
 
 def start_postgres(data_dir: Path) -> tuple[str, Any]:
@@ -41,9 +32,3 @@ def start_redis(data_dir: Path) -> tuple[str, Any]:
     log.info("embedded Redis ready in %s", redis_dir)
     return f"unix://{server.socket_file}", server
 
-
-def start_embedded(data_dir: Path, *, postgres: bool = True, redis: bool = True) -> EmbeddedServers:
-    """Start whichever embedded servers are asked for; the others get an empty URL."""
-    database_url, pg_handle = start_postgres(data_dir) if postgres else ("", None)
-    redis_url, redis_handle = start_redis(data_dir) if redis else ("", None)
-    return EmbeddedServers(database_url, redis_url, (pg_handle, redis_handle))

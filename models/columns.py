@@ -24,7 +24,6 @@ MONEY = sa.Numeric(12, 2)
 # Column length limits, shared by the tables and by input validation.
 NAME_MAX = 200
 EMAIL_MAX = 320
-PHONE_MAX = 20
 ADDRESS_MAX = 500
 TEXT_MAX = 20_000
 SHORT_MAX = 100

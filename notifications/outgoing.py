@@ -65,7 +65,6 @@ def as_sent(communication: Communication, keys: TenantKeys) -> tuple[str | None,
 
 # Messages that only make sense while their booking stands.
 LIFECYCLE_KEYS = frozenset({"pre_arrival", "check_in_instructions", "post_stay"})
-DEFAULT_SUBJECT_KEY = "company_name"
 
 
 class NoTemplate(LookupError):

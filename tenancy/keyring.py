@@ -8,20 +8,21 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
+from hospes.models.tenant import DataKey
 from hospes.settings import Settings
 from hospes.tenancy.crypto import CryptoError, MasterKey, TenantKeys, encode_key, new_key, parse_master_key
 
 DATA = "data"
 INDEX = "index"
 
-_KEYS = sa.text("SELECT purpose, version, wrapped FROM data_key ORDER BY purpose, version")
-_INSERT = sa.text(
-    "INSERT INTO data_key (purpose, version, wrapped) VALUES (:purpose, :version, :wrapped) "
-    "ON CONFLICT (purpose, version) DO NOTHING"
+_KEYS = sa.select(col(DataKey.purpose), col(DataKey.version), col(DataKey.wrapped)).order_by(
+    col(DataKey.purpose), col(DataKey.version)
 )
 _LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext(:name))")
 # In a session's `info`: the schemas whose first keys it may have written, not yet committed.
@@ -47,7 +48,7 @@ def _context(schema_name: str, purpose: str, version: int) -> str:
 
 
 def _unwrap(
-    master: MasterKey, schema_name: str, rows: list[sa.Row[tuple[str, int, bytes]]]
+    master: MasterKey, schema_name: str, rows: list[sa.Row[str, int, bytes]]
 ) -> TenantKeys | None:
     data = {
         row.version: master.unwrap(bytes(row.wrapped), context=_context(schema_name, DATA, row.version))
@@ -67,11 +68,16 @@ def add_key(connection: Connection, master: MasterKey, *, schema_name: str, purp
     """Add the next version of a key inside the caller's transaction (search_path bound)."""
     connection.execute(_LOCK, {"name": f"{schema_name}/keys"})
     version = connection.execute(
-        sa.text("SELECT coalesce(max(version), 0) + 1 FROM data_key WHERE purpose = :purpose"),
-        {"purpose": purpose},
+        sa.select(sa.func.coalesce(sa.func.max(col(DataKey.version)), 0) + 1).where(
+            col(DataKey.purpose) == purpose
+        )
     ).scalar_one()
     wrapped = master.wrap(new_key(), context=_context(schema_name, purpose, version))
-    connection.execute(_INSERT, {"purpose": purpose, "version": version, "wrapped": wrapped})
+    connection.execute(
+        insert(DataKey)
+        .values(purpose=purpose, version=version, wrapped=wrapped)
+        .on_conflict_do_nothing(index_elements=["purpose", "version"])
+    )
     return int(version)
 
 

@@ -7,10 +7,13 @@ it; assertions about single tenants therefore look only at the lines of the tena
 
 from __future__ import annotations
 
+import ast
+import hashlib
 import re
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +25,7 @@ from sqlmodel import SQLModel
 from starlette.testclient import TestClient
 
 from hospes import models  # noqa: F401  (registers every table on the metadata)
+from hospes.notifications.templates import DEFAULT_TEMPLATES
 from hospes.schema.ids import encode_id
 from hospes.settings import Settings
 from hospes.tenancy import rotation
@@ -345,10 +349,25 @@ PLAINTEXT_ROWS = [
 ]
 
 
+def _slug_of(engine: sa.Engine, schema_name: str) -> str:
+    with engine.connect() as connection:
+        slug: str = connection.execute(
+            sa.text("SELECT slug FROM public.tenant WHERE schema_name = :s"), {"s": schema_name}
+        ).scalar_one()
+    return slug
+
+
+def _at_revision_with(
+    engine: sa.Engine, schema_name: str, *, revision: str, rows: list[str], values: dict[str, Any]
+) -> None:
+    """The tenant as it was at `revision`, holding `rows` written as they were written then."""
+    with engine.begin() as connection:
+        upgrade_tenant(connection, schema_name=schema_name, revision=revision)
+    run_in_tenant(engine, schema_name, rows, values)
+
+
 def _at_t0004_with_plaintext(engine: sa.Engine, schema_name: str) -> uuid.UUID:
     """The tenant as it was before t0006, holding private text in plaintext; returns the guest id."""
-    with engine.begin() as connection:
-        upgrade_tenant(connection, schema_name=schema_name, revision="t0004")
     arrival = days_from_today(AHEAD)
     guest_id = uuid.uuid4()
     values = {
@@ -366,7 +385,7 @@ def _at_t0004_with_plaintext(engine: sa.Engine, schema_name: str) -> uuid.UUID:
         "guide": GUIDE,
         "cancelled": CANCELLED,
     }
-    run_in_tenant(engine, schema_name, PLAINTEXT_ROWS, values)
+    _at_revision_with(engine, schema_name, revision="t0004", rows=PLAINTEXT_ROWS, values=values)
     return guest_id
 
 
@@ -393,10 +412,7 @@ def test_private_text_written_before_t0006_is_encrypted_and_reads_back_the_same(
     keys_before: str,
 ) -> None:
     schema_name = register_tenant("plain")
-    with sync_engine.connect() as connection:
-        slug = connection.execute(
-            sa.text("SELECT slug FROM public.tenant WHERE schema_name = :s"), {"s": schema_name}
-        ).scalar_one()
+    slug = _slug_of(sync_engine, schema_name)
     guest_id = _at_t0004_with_plaintext(sync_engine, schema_name)
     # Fragments too (with a space, so no hex digits of a ciphertext can match them by chance).
     secrets = [DOOR_CODE, "code 2468", REFERENCE, REQUEST_NOTE, CONTACT, "PZ7730019", REPLY, "is 9911"]
@@ -482,3 +498,116 @@ def test_messages_failed_as_interrupted_before_t0007_become_unknown_and_other_fa
         (True, "unknown"),
     ]
     assert _drift(sync_engine, schema_name) == []
+
+
+# --- frozen revisions --------------------------------------------------------------------------
+
+VERSIONS = sorted((Path(__file__).resolve().parent.parent / "models" / "migrations").glob("*/versions/*.py"))
+
+
+@pytest.mark.parametrize("revision", VERSIONS, ids=lambda path: path.stem)
+def test_a_revision_imports_no_app_code(revision: Path) -> None:
+    """A revision that imported live code would change what it did whenever that code changed."""
+    imported: list[str] = []
+    for node in ast.walk(ast.parse(revision.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            imported += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            imported.append("." * node.level + (node.module or ""))
+    app = [name for name in imported if name.split(".")[0] == "hospes" or name.startswith(".")]
+    assert app == [], f"{revision.name} imports {app}"
+
+
+def _templates_at(engine: sa.Engine, schema_name: str, revision: str) -> set[tuple[Any, ...]]:
+    with engine.begin() as connection:
+        upgrade_tenant(connection, schema_name=schema_name, revision=revision)
+        bind_search_path(connection, schema_name)
+        rows = connection.execute(
+            sa.text("SELECT key, language, channel, message_class, subject, body FROM message_template")
+        ).all()
+    return {tuple(row) for row in rows}
+
+
+# What t0004 seeded when it was written (24 templates): a digest, so that an edit of the live
+# default copy cannot pass for it.
+T0004_SEEDED_SHA256 = "f37290c4ec9d864b160b2d4651e4a6da0d25b6bcf13bdbb2f0286ff6cf956c37"
+
+
+def test_t0004_seeds_the_default_copy_it_was_written_with(
+    sync_engine: sa.Engine, register_tenant: Callable[[str], str]
+) -> None:
+    seeded = sorted(_templates_at(sync_engine, register_tenant("seed"), "t0004"), key=repr)
+    assert len(seeded) == 24
+    assert hashlib.sha256(repr(seeded).encode()).hexdigest() == T0004_SEEDED_SHA256
+
+
+def test_a_new_tenant_starts_with_the_default_templates(
+    sync_engine: sa.Engine, register_tenant: Callable[[str], str]
+) -> None:
+    defaults = {
+        (t.key, t.language, t.channel.value if t.channel else None, t.message_class.value, t.subject, t.body)
+        for t in DEFAULT_TEMPLATES
+    }
+    assert _templates_at(sync_engine, register_tenant("new"), "head") == defaults
+
+
+# Written at t0001, when guest contact data was still plaintext.
+T0001_ROWS = [
+    "INSERT INTO property (id, name) VALUES (:property, 'Casa Vieja')",
+    "INSERT INTO guest (id, name, email, phone, notes) VALUES (:guest, 'Lucía Ñúñez-Ortiz', :email, :phone, :notes)",
+    "INSERT INTO booking (property_id, guest_id, check_in, check_out, adults, amount, currency, status, "
+    "stay_guest_name, stay_guest_email, stay_guest_phone) VALUES "
+    "(:property, :guest, :check_in, :check_out, 2, 500, 'USD', 'confirmed', 'Pablo Ortiz', :stay_email, :stay_phone), "
+    "(:property, :guest, :check_in, :check_out, 1, 300, 'USD', 'cancelled', NULL, NULL, NULL)",
+]
+GUEST_AND_STAY = """query ($id: ID!) { guest(id: $id) { name email phone notes bookingCount
+  bookings { status stayGuest { name email phone } } } }"""
+SEARCH = "query ($search: String!) { guests(search: $search) { edges { node { id } } } }"
+
+
+def test_contact_data_written_before_t0002_is_encrypted_and_found_as_the_live_code_finds_it(
+    settings: Settings, sync_engine: sa.Engine, client: TestClient, register_tenant: Callable[[str], str]
+) -> None:
+    schema_name = register_tenant("t0001")
+    arrival = days_from_today(AHEAD)
+    guest_id = uuid.uuid4()
+    values = {
+        "property": uuid.uuid4(),
+        "guest": guest_id,
+        "email": "lucia@example.com",
+        "phone": "+34600111222",
+        "notes": "allergic to nuts",
+        "check_in": arrival,
+        "check_out": arrival + timedelta(days=3),
+        "stay_email": "pablo@example.com",
+        "stay_phone": "+34600333444",
+    }
+    _at_revision_with(sync_engine, schema_name, revision="t0001", rows=T0001_ROWS, values=values)
+
+    result = _migrate(settings)
+    assert result.exit_code == 0, result.output
+    assert _line_of(result, schema_name) == "upgraded (from t0001)"
+    secrets = ["lucia@example.com", "+34600111222", "allergic to nuts", "pablo@example.com", "+34600333444"]
+    assert plaintext_found(sync_engine, schema_name, secrets) == []
+    assert all_versions(sync_engine, schema_name) == {1}
+
+    api = _owner(client, settings, _slug_of(sync_engine, schema_name))
+    guest = api.data(GUEST_AND_STAY, {"id": encode_id("Guest", guest_id)})["guest"]
+    # Both bookings were written in one statement, so their order is not part of the check.
+    bookings = sorted(guest.pop("bookings"), key=lambda booking: booking["status"])
+    assert guest == {
+        "name": "Lucía Ñúñez-Ortiz",
+        "email": "lucia@example.com",
+        "phone": "+34600111222",
+        "notes": "allergic to nuts",
+        "bookingCount": 1,
+    }
+    stay = {"name": "Pablo Ortiz", "email": "pablo@example.com", "phone": "+34600333444"}
+    assert bookings == [
+        {"status": "CANCELLED", "stayGuest": None},
+        {"status": "CONFIRMED", "stayGuest": stay},
+    ]
+    # The blind indexes and the folded name are the ones the live code computes.
+    for search in ("lucia@example.com", "+34600111222", "nunez", "lucia ortiz"):
+        found = api.data(SEARCH, {"search": search})["guests"]["edges"]
+        assert [edge["node"]["id"] for edge in found] == [encode_id("Guest", guest_id)], search

@@ -39,6 +39,9 @@ def test_the_wheel_holds_only_the_hospes_package(tmp_path: Path) -> None:
     # Alembic reads the migration streams by path: they travel with the code.
     assert any(name.startswith("hospes/models/migrations/tenant/versions/t0001") for name in names)
     assert "hospes/models/migrations/tenant/script.py.mako" in names
+    # Data read at run time: the default message copy, and the copy t0004 froze beside itself.
+    assert "hospes/notifications/default_templates.toml" in names
+    assert "hospes/models/migrations/tenant/versions/t0004_default_templates.toml" in names
 
 
 def test_python_dash_m_hospes_is_the_command() -> None:

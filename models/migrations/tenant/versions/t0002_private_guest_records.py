@@ -2,22 +2,42 @@
 counts, tenant data keys, guest accounts.
 
 Existing plaintext email, phone and notes are encrypted in place; that needs the master key,
-which the migration runner passes in `config.attributes["master_key"]`.
+which the migration runner passes in `config.attributes["master_key"]`. The revision is frozen: it
+repeats here the ciphertext layout, blind index, key wrapping and name folding of `tenancy/crypto.py`,
+`tenancy/keyring.py` and `resolvers/guest_fields.py` as they were when it was written, rather than
+importing them.
 
 Revision ID: t0002
 Revises: t0001
 """
 
+import hashlib
+import hmac
+import os
+import re
+import struct
+import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from alembic import context, op
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.dialects import postgresql
 
 revision: str = "t0002"
 down_revision: str | None = "t0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# tenancy/crypto.py: b"\x01" | key version (4 bytes, big endian) | nonce (12 bytes) | AES-GCM output.
+_FORMAT = 1
+_HEADER = struct.Struct(">BI")
+_NONCE_BYTES = 12
+_KEY_BYTES = 32
+# resolvers/guest_fields.py: the words a folded name is made of.
+_WORD = re.compile(r"[a-z0-9]+")
 
 
 def upgrade() -> None:
@@ -125,9 +145,6 @@ def _guest_tally() -> None:
 
 
 def _encrypt_existing_rows() -> None:
-    from hospes.resolvers.guest_fields import encrypted_contact, name_fields
-    from hospes.tenancy.keyring import ensure_keys
-
     connection = op.get_bind()
     pending = connection.execute(
         sa.text(
@@ -136,17 +153,17 @@ def _encrypt_existing_rows() -> None:
         )
     ).scalar_one()
     schema_name = context.config.attributes["schema_name"]
-    master = context.config.attributes.get("master_key")
+    master = _master_key()
     if pending and master is None:
         raise RuntimeError(f"{schema_name} holds guest data to encrypt: set HOSPES_MASTER_KEY")
     if not pending or master is None:
         return
-    keys = ensure_keys(connection, master, schema_name=schema_name)
+    keys = _ensure_keys(connection, master, schema_name=schema_name)
     guests = connection.execute(sa.text("SELECT id, name, email, phone, notes FROM guest")).all()
     for row in guests:
         values = {
-            **encrypted_contact(keys, email=row.email, phone=row.phone, notes=row.notes),
-            **name_fields(row.name),
+            **_encrypted_contact(keys, email=row.email, phone=row.phone, notes=row.notes),
+            **_name_fields(row.name),
         }
         connection.execute(
             sa.text(
@@ -174,6 +191,103 @@ def _encrypt_existing_rows() -> None:
                 "phone": keys.encrypt_optional(row.stay_guest_phone, column="booking.stay_guest_phone"),
             },
         )
+
+
+@dataclass(frozen=True)
+class _Keys:
+    """The tenant's unwrapped keys: data keys by version (the highest seals) and the index key."""
+
+    data: dict[int, bytes] = field(repr=False)
+    index: bytes = field(repr=False)
+
+    def encrypt_optional(self, value: str | None, *, column: str) -> bytes | None:
+        # tenancy/crypto.py TenantKeys.encrypt: the column name is the associated data.
+        if value is None:
+            return None
+        version = max(self.data)
+        nonce = os.urandom(_NONCE_BYTES)
+        sealed = AESGCM(self.data[version]).encrypt(nonce, value.encode(), column.encode())
+        return _HEADER.pack(_FORMAT, version) + nonce + sealed
+
+    def blind_index(self, normalised: str | None, *, kind: str) -> bytes | None:
+        if normalised is None:
+            return None
+        return hmac.new(self.index, f"{kind}:{normalised}".encode(), hashlib.sha256).digest()
+
+
+def _encrypted_contact(
+    keys: _Keys, *, email: str | None, phone: str | None, notes: str | None
+) -> dict[str, bytes | None]:
+    return {
+        "email_enc": keys.encrypt_optional(email, column="guest.email"),
+        "email_bidx": keys.blind_index(email, kind="email"),
+        "phone_enc": keys.encrypt_optional(phone, column="guest.phone"),
+        "phone_bidx": keys.blind_index(phone, kind="phone"),
+        "notes_enc": keys.encrypt_optional(notes, column="guest.notes"),
+    }
+
+
+def _name_fields(name: str) -> dict[str, str]:
+    """`name_key` (sort key) and search text: the name lower-cased, without accents, in words."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    words = " ".join(_WORD.findall(folded))
+    return {"name_key": words, "search_text": words}
+
+
+def _master_key() -> bytes | None:
+    """The 32 bytes of the master key the runner passed: tenancy.migrations hands over a
+    `MasterKey`, whose `raw` holds them (plain bytes are accepted too)."""
+    master = context.config.attributes.get("master_key")
+    if master is None:
+        return None
+    raw = master if isinstance(master, bytes) else getattr(master, "raw", None)
+    if not isinstance(raw, bytes) or len(raw) != _KEY_BYTES:
+        raise RuntimeError("the master key passed to the migration is not 32 bytes")
+    return raw
+
+
+def _wrap_context(schema_name: str, purpose: str, version: int) -> bytes:
+    # tenancy/keyring.py: a wrapped key is bound to its schema, purpose and version.
+    return f"{schema_name}/{purpose}/{version}".encode()
+
+
+def _unwrap(master: bytes, schema_name: str, purpose: str, row: sa.Row) -> bytes:
+    wrapped = bytes(row.wrapped)
+    try:
+        return AESGCM(master).decrypt(
+            wrapped[:_NONCE_BYTES], wrapped[_NONCE_BYTES:], _wrap_context(schema_name, purpose, row.version)
+        )
+    except InvalidTag as error:  # the tenant's migration then rolls back as a whole
+        raise RuntimeError(f"cannot unwrap the {purpose} key of {schema_name}: wrong master key") from error
+
+
+def _ensure_keys(connection: sa.Connection, master: bytes, *, schema_name: str) -> _Keys:
+    """The tenant's keys (tenancy/keyring.py `ensure_keys`): its first ones, data and index,
+    are made here if it has none."""
+    connection.execute(
+        sa.text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": f"{schema_name}/keys"}
+    )
+    select = sa.text("SELECT purpose, version, wrapped FROM data_key ORDER BY purpose, version")
+    rows = connection.execute(select).all()
+    if not {"data", "index"} <= {row.purpose for row in rows}:
+        for purpose in ("data", "index"):
+            version = 1 + max((row.version for row in rows if row.purpose == purpose), default=0)
+            nonce = os.urandom(_NONCE_BYTES)
+            wrapped = nonce + AESGCM(master).encrypt(
+                nonce, os.urandom(_KEY_BYTES), _wrap_context(schema_name, purpose, version)
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO data_key (purpose, version, wrapped) VALUES (:purpose, :version, :wrapped) "
+                    "ON CONFLICT (purpose, version) DO NOTHING"
+                ),
+                {"purpose": purpose, "version": version, "wrapped": wrapped},
+            )
+        rows = connection.execute(select).all()
+    data = {row.version: _unwrap(master, schema_name, "data", row) for row in rows if row.purpose == "data"}
+    last_index = [row for row in rows if row.purpose == "index"][-1]
+    return _Keys(data, _unwrap(master, schema_name, "index", last_index))
 
 
 def downgrade() -> None:

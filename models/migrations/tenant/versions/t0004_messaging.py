@@ -5,18 +5,21 @@ Revises: t0003
 Create Date: 2026-11-23 13:40:00
 """
 
+import tomllib
 from collections.abc import Sequence
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from hospes.notifications.templates import DEFAULT_TEMPLATES
-
 revision: str = "t0004"
 down_revision: str | None = "t0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# Frozen with this revision (it imports no app code): the default copy as it was when written.
+DEFAULT_TEMPLATES_FILE = Path(__file__).with_name("t0004_default_templates.toml")
 
 
 def upgrade() -> None:
@@ -133,14 +136,14 @@ def upgrade() -> None:
         template,
         [
             {
-                "key": default.key,
-                "language": default.language,
-                "channel": default.channel.value if default.channel else None,
-                "message_class": default.message_class.value,
-                "subject": default.subject,
-                "body": default.body,
+                "key": default["key"],
+                "language": default["language"],
+                "channel": default.get("channel"),
+                "message_class": default["message_class"],
+                "subject": default.get("subject"),
+                "body": default["body"],
             }
-            for default in DEFAULT_TEMPLATES
+            for default in tomllib.loads(DEFAULT_TEMPLATES_FILE.read_text(encoding="utf-8"))["template"]
         ],
     )
 
