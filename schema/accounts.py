@@ -294,7 +294,7 @@ class AccountMutation:
         description="The same error for an unknown email, a wrong password and a disabled account.",
     )
     async def account_login(self, info: Info, input: AccountLoginInput) -> AccountLoginPayload:
-        outcome = await accounts.login(info.context, email=input.email, password=input.password)
+        outcome = await accounts.log_in(info.context, email=input.email, password=input.password)
         return await to_payload(AccountLoginPayload, outcome, token=lambda token: token)
 
     @strawberry.mutation(permission_classes=[ACCOUNT_ONLY], description="Ends the session it is sent with.")

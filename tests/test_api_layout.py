@@ -1,7 +1,9 @@
-"""Where the API's code lives: Strawberry types in `schema/`, one outcome-to-payload mapper."""
+"""Where the API's code lives: Strawberry types in `schema/`, one outcome-to-payload mapper, and
+the guest-account rules in `services/accounts/` behind a thin resolver."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import re
 from dataclasses import dataclass
@@ -21,6 +23,17 @@ def _modules(folder: str) -> list[Path]:
     return sorted((ROOT / folder).rglob("*.py"))
 
 
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
 def test_strawberry_types_are_defined_only_in_schema() -> None:
     defining = [
         path.name
@@ -33,6 +46,19 @@ def test_strawberry_types_are_defined_only_in_schema() -> None:
 def test_no_mutation_maps_a_rejection_to_its_payload_by_hand() -> None:
     by_hand = [path.name for path in _modules("schema") if "Rejection" in path.read_text()]
     assert by_hand == []
+
+
+def test_account_services_hold_the_sql_and_know_nothing_of_graphql() -> None:
+    services = _modules("services/accounts")
+    assert len(services) > 1
+    for path in services:
+        imported = _imports(path)
+        assert not any(name.startswith("strawberry") for name in imported), path.name
+        assert not any(name.startswith("hospes.resolvers.context") for name in imported), path.name
+        assert len(path.read_text().splitlines()) <= 500, path.name
+    resolver = ROOT / "resolvers" / "accounts.py"
+    assert "sqlalchemy" not in _imports(resolver)
+    assert len(resolver.read_text().splitlines()) <= 500
 
 
 @dataclass
