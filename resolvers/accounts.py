@@ -20,10 +20,10 @@ from hospes.services.accounts import (
     disabling,
     email_change,
     login,
-    lookup,
     passwords,
     profile,
     registration,
+    repository,
 )
 from hospes.services.accounts.deps import AccountDeps, checked_address
 from hospes.tenancy.crypto import TenantKeys
@@ -50,7 +50,7 @@ async def current_account(ctx: Context) -> tuple[GuestAccount, Guest]:
     erased guest) is refused like an expired one."""
     principal = ctx.require(PrincipalKind.GUEST_ACCOUNT)
     async with ctx.lock:
-        account = await lookup.by_id(ctx.session(), principal.subject_id)
+        account = await repository.by_id(ctx.session(), principal.subject_id)
     if account is None or account.disabled_at is not None:
         raise unauthenticated("Invalid or expired session.")
     guest = await ctx.loaders.guest.load(account.guest_id)
@@ -80,7 +80,7 @@ def account_of_guest(ctx: Context) -> DataLoader[uuid.UUID, GuestAccount | None]
 
         async def load(keys: list[uuid.UUID]) -> list[GuestAccount | None]:
             async with ctx.lock:
-                return await lookup.of_guests(ctx.session(), keys)
+                return await repository.of_guests(ctx.session(), keys)
 
         loader = store["account_of_guest"] = DataLoader(load)
     return loader
@@ -202,7 +202,7 @@ async def log_in(ctx: Context, *, email: str, password: str) -> str | Rejection:
     account: GuestAccount | None = None
     if email_bidx is not None:
         async with ctx.lock:
-            account = await lookup.by_address(ctx.session(), email_bidx)
+            account = await repository.by_address(ctx.session(), email_bidx)
     deps = deps_of(ctx)
     checked = await login.authenticate(deps=deps, account=account, password=password)
     if isinstance(checked, Rejection):

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hospes.models.tenant import AccountTokenPurpose, Channel, Guest, GuestAccount
 from hospes.notifications import outgoing
 from hospes.resolvers.company import AccountCreation
-from hospes.services.accounts import links, lookup
+from hospes.services.accounts import links, repository
 from hospes.services.accounts.deps import AccountDeps
 from hospes.services.accounts.mail import queue_draft, queue_email
 from hospes.tenancy.crypto import TenantKeys
@@ -39,7 +39,7 @@ async def open_account(
     email_bidx = keys.blind_index(email, kind="email")
     if email_bidx is None or guest.email_bidx is None or bytes(guest.email_bidx) != email_bidx:
         return None
-    if await lookup.address_or_guest_taken(session, email_bidx, guest.id):
+    if await repository.address_or_guest_taken(session, email_bidx, guest.id):
         return None
     account = GuestAccount(
         id=uuid.uuid4(),

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from hospes.models.columns import utcnow
-from hospes.models.tenant import Guest, GuestAccount
+from hospes.models.tenant import Guest
 from hospes.resolvers import validation as check
 from hospes.resolvers.validation import Problems, Rejection, rejected
 from hospes.schema.errors import UserErrorCode
+from hospes.services.accounts import repository
 from hospes.services.accounts.deps import AccountDeps
 
 
@@ -34,12 +33,7 @@ async def disable(
     guest = await session.get(Guest, guest_pk)
     if guest is None:
         return rejected("guestId", UserErrorCode.NOT_FOUND, "Guest not found.")
-    account = await session.scalar(
-        sa.select(GuestAccount)
-        .where(col(GuestAccount.guest_id) == guest_pk)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    account = await repository.lock_of_guest(session, guest_pk)
     if account is None:
         return rejected("guestId", UserErrorCode.NOT_FOUND, "This guest has no account.")
     if account.disabled_at is None:

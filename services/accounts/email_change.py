@@ -9,7 +9,7 @@ from hospes.notifications import outgoing
 from hospes.resolvers import audit, guest_fields
 from hospes.resolvers.validation import Rejection, rejected
 from hospes.schema.errors import UserErrorCode
-from hospes.services.accounts import links, lookup
+from hospes.services.accounts import links, repository
 from hospes.services.accounts.deps import AccountDeps
 from hospes.services.accounts.mail import queue_email
 from hospes.tenancy.crypto import TenantKeys
@@ -34,7 +34,7 @@ async def request(
     email_bidx: bytes,
 ) -> bool | Rejection:
     """Mail a confirmation link to the new address; the email changes only when it is followed."""
-    if await lookup.address_taken(session, email_bidx, besides=account.id):
+    if await repository.address_taken(session, email_bidx, besides=account.id):
         return rejected("newEmail", UserErrorCode.DUPLICATE, "Another account uses this email address.")
     await links.retire(session, account_id=account.id, purposes=(AccountTokenPurpose.CHANGE_EMAIL,))
     token = links.issue(
@@ -80,7 +80,7 @@ async def confirm(session: AsyncSession, *, deps: AccountDeps, token: str) -> bo
     address = keys.decrypt(bytes(row.new_email_enc), column=ACCOUNT_NEW_EMAIL.associated)
     email_bidx = keys.blind_index(address, kind="email")
     assert email_bidx is not None
-    if await lookup.address_taken(session, email_bidx, besides=account.id):
+    if await repository.address_taken(session, email_bidx, besides=account.id):
         return rejected("token", UserErrorCode.DUPLICATE, "Another account uses this email address now.")
     account.email_bidx = email_bidx
     guest_fields.set_email(guest, keys, address)

@@ -8,9 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from hospes.models.columns import utcnow
 from hospes.models.tenant import GuestAccount
@@ -18,6 +16,7 @@ from hospes.resolvers import guests
 from hospes.resolvers import validation as check
 from hospes.resolvers.validation import Problems, Rejection, rejected
 from hospes.schema.errors import UserErrorCode
+from hospes.services.accounts import repository
 from hospes.services.accounts.deps import AccountDeps
 
 INVALID_LOGIN = "Unknown email or wrong password."
@@ -58,13 +57,7 @@ async def record_login(session: AsyncSession, *, login: Login) -> uuid.UUID | Re
         values["password_hash"] = login.new_hash
     account = login.account
     # Disabled meanwhile: the same answer as any failure.
-    updated = await session.scalar(
-        sa.update(GuestAccount)
-        .where(col(GuestAccount.id) == account.id, col(GuestAccount.disabled_at).is_(None))
-        .values(**values)
-        .returning(col(GuestAccount.id))
-    )
-    if updated is None:
+    if not await repository.note_login(session, account.id, values):
         return rejected(None, UserErrorCode.INVALID_CREDENTIALS, INVALID_LOGIN)
     await guests.touch(session, account.guest_id)
     return account.id

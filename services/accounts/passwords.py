@@ -6,15 +6,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from hospes.models.tenant import GuestAccount
 from hospes.notifications import outgoing
 from hospes.resolvers.validation import Problems, Rejection, rejected
 from hospes.schema.errors import UserErrorCode
-from hospes.services.accounts import links, lookup
+from hospes.services.accounts import links, repository
 from hospes.services.accounts.deps import AccountDeps
 from hospes.services.accounts.mail import queue_email
 from hospes.tenancy.passwords import password_problem
@@ -24,7 +22,7 @@ async def request_reset(session: AsyncSession, *, deps: AccountDeps, address: st
     """Mail a reset link when the address belongs to a usable account, else word that it has
     none. The statements and the mail queued are the same whether or not it does."""
     company = deps.tenant.name
-    holder = await lookup.with_guest_by_address(session, email_bidx)
+    holder = await repository.with_guest_by_address(session, email_bidx)
     token = await links.issue_reset(session, account=holder[0] if holder else None)
     if holder is not None and token is not None:
         await queue_email(
@@ -112,9 +110,7 @@ async def change(
     session: AsyncSession, *, deps: AccountDeps, account: GuestAccount, password_hash: str
 ) -> bool:
     """Store the new password; the account's mailed password links stop working."""
-    await session.execute(
-        sa.update(GuestAccount).where(col(GuestAccount.id) == account.id).values(password_hash=password_hash)
-    )
+    await repository.set_password(session, account.id, password_hash)
     await links.retire(session, account_id=account.id, purposes=links.PASSWORD_PURPOSES)
     deps.audit(session, "account.password_changed", account.guest_id, source="account")
     return True

@@ -5,9 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from hospes.models.columns import NAME_MAX, utcnow
 from hospes.models.tenant import AccountRegistration, GuestAccount
@@ -17,7 +15,7 @@ from hospes.resolvers import validation as check
 from hospes.resolvers.intake import GuestDetails
 from hospes.resolvers.validation import Problems, Rejection, rejected
 from hospes.schema.errors import UserErrorCode
-from hospes.services.accounts import links, lookup
+from hospes.services.accounts import links, repository
 from hospes.services.accounts.deps import NO_ACCOUNTS, AccountDeps
 from hospes.services.accounts.mail import queue_email
 from hospes.tenancy import tokens
@@ -76,10 +74,8 @@ async def register(
     way."""
     company = deps.tenant.name
     address = registration.address
-    await session.execute(
-        sa.delete(AccountRegistration).where(col(AccountRegistration.expires_at) <= sa.func.now())
-    )
-    holder = await lookup.with_guest_by_address(session, email_bidx)
+    await repository.drop_expired_registrations(session)
+    holder = await repository.with_guest_by_address(session, email_bidx)
     if holder is None:
         token = tokens.new_account_token()
         session.add(
@@ -134,7 +130,7 @@ async def register(
 
 
 def malformed_link(token: str) -> Rejection | None:
-    """The rejection of a token that cannot be a registration's, before any lookup."""
+    """The rejection of a token that cannot be a registration's, before any repository."""
     return None if links.well_formed(token) else rejected("token", UserErrorCode.INVALID, links.INVALID_LINK)
 
 
@@ -149,12 +145,7 @@ async def verify_email(
     a wrong password, changes nothing."""
     # Not locked: verifications of one address are serialised by the intake lock below, and
     # the first to commit deletes every pending row of the address.
-    registration = await session.scalar(
-        sa.select(AccountRegistration).where(
-            col(AccountRegistration.token_hash) == tokens.digest(token),
-            col(AccountRegistration.expires_at) > sa.func.now(),
-        )
-    )
+    registration = await repository.live_registration(session, tokens.digest(token))
     if registration is None:
         return rejected("token", UserErrorCode.INVALID, links.INVALID_LINK)
     if not await deps.verify_password(registration.password_hash, password):
@@ -170,7 +161,7 @@ async def verify_email(
     # Under the intake lock of the address: a second link (or the same one twice) waits here,
     # then finds the account this one opened.
     guest, _ = await intake.find_or_create_guest(session, keys, details, actor=deps.actor, source="account")
-    if await lookup.address_or_guest_taken(session, registration.email_bidx, guest.id):
+    if await repository.address_or_guest_taken(session, registration.email_bidx, guest.id):
         # An account came to hold the address meanwhile (a booking form's, another link's).
         return rejected("token", UserErrorCode.INVALID, links.INVALID_LINK)
     account = GuestAccount(
@@ -182,9 +173,7 @@ async def verify_email(
     )
     session.add(account)
     await session.flush()
-    await session.execute(
-        sa.delete(AccountRegistration).where(col(AccountRegistration.email_bidx) == registration.email_bidx)
-    )
+    await repository.drop_registrations_of(session, registration.email_bidx)
     await guests.touch(session, guest.id)
     deps.audit(session, "account.created", guest.id, source="register")
     return account.id
