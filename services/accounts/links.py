@@ -24,7 +24,7 @@ INVALID_LINK = "This link is invalid, has expired or was already used."
 
 
 def well_formed(token: str) -> bool:
-    """Whether `token` could be one of ours; anything else is refused before a repository."""
+    """Whether `token` could be one of ours; anything else is refused before a lookup."""
     return token.startswith(tokens.ACCOUNT_TOKEN_PREFIX) and len(token) <= 100
 
 

@@ -130,7 +130,7 @@ async def register(
 
 
 def malformed_link(token: str) -> Rejection | None:
-    """The rejection of a token that cannot be a registration's, before any repository."""
+    """The rejection of a token that cannot be a registration's, before any lookup."""
     return None if links.well_formed(token) else rejected("token", UserErrorCode.INVALID, links.INVALID_LINK)
 
 
