@@ -28,6 +28,7 @@ from hospes.resolvers.validation import Problems, Rejection, rejected
 from hospes.schema.errors import UserErrorCode
 from hospes.schema.ids import encode_id
 from hospes.schema.inputs import GuestDetailsInput, SubmitBookingFormInput, SubmitContactFormInput
+from hospes.services.accounts import checkout
 from hospes.tenancy.crypto import TenantKeys
 from hospes.tenancy.encrypted_columns import MESSAGE_BODY, MESSAGE_SUBJECT
 from hospes.tenancy.passwords import password_problem
@@ -109,6 +110,7 @@ async def submit_booking_form(ctx: Context, data: SubmitBookingFormInput) -> str
     if problems or stay is None or details is None:
         return problems.rejection()
     actor = ctx.principal
+    account_deps = accounts.deps_of(ctx)
 
     async def work(session: AsyncSession) -> str | Rejection:
         if not await bookings.property_exists(session, stay.property_pk):
@@ -155,8 +157,8 @@ async def submit_booking_form(ctx: Context, data: SubmitBookingFormInput) -> str
         if message:
             session.add(_inbound(guest, keys, subject="Booking request", body=message, booking_id=booking.id))
         if opens_account and details.email is not None:
-            await accounts.open_account(
-                ctx, session, keys, guest=guest, email=details.email, password=password
+            await checkout.open_account(
+                session, deps=account_deps, keys=keys, guest=guest, email=details.email, password=password
             )
         return encode_id("Booking", booking.id)
 

@@ -6,7 +6,6 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date
-from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,44 +20,14 @@ from hospes.resolvers import validation as check
 from hospes.resolvers.context import Context
 from hospes.resolvers.pagination import Page, Sort, keyset_page
 from hospes.resolvers.validation import Problems, Rejection, rejected
+from hospes.schema.enums import GuestOrderField, OrderDirection
 from hospes.schema.errors import UserErrorCode, bad_input, not_found
 from hospes.schema.ids import decode_id
-from hospes.schema.inputs import CreateGuestInput, UpdateGuestInput
+from hospes.schema.inputs import CreateGuestInput, GuestFilter, GuestOrder, UpdateGuestInput
 from hospes.tenancy.crypto import TenantKeys
 
 SEARCH_MAX = 200
 _PHONE_LIKE = re.compile(r"^\+?[\d\s().-]{6,}$")
-
-
-@strawberry.enum(description="How the customer list is ordered.")
-class GuestOrderField(Enum):
-    LAST_ACTIVITY_AT = "last_activity_at"
-    REGISTERED_AT = "registered_at"
-    NAME = "name"
-    BOOKING_COUNT = "booking_count"
-
-
-@strawberry.enum
-class OrderDirection(Enum):
-    ASC = "asc"
-    DESC = "desc"
-
-
-@strawberry.input
-class GuestOrder:
-    field: GuestOrderField = GuestOrderField.LAST_ACTIVITY_AT
-    direction: OrderDirection = OrderDirection.DESC
-
-
-@strawberry.input(description="Narrows the customer list; every given condition must hold.")
-class GuestFilter:
-    property_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Stayed (or will stay) there."
-    )
-    has_upcoming_booking: bool | None = None
-    sms_opt_in: bool | None = None
-    marketing_email_consent: bool | None = None
-    country: str | None = None
 
 
 def _sort(order: GuestOrder) -> Sort:

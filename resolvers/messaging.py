@@ -33,6 +33,8 @@ from hospes.resolvers.pagination import Page, Sort, keyset_page
 from hospes.resolvers.validation import Problems, Rejection, rejected
 from hospes.schema.errors import UserErrorCode, bad_input, not_found
 from hospes.schema.ids import decode_id
+from hospes.schema.inputs import SendMessageInput, UpdateMessagingSettingsInput, UpsertMessageTemplateInput
+from hospes.schema.outgoing import MessagingSettings, Preview
 from hospes.settings import Settings
 from hospes.tenancy.principal import PrincipalKind
 
@@ -41,51 +43,6 @@ SUBJECT_MAX = 500
 BODY_MAX = 10_000
 # What a preview shows where the sent message will carry a freshly issued link.
 LINK_PLACEHOLDER = "(link issued when sent)"
-
-
-@strawberry.input
-class SendMessageInput:
-    guest_id: strawberry.ID
-    booking_id: strawberry.ID | None = None
-    channel: Channel | None = strawberry.field(
-        default=None, description="Leave out to let routing choose (preference, WhatsApp, SMS, email)."
-    )
-    template_key: str | None = None
-    subject: str | None = None
-    body: str | None = None
-    message_class: MessageClass = MessageClass.TRANSACTIONAL
-
-
-@strawberry.input
-class UpsertMessageTemplateInput:
-    key: str
-    language: str
-    channel: Channel | None = strawberry.field(default=None, description="Null: any channel.")
-    message_class: MessageClass | None = None
-    subject: str | None = None
-    body: str
-
-
-@strawberry.input
-class UpdateMessagingSettingsInput:
-    """Leave a field out to keep it; send null to remove it (the global setting applies again)."""
-
-    email_from: str | None = strawberry.UNSET
-    sendgrid_api_key: str | None = strawberry.UNSET
-    sendgrid_webhook_public_key: str | None = strawberry.UNSET
-    twilio_account_sid: str | None = strawberry.UNSET
-    twilio_auth_token: str | None = strawberry.UNSET
-    sms_from: str | None = strawberry.UNSET
-    whatsapp_from: str | None = strawberry.UNSET
-
-
-@strawberry.type(name="MessagePreview", description="A message rendered as it would go now; nothing is sent.")
-class Preview:
-    channel: Channel
-    language: str
-    subject: str | None
-    body: str
-    suppressed_reason: str | None = strawberry.field(description="Why it would not go, if it would not.")
 
 
 # --- sending ------------------------------------------------------------------------------------
@@ -284,18 +241,6 @@ async def upsert_template(ctx: Context, data: UpsertMessageTemplateInput) -> Mes
 
 
 # --- the company's own providers ----------------------------------------------------------------
-
-
-@strawberry.type(description="What the company's messages go out through; secrets are never shown.")
-class MessagingSettings:
-    email_provider: str
-    sms_provider: str
-    whatsapp_provider: str
-    email_from: str | None
-    sms_from: str | None
-    whatsapp_from: str | None
-    own_sendgrid_key: bool
-    own_twilio_account: bool
 
 
 def _describe(own: ProviderConfig | None, settings: Settings) -> MessagingSettings:

@@ -13,8 +13,8 @@ from hospes.models.tenant import StaffRole
 from hospes.models.tenant import StaffUser as StaffUserRow
 from hospes.resolvers import access, staff
 from hospes.resolvers.context import Info
+from hospes.resolvers.payloads import to_payload
 from hospes.resolvers.permissions import OWNER_ONLY
-from hospes.resolvers.validation import Rejection
 from hospes.schema.errors import UserError
 from hospes.schema.ids import encode_id
 from hospes.schema.pagination import Connection, connection
@@ -157,34 +157,31 @@ class AccessMutation:
     @strawberry.mutation(permission_classes=[OWNER_ONLY], description="The key is in the answer, only once.")
     async def create_api_key(self, info: Info, input: CreateApiKeyInput) -> CreateApiKeyPayload:
         outcome = await access.issue_api_key(info.context, name=input.name, scopes=input.scopes)
-        if isinstance(outcome, Rejection):
-            return CreateApiKeyPayload(key=None, api_key=None, errors=outcome.errors)
-        return CreateApiKeyPayload(key=outcome.key, api_key=ApiKey.from_row(outcome.row), errors=[])
+        return await to_payload(
+            CreateApiKeyPayload,
+            outcome,
+            key=lambda issued: issued.key,
+            api_key=lambda issued: ApiKey.from_row(issued.row),
+        )
 
     @strawberry.mutation(permission_classes=[OWNER_ONLY], description="The key stops working at once.")
     async def revoke_api_key(self, info: Info, input: RevokeApiKeyInput) -> RevokeApiKeyPayload:
         outcome = await access.revoke_api_key(info.context, api_key_id=input.api_key_id)
-        if isinstance(outcome, Rejection):
-            return RevokeApiKeyPayload(api_key=None, errors=outcome.errors)
-        return RevokeApiKeyPayload(api_key=ApiKey.from_row(outcome), errors=[])
+        return await to_payload(RevokeApiKeyPayload, outcome, api_key=ApiKey.from_row)
 
     @strawberry.mutation(permission_classes=[OWNER_ONLY])
     async def create_staff_user(self, info: Info, input: CreateStaffUserInput) -> CreateStaffUserPayload:
         outcome = await staff.add_staff_user(
             info.context, email=input.email, password=input.password, name=input.name, role=input.role
         )
-        if isinstance(outcome, Rejection):
-            return CreateStaffUserPayload(staff_user=None, errors=outcome.errors)
-        return CreateStaffUserPayload(staff_user=StaffUser.from_row(outcome), errors=[])
+        return await to_payload(CreateStaffUserPayload, outcome, staff_user=StaffUser.from_row)
 
     @strawberry.mutation(permission_classes=[OWNER_ONLY], description="Rename a user or change their role.")
     async def update_staff_user(self, info: Info, input: UpdateStaffUserInput) -> UpdateStaffUserPayload:
         outcome = await staff.update_staff_user(
             info.context, staff_user_id=input.staff_user_id, name=input.name, role=input.role
         )
-        if isinstance(outcome, Rejection):
-            return UpdateStaffUserPayload(staff_user=None, errors=outcome.errors)
-        return UpdateStaffUserPayload(staff_user=StaffUser.from_row(outcome), errors=[])
+        return await to_payload(UpdateStaffUserPayload, outcome, staff_user=StaffUser.from_row)
 
     @strawberry.mutation(
         permission_classes=[OWNER_ONLY], description="The user can no longer log in; their sessions end."
@@ -193,6 +190,4 @@ class AccessMutation:
         self, info: Info, input: DeactivateStaffUserInput
     ) -> DeactivateStaffUserPayload:
         outcome = await staff.deactivate_staff_user(info.context, staff_user_id=input.staff_user_id)
-        if isinstance(outcome, Rejection):
-            return DeactivateStaffUserPayload(staff_user=None, errors=outcome.errors)
-        return DeactivateStaffUserPayload(staff_user=StaffUser.from_row(outcome), errors=[])
+        return await to_payload(DeactivateStaffUserPayload, outcome, staff_user=StaffUser.from_row)

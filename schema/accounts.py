@@ -20,8 +20,8 @@ from hospes.models.tenant import Property as PropertyRow
 from hospes.resolvers import accounts, guest_fields
 from hospes.resolvers.context import Info
 from hospes.resolvers.loaders import existing
+from hospes.resolvers.payloads import to_payload
 from hospes.resolvers.permissions import ACCOUNT_ONLY, PUBLIC_FORM, STAFF_ONLY, Rule, allow
-from hospes.resolvers.validation import Rejection
 from hospes.schema.enums import BookingStatus
 from hospes.schema.errors import UserError
 from hospes.schema.guests import Guest
@@ -258,10 +258,6 @@ def _given(data: Any) -> dict[str, Any]:
     return {name: value for name, value in vars(data).items() if value is not strawberry.UNSET}
 
 
-def _errors(outcome: object) -> list[UserError]:
-    return outcome.errors if isinstance(outcome, Rejection) else []
-
-
 @strawberry.type
 class AccountQuery:
     @strawberry.field(permission_classes=[ACCOUNT_ONLY], description="The logged-in guest's own record.")
@@ -281,7 +277,7 @@ class AccountMutation:
         outcome = await accounts.register(
             info.context, email=input.email, password=input.password, name=input.name
         )
-        return AccountRegisterPayload(errors=_errors(outcome))
+        return await to_payload(AccountRegisterPayload, outcome)
 
     @strawberry.mutation(
         permission_classes=[SITE_VISITOR],
@@ -291,17 +287,15 @@ class AccountMutation:
         self, info: Info, input: AccountVerifyEmailInput
     ) -> AccountVerifyEmailPayload:
         outcome = await accounts.verify_email(info.context, token=input.token, password=input.password)
-        token = outcome if isinstance(outcome, str) else None
-        return AccountVerifyEmailPayload(token=token, errors=_errors(outcome))
+        return await to_payload(AccountVerifyEmailPayload, outcome, token=lambda token: token)
 
     @strawberry.mutation(
         permission_classes=[SITE_VISITOR],
         description="The same error for an unknown email, a wrong password and a disabled account.",
     )
     async def account_login(self, info: Info, input: AccountLoginInput) -> AccountLoginPayload:
-        outcome = await accounts.login(info.context, email=input.email, password=input.password)
-        token = outcome if isinstance(outcome, str) else None
-        return AccountLoginPayload(token=token, errors=_errors(outcome))
+        outcome = await accounts.log_in(info.context, email=input.email, password=input.password)
+        return await to_payload(AccountLoginPayload, outcome, token=lambda token: token)
 
     @strawberry.mutation(permission_classes=[ACCOUNT_ONLY], description="Ends the session it is sent with.")
     async def account_logout(self, info: Info) -> bool:
@@ -314,7 +308,9 @@ class AccountMutation:
         self, info: Info, input: AccountRequestPasswordResetInput
     ) -> AccountRequestPasswordResetPayload:
         outcome = await accounts.request_password_reset(info.context, email=input.email)
-        return AccountRequestPasswordResetPayload(ok=outcome is True, errors=_errors(outcome))
+        return await to_payload(
+            AccountRequestPasswordResetPayload, outcome, ok=lambda _: True, when_rejected={"ok": False}
+        )
 
     @strawberry.mutation(
         permission_classes=[SITE_VISITOR],
@@ -324,7 +320,9 @@ class AccountMutation:
         self, info: Info, input: AccountResetPasswordInput
     ) -> AccountResetPasswordPayload:
         outcome = await accounts.reset_password(info.context, token=input.token, password=input.password)
-        return AccountResetPasswordPayload(ok=outcome is True, errors=_errors(outcome))
+        return await to_payload(
+            AccountResetPasswordPayload, outcome, ok=lambda _: True, when_rejected={"ok": False}
+        )
 
     @strawberry.mutation(
         permission_classes=[ACCOUNT_ONLY],
@@ -336,17 +334,16 @@ class AccountMutation:
         outcome = await accounts.change_password(
             info.context, current_password=input.current_password, new_password=input.new_password
         )
-        token = outcome if isinstance(outcome, str) else None
-        return AccountChangePasswordPayload(token=token, errors=_errors(outcome))
+        return await to_payload(AccountChangePasswordPayload, outcome, token=lambda token: token)
 
     @strawberry.mutation(permission_classes=[ACCOUNT_ONLY])
     async def account_update_profile(
         self, info: Info, input: AccountUpdateProfileInput
     ) -> AccountUpdateProfilePayload:
         outcome = await accounts.update_profile(info.context, _given(input))
-        if isinstance(outcome, Rejection):
-            return AccountUpdateProfilePayload(account=None, errors=outcome.errors)
-        return AccountUpdateProfilePayload(account=await AccountProfile.of(info, outcome), errors=[])
+        return await to_payload(
+            AccountUpdateProfilePayload, outcome, account=lambda guest: AccountProfile.of(info, guest)
+        )
 
     @strawberry.mutation(
         permission_classes=[ACCOUNT_ONLY], description="Mails a confirmation link to the new address."
@@ -355,14 +352,18 @@ class AccountMutation:
         self, info: Info, input: AccountRequestEmailChangeInput
     ) -> AccountRequestEmailChangePayload:
         outcome = await accounts.request_email_change(info.context, new_email=input.new_email)
-        return AccountRequestEmailChangePayload(ok=outcome is True, errors=_errors(outcome))
+        return await to_payload(
+            AccountRequestEmailChangePayload, outcome, ok=lambda _: True, when_rejected={"ok": False}
+        )
 
     @strawberry.mutation(permission_classes=[PUBLIC_FORM])
     async def account_confirm_email_change(
         self, info: Info, input: AccountConfirmEmailChangeInput
     ) -> AccountConfirmEmailChangePayload:
         outcome = await accounts.confirm_email_change(info.context, token=input.token)
-        return AccountConfirmEmailChangePayload(ok=outcome is True, errors=_errors(outcome))
+        return await to_payload(
+            AccountConfirmEmailChangePayload, outcome, ok=lambda _: True, when_rejected={"ok": False}
+        )
 
     @strawberry.mutation(
         permission_classes=[STAFF_ONLY], description="The account can no longer log in; its sessions end."
@@ -371,6 +372,4 @@ class AccountMutation:
         self, info: Info, input: DisableGuestAccountInput
     ) -> DisableGuestAccountPayload:
         outcome = await accounts.disable_account(info.context, guest_id=input.guest_id)
-        if isinstance(outcome, Rejection):
-            return DisableGuestAccountPayload(guest=None, errors=outcome.errors)
-        return DisableGuestAccountPayload(guest=Guest.from_row(outcome), errors=[])
+        return await to_payload(DisableGuestAccountPayload, outcome, guest=Guest.from_row)

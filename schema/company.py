@@ -7,8 +7,8 @@ import strawberry
 from hospes.resolvers import company
 from hospes.resolvers.company import AccountCreation, CompanySettings, UpdateSettingsInput
 from hospes.resolvers.context import Info
+from hospes.resolvers.payloads import to_payload
 from hospes.resolvers.permissions import MANAGE_SETTINGS
-from hospes.resolvers.validation import Rejection
 from hospes.schema.errors import UserError
 
 
@@ -55,6 +55,4 @@ class CompanyMutation:
     @strawberry.mutation(permission_classes=[MANAGE_SETTINGS])
     async def update_settings(self, info: Info, input: UpdateSettingsInput) -> UpdateSettingsPayload:
         outcome = await company.update_settings(info.context, input)
-        if isinstance(outcome, Rejection):
-            return UpdateSettingsPayload(settings=None, errors=outcome.errors)
-        return UpdateSettingsPayload(settings=SettingsType.of(outcome), errors=[])
+        return await to_payload(UpdateSettingsPayload, outcome, settings=SettingsType.of)

@@ -1,4 +1,7 @@
-"""GraphQL enums, exposing the model enums under their member names (WHATSAPP, CONFIRMED, …)."""
+"""GraphQL enums, exposing the model enums under their member names (WHATSAPP, CONFIRMED, …), and
+the enums of the API alone."""
+
+from enum import Enum
 
 import strawberry
 
@@ -44,3 +47,17 @@ __all__ = [
     "ServiceRequestStatus",
     "StaffRole",
 ]
+
+
+@strawberry.enum(description="How the customer list is ordered.")
+class GuestOrderField(Enum):
+    LAST_ACTIVITY_AT = "last_activity_at"
+    REGISTERED_AT = "registered_at"
+    NAME = "name"
+    BOOKING_COUNT = "booking_count"
+
+
+@strawberry.enum
+class OrderDirection(Enum):
+    ASC = "asc"
+    DESC = "desc"

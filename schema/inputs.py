@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import strawberry
 
-from hospes.models.tenant import BookingStatus, Channel, PaymentStatus
+from hospes.models.tenant import BookingStatus, Channel, MessageClass, PaymentStatus
+from hospes.schema.enums import GuestOrderField, OrderDirection
 
 
 @strawberry.input
@@ -184,3 +185,56 @@ class CreateServiceRequestInput:
     price: Decimal | None = strawberry.field(
         default=None, description="Defaults to the catalogue price times the number of people."
     )
+
+
+@strawberry.input
+class GuestOrder:
+    field: GuestOrderField = GuestOrderField.LAST_ACTIVITY_AT
+    direction: OrderDirection = OrderDirection.DESC
+
+
+@strawberry.input(description="Narrows the customer list; every given condition must hold.")
+class GuestFilter:
+    property_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Stayed (or will stay) there."
+    )
+    has_upcoming_booking: bool | None = None
+    sms_opt_in: bool | None = None
+    marketing_email_consent: bool | None = None
+    country: str | None = None
+
+
+@strawberry.input
+class SendMessageInput:
+    guest_id: strawberry.ID
+    booking_id: strawberry.ID | None = None
+    channel: Channel | None = strawberry.field(
+        default=None, description="Leave out to let routing choose (preference, WhatsApp, SMS, email)."
+    )
+    template_key: str | None = None
+    subject: str | None = None
+    body: str | None = None
+    message_class: MessageClass = MessageClass.TRANSACTIONAL
+
+
+@strawberry.input
+class UpsertMessageTemplateInput:
+    key: str
+    language: str
+    channel: Channel | None = strawberry.field(default=None, description="Null: any channel.")
+    message_class: MessageClass | None = None
+    subject: str | None = None
+    body: str
+
+
+@strawberry.input
+class UpdateMessagingSettingsInput:
+    """Leave a field out to keep it; send null to remove it (the global setting applies again)."""
+
+    email_from: str | None = strawberry.UNSET
+    sendgrid_api_key: str | None = strawberry.UNSET
+    sendgrid_webhook_public_key: str | None = strawberry.UNSET
+    twilio_account_sid: str | None = strawberry.UNSET
+    twilio_auth_token: str | None = strawberry.UNSET
+    sms_from: str | None = strawberry.UNSET
+    whatsapp_from: str | None = strawberry.UNSET

@@ -14,18 +14,13 @@ from hospes.models.tenant import ScheduledMessage as ScheduledMessageRow
 from hospes.notifications import templates
 from hospes.resolvers import messaging
 from hospes.resolvers.context import Info
-from hospes.resolvers.messaging import (
-    MessagingSettings,
-    Preview,
-    SendMessageInput,
-    UpdateMessagingSettingsInput,
-    UpsertMessageTemplateInput,
-)
+from hospes.resolvers.payloads import to_payload
 from hospes.resolvers.permissions import MANAGE_TEMPLATES, OWNER_ONLY, SEND_MESSAGES, STAFF_ONLY
-from hospes.resolvers.validation import Rejection
 from hospes.schema.communications import Communication
 from hospes.schema.errors import UserError
 from hospes.schema.ids import encode_id
+from hospes.schema.inputs import SendMessageInput, UpdateMessagingSettingsInput, UpsertMessageTemplateInput
+from hospes.schema.outgoing import MessagingSettings, Preview
 from hospes.schema.pagination import Connection, connection
 
 
@@ -141,24 +136,18 @@ class MessagingMutation:
     @strawberry.mutation(permission_classes=[SEND_MESSAGES])
     async def send_message(self, info: Info, input: SendMessageInput) -> SendMessagePayload:
         outcome = await messaging.send_message(info.context, input)
-        if isinstance(outcome, Rejection):
-            return SendMessagePayload(communication=None, errors=outcome.errors)
-        return SendMessagePayload(communication=Communication.from_row(outcome), errors=[])
+        return await to_payload(SendMessagePayload, outcome, communication=Communication.from_row)
 
     @strawberry.mutation(permission_classes=[MANAGE_TEMPLATES])
     async def upsert_message_template(
         self, info: Info, input: UpsertMessageTemplateInput
     ) -> UpsertMessageTemplatePayload:
         outcome = await messaging.upsert_template(info.context, input)
-        if isinstance(outcome, Rejection):
-            return UpsertMessageTemplatePayload(template=None, errors=outcome.errors)
-        return UpsertMessageTemplatePayload(template=MessageTemplate.from_row(outcome), errors=[])
+        return await to_payload(UpsertMessageTemplatePayload, outcome, template=MessageTemplate.from_row)
 
     @strawberry.mutation(permission_classes=[OWNER_ONLY])
     async def update_messaging_settings(
         self, info: Info, input: UpdateMessagingSettingsInput
     ) -> UpdateMessagingSettingsPayload:
         outcome = await messaging.update_messaging_settings(info.context, input)
-        if isinstance(outcome, Rejection):
-            return UpdateMessagingSettingsPayload(settings=None, errors=outcome.errors)
-        return UpdateMessagingSettingsPayload(settings=outcome, errors=[])
+        return await to_payload(UpdateMessagingSettingsPayload, outcome, settings=lambda result: result)

@@ -21,8 +21,8 @@ from hospes.models.tenant import ServiceRequest as ServiceRequestRow
 from hospes.resolvers import portal
 from hospes.resolvers.context import Info
 from hospes.resolvers.loaders import existing
+from hospes.resolvers.payloads import to_payload
 from hospes.resolvers.permissions import PORTAL_ONLY, STAFF_ONLY
-from hospes.resolvers.validation import Rejection
 from hospes.schema.bookings import Booking
 from hospes.schema.enums import BookingStatus, PaymentStatus, ServiceRequestStatus
 from hospes.schema.errors import UserError
@@ -240,18 +240,18 @@ class PortalMutation:
     )
     async def issue_portal_link(self, info: Info, input: IssuePortalLinkInput) -> IssuePortalLinkPayload:
         outcome = await portal.issue_portal_link(info.context, booking_id=input.booking_id)
-        if isinstance(outcome, Rejection):
-            return IssuePortalLinkPayload(url=None, token=None, expires_at=None, errors=outcome.errors)
-        return IssuePortalLinkPayload(
-            url=outcome.url, token=outcome.token, expires_at=outcome.expires_at, errors=[]
+        return await to_payload(
+            IssuePortalLinkPayload,
+            outcome,
+            url=lambda link: link.url,
+            token=lambda link: link.token,
+            expires_at=lambda link: link.expires_at,
         )
 
     @strawberry.mutation(permission_classes=[STAFF_ONLY], description="Ends every link of the booking.")
     async def revoke_portal_link(self, info: Info, input: RevokePortalLinkInput) -> RevokePortalLinkPayload:
         outcome = await portal.revoke_portal_link(info.context, booking_id=input.booking_id)
-        if isinstance(outcome, Rejection):
-            return RevokePortalLinkPayload(booking=None, errors=outcome.errors)
-        return RevokePortalLinkPayload(booking=Booking.from_row(outcome), errors=[])
+        return await to_payload(RevokePortalLinkPayload, outcome, booking=Booking.from_row)
 
     @strawberry.mutation(permission_classes=[PORTAL_ONLY], description="Request a trip service for the stay.")
     async def portal_request_service(
@@ -260,6 +260,6 @@ class PortalMutation:
         outcome = await portal.request_service(
             info.context, service_id=input.service_id, day=input.date, people=input.people, notes=input.notes
         )
-        if isinstance(outcome, Rejection):
-            return PortalRequestServicePayload(service_request=None, errors=outcome.errors)
-        return PortalRequestServicePayload(service_request=PortalServiceRequest.from_row(outcome), errors=[])
+        return await to_payload(
+            PortalRequestServicePayload, outcome, service_request=PortalServiceRequest.from_row
+        )

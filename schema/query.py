@@ -6,11 +6,11 @@ import strawberry
 
 from hospes.resolvers import auth, bookings, catalogue, guests, properties
 from hospes.resolvers.context import Info
-from hospes.resolvers.guests import GuestFilter, GuestOrder
 from hospes.resolvers.permissions import READ_BOOKINGS, READ_GUESTS, STAFF_ONLY
 from hospes.schema.bookings import Booking
 from hospes.schema.catalogue import Service
 from hospes.schema.guests import Guest
+from hospes.schema.inputs import GuestFilter, GuestOrder
 from hospes.schema.pagination import Connection, connection
 from hospes.schema.properties import Property
 from hospes.schema.staff import Me
