@@ -22,7 +22,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import Engine, make_url
 
-from hospes.resolvers.guest_fields import encrypted_contact, name_fields
+from hospes.services.guest_fields import encrypted_contact, name_fields
 from hospes.tenancy.crypto import MasterKey, TenantKeys
 from hospes.tenancy.database import bind_search_path, sqlalchemy_url
 from hospes.tenancy.encrypted_columns import (

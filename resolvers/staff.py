@@ -4,69 +4,30 @@ company without an active owner."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import sqlalchemy as sa
 import strawberry
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from strawberry.types.unset import UnsetType
 
 from hospes.models.columns import NAME_MAX
 from hospes.models.tenant import StaffRole, StaffUser
-from hospes.resolvers import audit
 from hospes.resolvers import validation as check
 from hospes.resolvers.context import Context
 from hospes.resolvers.pagination import Page, Sort, keyset_page
-from hospes.resolvers.validation import Problems, Rejection, rejected
 from hospes.schema.errors import UserErrorCode
-from hospes.tenancy.passwords import Passwords, password_problem
+from hospes.services import audit
+from hospes.services.rejections import Problems, Rejection, rejected
+from hospes.services.staff import create_staff_user
 
 BY_EMAIL = Sort("email", col(StaffUser.email), col(StaffUser.id), "text", descending=False)
 LAST_OWNER = "The company needs at least one active owner."
 # Serialises changes to a company's staff, so two owners cannot demote each other at once.
 _STAFF_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '/staff'))")
-
-
-async def create_staff_user(
-    session: AsyncSession,
-    *,
-    passwords: Passwords,
-    email: str,
-    password: str,
-    role: StaffRole,
-    name: str | None = None,
-) -> StaffUser | Rejection:
-    """Add a staff user to the session's tenant; emails are unique per tenant, case-insensitively."""
-    problems = Problems()
-    clean_email = check.email(problems, "email", email, required=True)
-    clean_name = check.text(problems, "name", name, max_length=NAME_MAX)
-    weakness = password_problem(password)
-    if weakness:
-        problems.add("password", UserErrorCode.INVALID, weakness)
-    if problems or clean_email is None:
-        return problems.rejection()
-    duplicate = rejected("email", UserErrorCode.DUPLICATE, "A staff user with this email exists.")
-    taken = await session.scalar(sa.select(col(StaffUser.id)).where(col(StaffUser.email) == clean_email))
-    if taken is not None:
-        return duplicate
-    user = StaffUser(
-        email=clean_email,
-        name=clean_name,
-        role=role.value,
-        password_hash=await asyncio.to_thread(passwords.hash, password),
-    )
-    try:
-        async with session.begin_nested():  # two creations racing for one email
-            session.add(user)
-            await session.flush()
-    except IntegrityError:
-        return duplicate
-    return user
 
 
 async def add_staff_user(

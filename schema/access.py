@@ -14,10 +14,10 @@ from hospes.models.tenant import StaffUser as StaffUserRow
 from hospes.resolvers import access, staff
 from hospes.resolvers.context import Info
 from hospes.resolvers.permissions import OWNER_ONLY
-from hospes.resolvers.validation import Rejection
 from hospes.schema.errors import UserError
 from hospes.schema.ids import encode_id
 from hospes.schema.pagination import Connection, connection
+from hospes.services.rejections import Rejection
 
 
 @strawberry.type(description="A partner's API key. The secret is shown only once, when it is created.")

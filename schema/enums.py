@@ -15,6 +15,7 @@ from hospes.models.tenant import (
     ServiceRequestStatus,
     StaffRole,
 )
+from hospes.tenancy.company_settings import AccountCreation
 
 for _enum in (
     BookingSource,
@@ -30,8 +31,10 @@ for _enum in (
     StaffRole,
 ):
     strawberry.enum(_enum)
+strawberry.enum(AccountCreation, description="Whether guests get accounts.")
 
 __all__ = [
+    "AccountCreation",
     "BookingSource",
     "BookingStatus",
     "Channel",

@@ -22,11 +22,11 @@ from hospes.resolvers.messaging import (
     UpsertMessageTemplateInput,
 )
 from hospes.resolvers.permissions import MANAGE_TEMPLATES, OWNER_ONLY, SEND_MESSAGES, STAFF_ONLY
-from hospes.resolvers.validation import Rejection
 from hospes.schema.communications import Communication
 from hospes.schema.errors import UserError
 from hospes.schema.ids import encode_id
 from hospes.schema.pagination import Connection, connection
+from hospes.services.rejections import Rejection
 
 
 @strawberry.type(description="A lifecycle message of a booking and when it goes.")

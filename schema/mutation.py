@@ -15,7 +15,6 @@ from hospes.resolvers.permissions import (
     WRITE_BOOKINGS,
     WRITE_GUESTS,
 )
-from hospes.resolvers.validation import Rejection
 from hospes.schema.bookings import Booking
 from hospes.schema.catalogue import Service, ServiceRequest
 from hospes.schema.guests import Guest
@@ -55,6 +54,7 @@ from hospes.schema.payloads import (
 )
 from hospes.schema.payments import Payment
 from hospes.schema.properties import Property
+from hospes.services.rejections import Rejection
 
 
 @strawberry.type

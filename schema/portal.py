@@ -22,11 +22,11 @@ from hospes.resolvers import portal
 from hospes.resolvers.context import Info
 from hospes.resolvers.loaders import existing
 from hospes.resolvers.permissions import PORTAL_ONLY, STAFF_ONLY
-from hospes.resolvers.validation import Rejection
 from hospes.schema.bookings import Booking
 from hospes.schema.enums import BookingStatus, PaymentStatus, ServiceRequestStatus
 from hospes.schema.errors import UserError
 from hospes.schema.ids import encode_id
+from hospes.services.rejections import Rejection
 from hospes.tenancy.encrypted_columns import VILLA_GUIDE
 
 
