@@ -15,6 +15,7 @@ from sqlalchemy.sql import Executable
 from sqlmodel import SQLModel
 from starlette.requests import HTTPConnection
 
+from hospes.resolvers.loaders import Loaders
 from hospes.schema.errors import ApiError, ErrorCode, forbidden, unauthenticated
 from hospes.services.rejections import Rejection
 from hospes.tasks import outbox
@@ -91,9 +92,8 @@ class Context:
         return self._session
 
     @cached_property
-    def loaders(self) -> Any:
-        from hospes.resolvers.loaders import Loaders
-
+    def loaders(self) -> Loaders:
+        """The request's DataLoaders, created on first use; each one on first use by its name."""
         return Loaders(self)
 
     async def scalars(self, statement: Executable) -> Sequence[Any]:
