@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from hospes.models.columns import zone_of
@@ -29,12 +28,12 @@ from hospes.resolvers.loaders import existing
 from hospes.schema.errors import UserErrorCode, unauthenticated
 from hospes.schema.ids import encode_id
 from hospes.schema.inputs import CreateServiceRequestInput
-from hospes.services import audit
+from hospes.services import portal
 from hospes.services.rejections import Problems, Rejection, rejected
 from hospes.tenancy.company_settings import CompanySettings
 from hospes.tenancy.credentials import INVALID_LINK
 from hospes.tenancy.encrypted_columns import CHECK_IN_INSTRUCTIONS
-from hospes.tenancy.portal_links import PortalLink, issue_link, revoke_links
+from hospes.tenancy.portal_links import PortalLink
 from hospes.tenancy.principal import PrincipalKind
 
 # The catalogue a guest sees is a company's short list; the cap only bounds a pathological one.
@@ -54,26 +53,8 @@ async def issue_portal_link(ctx: Context, *, booking_id: str) -> PortalLink | Re
     pk = check.object_id(problems, "bookingId", "Booking", booking_id)
     if problems or pk is None:
         return problems.rejection()
-
-    async def work(session: AsyncSession) -> PortalLink | Rejection:
-        # The row lock serialises concurrent rotations, so one live link remains.
-        booking = await session.get(Booking, pk, with_for_update=True, populate_existing=True)
-        if booking is None:
-            return rejected("bookingId", UserErrorCode.NOT_FOUND, "Booking not found.")
-        if booking.status == BookingStatus.CANCELLED.value:
-            return rejected("bookingId", UserErrorCode.INVALID_STATE, "The booking is cancelled.")
-        await revoke_links(session, booking.id)
-        link = await issue_link(session, booking)
-        if link is None:
-            return rejected(
-                "bookingId", UserErrorCode.INVALID_STATE, "The stay ended too long ago for a portal link."
-            )
-        audit.record(
-            session, actor=ctx.principal, action="portal_link.issued", entity="booking", entity_id=booking.id
-        )
-        return link
-
-    return await ctx.write(work)
+    actor = ctx.principal
+    return await ctx.write(lambda session: portal.issue_portal_link(session, booking_id=pk, actor=actor))
 
 
 async def revoke_portal_link(ctx: Context, *, booking_id: str) -> Booking | Rejection:
@@ -82,22 +63,8 @@ async def revoke_portal_link(ctx: Context, *, booking_id: str) -> Booking | Reje
     pk = check.object_id(problems, "bookingId", "Booking", booking_id)
     if problems or pk is None:
         return problems.rejection()
-
-    async def work(session: AsyncSession) -> Booking | Rejection:
-        booking = await session.get(Booking, pk, with_for_update=True)
-        if booking is None:
-            return rejected("bookingId", UserErrorCode.NOT_FOUND, "Booking not found.")
-        if await revoke_links(session, booking.id):
-            audit.record(
-                session,
-                actor=ctx.principal,
-                action="portal_link.revoked",
-                entity="booking",
-                entity_id=booking.id,
-            )
-        return booking
-
-    return await ctx.write(work)
+    actor = ctx.principal
+    return await ctx.write(lambda session: portal.revoke_portal_link(session, booking_id=pk, actor=actor))
 
 
 # The guest, holding a link.
