@@ -27,12 +27,13 @@ from strawberry.http import GraphQLRequestData
 from strawberry.http.typevars import RootValue
 
 from hospes.notifications.webhooks import Webhooks
-from hospes.resolvers.context import Context, Resources
+from hospes.resolvers.context import Context
 from hospes.schema.build import build_schema
 from hospes.schema.errors import TIMED_OUT, UNAVAILABLE, ErrorCode
 from hospes.schema.json_walk import holds_lone_surrogate, nests_deeper_than
 from hospes.schema.outcome import has_code, must_roll_back, report_failed_commit, report_nothing_written
 from hospes.schema.validation import OFF_LOOP_CHARS, VALIDATION_THREAD
+from hospes.services import inbound
 from hospes.settings import Settings, get_settings
 from hospes.tasks.broker import make_broker
 from hospes.tenancy.credentials import CredentialResolver
@@ -43,6 +44,7 @@ from hospes.tenancy.outages import is_timeout, is_unavailable
 from hospes.tenancy.passwords import Passwords
 from hospes.tenancy.principal import AuthResult
 from hospes.tenancy.registry import TenantRegistry
+from hospes.tenancy.resources import Resources
 from hospes.tenancy.sessions import SessionStore
 
 log = logging.getLogger("hospes.app")
@@ -364,7 +366,7 @@ def create_app(settings: Settings, *, database_url: str, redis_url: str) -> Star
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
-            *Webhooks(resources).routes(),
+            *Webhooks(resources, store_inbound=inbound.record_inbound).routes(),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

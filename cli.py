@@ -121,7 +121,7 @@ def dev(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from hospes.app import create_app
-    from hospes.tenancy import demo
+    from hospes.services import demo
     from hospes.tenancy.database import TenantSessions, create_engine_async, create_engine_sync
     from hospes.tenancy.keyring import Keyring, master_key_from
     from hospes.tenancy.migrations import migrate_all
@@ -488,8 +488,8 @@ def user() -> None:
 def user_create(slug: str, email: str, password: str, role: str, name: str | None) -> None:
     """Create a staff login for a company."""
     from hospes.models.tenant import StaffRole
-    from hospes.resolvers.staff import create_staff_user
-    from hospes.resolvers.validation import Rejection
+    from hospes.services.rejections import Rejection
+    from hospes.services.staff import create_staff_user
     from hospes.tenancy.database import TenantSessions, create_engine_async
     from hospes.tenancy.passwords import Passwords
     from hospes.tenancy.registry import TenantRegistry
@@ -552,7 +552,7 @@ def apikey() -> None:
 def apikey_create(slug: str, name: str, scopes: tuple[str, ...]) -> None:
     """Issue an API key for a company and print it; it is shown only this once."""
     from hospes.resolvers.access import create_api_key
-    from hospes.resolvers.validation import Rejection
+    from hospes.services.rejections import Rejection
     from hospes.tenancy.database import TenantSessions, create_engine_async
     from hospes.tenancy.registry import TenantRegistry
 

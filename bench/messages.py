@@ -46,7 +46,7 @@ from hospes.bench.seed import _tenant_keys, libpq_url, scratch_database
 from hospes.models.tenant import Channel, CommunicationStatus, Guest
 from hospes.notifications import outgoing
 from hospes.notifications.providers.log import LogProvider
-from hospes.resolvers.guest_fields import set_email, set_name
+from hospes.services.guest_fields import set_email, set_name
 from hospes.settings import Settings
 from hospes.tasks import outbox
 from hospes.tasks.broker import make_broker

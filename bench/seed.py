@@ -22,7 +22,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import Engine, make_url
 
-from hospes.resolvers.guest_fields import encrypted_contact, name_fields
+from hospes.services.guest_fields import encrypted_contact, name_fields
 from hospes.tenancy.crypto import MasterKey, TenantKeys
 from hospes.tenancy.database import bind_search_path, sqlalchemy_url
 from hospes.tenancy.encrypted_columns import (
@@ -355,7 +355,7 @@ class _Generator:
         return Person(guest_id, first, last, country, language, email, phone, channel, created)
 
     def add_guest(self, person: Person, *, notes: str | None, last_activity: datetime) -> None:
-        """The guest's row, stored as the API stores it (resolvers/guest_fields.py): contact data
+        """The guest's row, stored as the API stores it (services/guest_fields.py): contact data
         encrypted with a blind index beside it, the folded name as sort key; `search_vector` is
         filled from `name_key` in one UPDATE after the COPY."""
         name = f"{person.first} {person.last}"

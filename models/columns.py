@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
@@ -31,6 +32,14 @@ SHORT_MAX = 100
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def zone_of(name: str) -> ZoneInfo:
+    """A property's timezone; an unknown name reads as UTC."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 def id_field() -> Any:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from hospes.models.columns import utcnow
+from hospes.models.columns import utcnow, zone_of
 from hospes.models.public import OutboxKind
 from hospes.models.tenant import (
     Booking,
@@ -25,9 +25,8 @@ from hospes.models.tenant import (
     ScheduledStatus,
 )
 from hospes.notifications import outgoing
-from hospes.resolvers.company import CompanySettings
-from hospes.resolvers.portal import zone_of
 from hospes.tasks import outbox
+from hospes.tenancy.company_settings import CompanySettings
 from hospes.tenancy.crypto import TenantKeys
 from hospes.tenancy.registry import TenantRef
 

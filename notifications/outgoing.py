@@ -31,11 +31,17 @@ from hospes.models.tenant import (
 )
 from hospes.notifications import routing, templates, values
 from hospes.notifications.routing import Recipient, Routed
-from hospes.resolvers import guest_fields
-from hospes.resolvers.company import CompanySettings
 from hospes.tasks import outbox
+from hospes.tenancy.company_settings import CompanySettings
 from hospes.tenancy.crypto import TenantKeys
-from hospes.tenancy.encrypted_columns import MESSAGE_BODY, MESSAGE_RECIPIENT, MESSAGE_SECRETS, MESSAGE_SUBJECT
+from hospes.tenancy.encrypted_columns import (
+    GUEST_EMAIL,
+    GUEST_PHONE,
+    MESSAGE_BODY,
+    MESSAGE_RECIPIENT,
+    MESSAGE_SECRETS,
+    MESSAGE_SUBJECT,
+)
 from hospes.tenancy.registry import TenantRef
 
 # Values that are credentials: never in the body staff read, only in `secrets_enc` beside it.
@@ -111,8 +117,8 @@ def recipient_of(guest: Guest | None, keys: TenantKeys, *, override: str | None 
             erased=guest is not None and guest.erased_at is not None,
         )
     return Recipient(
-        email=guest_fields.email_of(guest, keys),
-        phone=guest_fields.phone_of(guest, keys),
+        email=GUEST_EMAIL.read(guest, keys),
+        phone=GUEST_PHONE.read(guest, keys),
         preferred_channel=Channel(guest.preferred_channel) if guest.preferred_channel else None,
         sms_opt_in=guest.sms_opt_in,
         marketing_email_consent=guest.marketing_email_consent,

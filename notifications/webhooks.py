@@ -9,6 +9,7 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,21 +18,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hospes.models.columns import utcnow
 from hospes.models.tenant import (
     Channel,
     Communication,
     CommunicationStatus,
     DeliveryStep,
     Direction,
-    Guest,
-    MessageClass,
 )
 from hospes.notifications import callbacks, credentials, outgoing, signatures
 from hospes.notifications.providers import ProviderConfig
-from hospes.resolvers.context import Resources
-from hospes.tenancy.encrypted_columns import MESSAGE_BODY
+from hospes.tenancy.keyring import Keyring
 from hospes.tenancy.registry import TenantRef
+from hospes.tenancy.resources import Resources
 
 log = logging.getLogger("hospes.webhooks")
 _SENDGRID_SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
@@ -46,6 +44,20 @@ _STEP = {
 }
 
 
+class InboundStore(Protocol):
+    """Files an inbound message on its guest's history, in the caller's transaction. Filing it is
+    a domain rule (an unknown sender becomes a guest) above this layer, so the app passes it in."""
+
+    async def __call__(
+        self,
+        session: AsyncSession,
+        *,
+        keyring: Keyring,
+        tenant: TenantRef,
+        inbound: callbacks.InboundMessage,
+    ) -> None: ...
+
+
 def _refused() -> Response:
     return JSONResponse({"error": "invalid signature"}, status_code=403)
 
@@ -53,8 +65,9 @@ def _refused() -> Response:
 class Webhooks:
     """The webhook endpoints, over the app's shared resources."""
 
-    def __init__(self, resources: Resources) -> None:
+    def __init__(self, resources: Resources, *, store_inbound: InboundStore) -> None:
         self.resources = resources
+        self.store_inbound = store_inbound
 
     def routes(self) -> list[Route]:
         return [
@@ -213,54 +226,8 @@ class Webhooks:
         return Response(_EMPTY_TWIML, media_type="text/xml")
 
     async def _store_inbound(self, tenant: TenantRef, inbound: callbacks.InboundMessage) -> None:
-        """Store the message on its guest's history (a new guest for an unknown sender), once."""
-        from hospes.resolvers import guests, intake
-
         async with self._session(tenant) as session, session.begin():
-            seen = await session.scalar(
-                sa.select(col(Communication.id)).where(
-                    col(Communication.provider_message_id) == inbound.provider_message_id
-                )
-            )
-            if seen is not None:
-                return  # Twilio retried the webhook
-            keys = await self.resources.keyring.keys(session, tenant.schema_name)
-            phone_bidx = keys.blind_index(inbound.sender, kind="phone")
-            guest = await session.scalar(
-                sa.select(Guest)
-                .where(col(Guest.phone_bidx) == phone_bidx, col(Guest.erased_at).is_(None))
-                .order_by(col(Guest.last_activity_at).desc())
-                .limit(1)
-            )
-            if guest is None:
-                details = intake.GuestDetails(
-                    name=inbound.profile_name or "Unknown sender",
-                    email=None,
-                    phone=inbound.sender,
-                    country=None,
-                    language=None,
-                )
-                guest, _ = await intake.find_or_create_guest(
-                    session, keys, details, actor=None, source=f"inbound:{inbound.channel.value}"
-                )
-            now = utcnow()
-            communication = Communication(
-                id=uuid.uuid4(),
-                guest_id=guest.id,
-                channel=inbound.channel.value,
-                direction=Direction.IN.value,
-                message_class=MessageClass.TRANSACTIONAL.value,
-                status=CommunicationStatus.DELIVERED.value,
-                provider="twilio",
-                provider_message_id=inbound.provider_message_id,
-                status_at=now,
-                sent_at=now,
-            )
-            MESSAGE_BODY.write(communication, keys, inbound.body)
-            session.add(communication)
-            await session.flush()
-            outgoing.add_event(session, communication, DeliveryStep.RECEIVED, provider="twilio")
-            await guests.touch(session, guest.id)
+            await self.store_inbound(session, keyring=self.resources.keyring, tenant=tenant, inbound=inbound)
 
 
 async def _find(session: AsyncSession, update: callbacks.StatusUpdate) -> Communication | None:

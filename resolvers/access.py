@@ -16,13 +16,13 @@ from sqlmodel import col
 
 from hospes.models.columns import NAME_MAX, utcnow
 from hospes.models.public import ApiKey
-from hospes.resolvers import audit
 from hospes.resolvers import validation as check
 from hospes.resolvers.context import Context
 from hospes.resolvers.pagination import Page, Sort, keyset_page
 from hospes.resolvers.permissions import SCOPES
-from hospes.resolvers.validation import Problems, Rejection, rejected
 from hospes.schema.errors import UserErrorCode
+from hospes.services import audit
+from hospes.services.rejections import Problems, Rejection, rejected
 from hospes.tenancy import tokens
 from hospes.tenancy.principal import Principal, PrincipalKind
 

@@ -11,9 +11,8 @@ from strawberry.dataloader import DataLoader
 
 from hospes.models.tenant import Guest, GuestAccount
 from hospes.resolvers import ratelimit
-from hospes.resolvers.company import CompanySettings
+from hospes.resolvers import validation as check
 from hospes.resolvers.context import Context
-from hospes.resolvers.validation import Rejection
 from hospes.schema.errors import unauthenticated
 from hospes.services.accounts import (
     checkout,
@@ -26,6 +25,8 @@ from hospes.services.accounts import (
     repository,
 )
 from hospes.services.accounts.deps import AccountDeps, checked_address
+from hospes.services.rejections import Problems, Rejection
+from hospes.tenancy.company_settings import CompanySettings
 from hospes.tenancy.crypto import TenantKeys
 from hospes.tenancy.principal import PrincipalKind
 
@@ -333,9 +334,10 @@ def form_opens_account(ctx: Context, *, create_account: bool) -> bool:
 
 async def disable_account(ctx: Context, *, guest_id: str) -> Guest | Rejection:
     """Staff disable a guest's account (see `disabling.disable`); its sessions end."""
-    guest_pk = disabling.check_guest_id(guest_id)
-    if isinstance(guest_pk, Rejection):
-        return guest_pk
+    problems = Problems()
+    guest_pk = check.object_id(problems, "guestId", "Guest", guest_id)
+    if problems or guest_pk is None:
+        return problems.rejection()
     deps = deps_of(ctx)
     outcome = await ctx.write(lambda session: disabling.disable(session, deps=deps, guest_pk=guest_pk))
     if isinstance(outcome, Rejection):

@@ -14,9 +14,9 @@ from hospes.models.columns import utcnow
 from hospes.models.tenant import StaffUser
 from hospes.resolvers import ratelimit
 from hospes.resolvers.context import Context
-from hospes.resolvers.validation import Rejection, rejected
 from hospes.schema.errors import UserErrorCode, unauthenticated
 from hospes.schema.inputs import LoginInput
+from hospes.services.rejections import Rejection, rejected
 from hospes.settings import Settings
 from hospes.tenancy.credentials import SLUG
 from hospes.tenancy.principal import PrincipalKind

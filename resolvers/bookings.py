@@ -14,14 +14,16 @@ from sqlmodel import col
 from hospes.models.columns import NAME_MAX, SHORT_MAX, TEXT_MAX, utcnow
 from hospes.models.tenant import Booking, BookingSource, BookingStatus, Guest, Property
 from hospes.notifications import lifecycle
-from hospes.resolvers import audit, guest_fields, guests, intake, portal
 from hospes.resolvers import validation as check
 from hospes.resolvers.context import Context
-from hospes.resolvers.intake import GuestDetails
-from hospes.resolvers.validation import Problems, Rejection, rejected
+from hospes.resolvers.intake import clean_details
 from hospes.schema.errors import UserErrorCode, not_found
 from hospes.schema.ids import decode_id
 from hospes.schema.inputs import CancelBookingInput, CreateBookingInput, ImportOtaBookingInput, StayGuestInput
+from hospes.services import audit, guest_fields, guests, intake
+from hospes.services.intake import GuestDetails
+from hospes.services.rejections import Problems, Rejection, rejected
+from hospes.tenancy import portal_links
 from hospes.tenancy.crypto import TenantKeys
 from hospes.tenancy.encrypted_columns import CANCEL_REASON
 
@@ -112,7 +114,7 @@ class BookingWithLink:
     portal period is already over)."""
 
     booking: Booking
-    link: portal.PortalLink | None
+    link: portal_links.PortalLink | None
 
 
 async def add_booking(
@@ -153,7 +155,7 @@ async def add_booking(
     await session.flush()
     await guests.refresh_booking_count(session, guest.id)
     await guests.touch(session, guest.id)
-    link = await portal.issue_link(session, booking) if status is not BookingStatus.CANCELLED else None
+    link = await portal_links.issue_link(session, booking) if status is not BookingStatus.CANCELLED else None
     return BookingWithLink(booking, link)
 
 
@@ -179,7 +181,7 @@ async def create_booking(ctx: Context, data: CreateBookingInput) -> BookingWithL
     elif data.guest_id is not None:
         guest_pk = check.object_id(problems, "guestId", "Guest", data.guest_id)
     elif data.guest is not None:
-        details = intake.clean_details(problems, data.guest, region=ctx.tenant.settings.get("default_region"))
+        details = clean_details(problems, data.guest, region=ctx.tenant.settings.get("default_region"))
     if problems or stay is None:
         return problems.rejection()
     keys = await ctx.keys()
@@ -254,7 +256,7 @@ async def import_ota_booking(
         currency=data.currency,
         stay_guest=data.stay_guest,
     )
-    details = intake.clean_details(problems, data.guest, region=ctx.tenant.settings.get("default_region"))
+    details = clean_details(problems, data.guest, region=ctx.tenant.settings.get("default_region"))
     if problems or stay is None or details is None or channel is None or external_id is None:
         return problems.rejection()
     channel = channel.lower()
@@ -300,12 +302,12 @@ async def import_ota_booking(
         _update_stay(existing, keys, stay=stay, status=data.status)
         await session.flush()
         if data.status is BookingStatus.CANCELLED:
-            await portal.revoke_links(session, existing.id)
+            await portal_links.revoke_links(session, existing.id)
         await guests.refresh_booking_count(session, existing.guest_id)
         await guests.touch(session, existing.guest_id)
         updated = BookingWithLink(existing, None)
         if data.status is BookingStatus.CONFIRMED and not was_confirmed:
-            updated = BookingWithLink(existing, await portal.issue_link(session, existing))
+            updated = BookingWithLink(existing, await portal_links.issue_link(session, existing))
             await _confirmed(ctx, session, keys, updated)
         else:  # new dates move the schedule; a cancellation cancels it
             await lifecycle.schedule(
@@ -356,7 +358,7 @@ async def cancel_booking(ctx: Context, data: CancelBookingInput) -> Booking | Re
         booking.cancelled_at = utcnow()
         CANCEL_REASON.write(booking, await ctx.keys_within(session), reason)
         await session.flush()
-        await portal.revoke_links(session, booking.id)
+        await portal_links.revoke_links(session, booking.id)
         await guests.refresh_booking_count(session, booking.guest_id)
         await lifecycle.schedule(
             session,

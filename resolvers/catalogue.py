@@ -9,13 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hospes.models.columns import NAME_MAX, TEXT_MAX
 from hospes.models.tenant import Booking, BookingStatus, Service, ServiceRequest
-from hospes.resolvers import guests
 from hospes.resolvers import validation as check
 from hospes.resolvers.context import Context
 from hospes.resolvers.pagination import Page, Sort, keyset_page
-from hospes.resolvers.validation import Problems, Rejection, rejected
 from hospes.schema.errors import UserErrorCode
 from hospes.schema.inputs import CreateServiceInput, CreateServiceRequestInput
+from hospes.services import guests
+from hospes.services.rejections import Problems, Rejection, rejected
 from hospes.tenancy.encrypted_columns import SERVICE_REQUEST_NOTES
 
 BY_NAME = Sort("name", sa.func.lower(Service.name), Service.id, "text", descending=False)

@@ -6,51 +6,29 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, TypeVar
 
 import strawberry
-from dramatiq.broker import Broker
-from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 from sqlmodel import SQLModel
 from starlette.requests import HTTPConnection
 
-from hospes.resolvers.validation import Rejection
+from hospes.resolvers.loaders import Loaders
 from hospes.schema.errors import ApiError, ErrorCode, forbidden, unauthenticated
-from hospes.settings import Settings
+from hospes.services.rejections import Rejection
 from hospes.tasks import outbox
 from hospes.tasks.relay import relay
 from hospes.tenancy.crypto import TenantKeys, versions_in
-from hospes.tenancy.database import TenantSessions
 from hospes.tenancy.encrypted_columns import EncryptedColumn
-from hospes.tenancy.keyring import Keyring
-from hospes.tenancy.passwords import Passwords
 from hospes.tenancy.principal import AuthResult, Principal, PrincipalKind
-from hospes.tenancy.registry import TenantRef, TenantRegistry
-from hospes.tenancy.sessions import SessionStore
+from hospes.tenancy.registry import TenantRef
+from hospes.tenancy.resources import Resources
 
 log = logging.getLogger("hospes.context")
 T = TypeVar("T")
 M = TypeVar("M", bound=SQLModel)
-
-
-@dataclass
-class Resources:
-    """Process-wide handles the app is built with; shared by every request."""
-
-    settings: Settings
-    engine: AsyncEngine
-    redis: Redis
-    registry: TenantRegistry
-    sessions: SessionStore
-    tenant_sessions: TenantSessions
-    passwords: Passwords
-    keyring: Keyring
-    # Where the outbox relay enqueues after commit; None leaves everything to the scheduler.
-    broker: Broker | None = None
 
 
 class Context:
@@ -114,9 +92,8 @@ class Context:
         return self._session
 
     @cached_property
-    def loaders(self) -> Any:
-        from hospes.resolvers.loaders import Loaders
-
+    def loaders(self) -> Loaders:
+        """The request's DataLoaders, created on first use; each one on first use by its name."""
         return Loaders(self)
 
     async def scalars(self, statement: Executable) -> Sequence[Any]:

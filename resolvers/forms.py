@@ -19,16 +19,18 @@ from hospes.models.tenant import (
     Guest,
 )
 from hospes.models.tenant import Channel as ChannelKind
-from hospes.resolvers import accounts, bookings, guests, intake, ratelimit
+from hospes.resolvers import accounts, bookings, ratelimit
 from hospes.resolvers import validation as check
-from hospes.resolvers.company import CompanySettings
 from hospes.resolvers.context import Context
-from hospes.resolvers.intake import GuestDetails
-from hospes.resolvers.validation import Problems, Rejection, rejected
+from hospes.resolvers.intake import clean_details
 from hospes.schema.errors import UserErrorCode
 from hospes.schema.ids import encode_id
 from hospes.schema.inputs import GuestDetailsInput, SubmitBookingFormInput, SubmitContactFormInput
+from hospes.services import guests, intake
 from hospes.services.accounts import checkout
+from hospes.services.intake import GuestDetails
+from hospes.services.rejections import Problems, Rejection, rejected
+from hospes.tenancy.company_settings import CompanySettings
 from hospes.tenancy.crypto import TenantKeys
 from hospes.tenancy.encrypted_columns import MESSAGE_BODY, MESSAGE_SUBJECT
 from hospes.tenancy.passwords import password_problem
@@ -97,7 +99,7 @@ async def submit_booking_form(ctx: Context, data: SubmitBookingFormInput) -> str
     )
     holder = await accounts.booking_holder(ctx)
     # A logged-in guest is known already: the typed person may be anyone, even without contact.
-    details = intake.clean_details(problems, data.guest, region=region, require_contact=holder is None)
+    details = clean_details(problems, data.guest, region=region, require_contact=holder is None)
     message = check.text(problems, "message", data.message, max_length=TEXT_MAX)
     opens_account = holder is None and accounts.form_opens_account(ctx, create_account=data.create_account)
     password = data.password or None
@@ -168,7 +170,7 @@ async def submit_booking_form(ctx: Context, data: SubmitBookingFormInput) -> str
 async def submit_contact_form(ctx: Context, data: SubmitContactFormInput) -> str | Rejection:
     """A message from the site's contact form, stored as an inbound communication of the guest."""
     problems = Problems()
-    details = intake.clean_details(
+    details = clean_details(
         problems,
         GuestDetailsInput(name=data.name, email=data.email, phone=data.phone),
         region=ctx.tenant.settings.get("default_region"),

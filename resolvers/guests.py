@@ -15,15 +15,15 @@ from sqlmodel import col
 
 from hospes.models.columns import NAME_MAX, TEXT_MAX
 from hospes.models.tenant import Booking, BookingStatus, Guest, GuestTally
-from hospes.resolvers import audit, guest_fields
 from hospes.resolvers import validation as check
 from hospes.resolvers.context import Context
 from hospes.resolvers.pagination import Page, Sort, keyset_page
-from hospes.resolvers.validation import Problems, Rejection, rejected
 from hospes.schema.enums import GuestOrderField, OrderDirection
 from hospes.schema.errors import UserErrorCode, bad_input, not_found
 from hospes.schema.ids import decode_id
 from hospes.schema.inputs import CreateGuestInput, GuestFilter, GuestOrder, UpdateGuestInput
+from hospes.services import audit, guest_fields
+from hospes.services.rejections import Problems, Rejection, rejected
 from hospes.tenancy.crypto import TenantKeys
 
 SEARCH_MAX = 200
@@ -235,20 +235,3 @@ async def update_guest(ctx: Context, data: UpdateGuestInput) -> Guest | Rejectio
         return guest
 
     return await ctx.write(work)
-
-
-async def touch(session: AsyncSession, guest_id: uuid.UUID) -> None:
-    """Mark activity on a guest record (bookings, payments, messages, service requests)."""
-    await session.execute(
-        sa.update(Guest).where(col(Guest.id) == guest_id).values(last_activity_at=sa.func.now())
-    )
-
-
-async def refresh_booking_count(session: AsyncSession, guest_id: uuid.UUID) -> None:
-    """Recount a guest's non-cancelled bookings (the customer list sorts by it)."""
-    live = (
-        sa.select(sa.func.count())
-        .where(col(Booking.guest_id) == guest_id, col(Booking.status) != BookingStatus.CANCELLED.value)
-        .scalar_subquery()
-    )
-    await session.execute(sa.update(Guest).where(col(Guest.id) == guest_id).values(booking_count=live))

@@ -7,9 +7,10 @@ import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.sql import Executable
 from sqlmodel import SQLModel, col
 from strawberry.dataloader import DataLoader
 
@@ -27,15 +28,25 @@ from hospes.models.tenant import (
     ServiceRequest,
     StaffUser,
 )
-
-if TYPE_CHECKING:
-    from hospes.resolvers.context import Context
+from hospes.tenancy.registry import TenantRef
 
 M = TypeVar("M", bound=SQLModel)
 Keys = Sequence[uuid.UUID]
 
 
-def _by_id(ctx: Context, model: type[M]) -> Callable[[Keys], Awaitable[list[M | None]]]:
+class Reader(Protocol):
+    """What the loaders need of their request (the GraphQL context is one): its tenant, and its
+    session's statements run one at a time. The context creates the loaders, never the reverse."""
+
+    @property
+    def tenant(self) -> TenantRef: ...
+
+    async def scalars(self, statement: Executable) -> Sequence[Any]: ...
+
+    async def rows(self, statement: Executable) -> Sequence[Any]: ...
+
+
+def _by_id(ctx: Reader, model: type[M]) -> Callable[[Keys], Awaitable[list[M | None]]]:
     async def load(keys: Keys) -> list[M | None]:
         rows = await ctx.scalars(sa.select(model).where(sa.inspect(model).primary_key[0].in_(keys)))
         found = {row.id: row for row in rows}
@@ -45,7 +56,7 @@ def _by_id(ctx: Context, model: type[M]) -> Callable[[Keys], Awaitable[list[M | 
 
 
 def _children(
-    ctx: Context, model: type[M], parent: Any, *order_by: Any
+    ctx: Reader, model: type[M], parent: Any, *order_by: Any
 ) -> Callable[[Keys], Awaitable[list[list[M]]]]:
     """Load the children of many parents at once, in `order_by` within each parent."""
 
@@ -60,7 +71,7 @@ def _children(
 
 
 class Loaders:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Reader) -> None:
         self._ctx = ctx
 
     @cached_property

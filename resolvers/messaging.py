@@ -25,17 +25,17 @@ from hospes.models.tenant import (
 from hospes.notifications import credentials, outgoing, routing, templates
 from hospes.notifications.providers import ProviderConfig, build_providers
 from hospes.notifications.providers.log import LogProvider
-from hospes.resolvers import audit, guests
 from hospes.resolvers import validation as check
-from hospes.resolvers.company import CompanySettings
 from hospes.resolvers.context import Context
 from hospes.resolvers.pagination import Page, Sort, keyset_page
-from hospes.resolvers.validation import Problems, Rejection, rejected
 from hospes.schema.errors import UserErrorCode, bad_input, not_found
 from hospes.schema.ids import decode_id
 from hospes.schema.inputs import SendMessageInput, UpdateMessagingSettingsInput, UpsertMessageTemplateInput
 from hospes.schema.outgoing import MessagingSettings, Preview
+from hospes.services import audit, guests
+from hospes.services.rejections import Problems, Rejection, rejected
 from hospes.settings import Settings
+from hospes.tenancy.company_settings import CompanySettings
 from hospes.tenancy.principal import PrincipalKind
 
 BY_KEY = Sort("key", MessageTemplate.key, MessageTemplate.id, "text", descending=False)

@@ -7,7 +7,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from hospes.resolvers.validation import Rejection
+from hospes.services.rejections import Rejection
 
 P = TypeVar("P")
 T = TypeVar("T")

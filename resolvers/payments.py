@@ -7,12 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hospes.models.columns import SHORT_MAX, utcnow
 from hospes.models.tenant import Booking, Payment, PaymentStatus
 from hospes.notifications import lifecycle
-from hospes.resolvers import guests
 from hospes.resolvers import validation as check
 from hospes.resolvers.context import Context
-from hospes.resolvers.validation import Problems, Rejection, rejected
 from hospes.schema.errors import UserErrorCode
 from hospes.schema.inputs import RecordPaymentInput
+from hospes.services import guests
+from hospes.services.rejections import Problems, Rejection, rejected
 from hospes.tenancy.encrypted_columns import PAYMENT_REFERENCE
 
 

@@ -1,25 +1,17 @@
-"""The guest portal. Every booking gets a link when it is created; staff rotate or revoke it; the
-link shows that one booking (never the guest record) and lets the guest request trip services.
-
-A link is `<portal_base_url>/<token>`; only the token's SHA-256 is stored, in `public.portal_token`.
-The table is schema-qualified, so the tenant-bound session writes it in the booking's transaction;
-the token's tenant is always the schema that session is bound to, never a separate argument."""
+"""The guest portal. Staff rotate or revoke a booking's link (`tenancy/portal_links.py` issues
+them); the link shows that one booking (never the guest record) and lets the guest request trip
+services."""
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from hospes.models.columns import utcnow
-from hospes.models.public import PortalToken, Tenant
+from hospes.models.columns import zone_of
 from hospes.models.tenant import (
     Booking,
     BookingStatus,
@@ -29,102 +21,27 @@ from hospes.models.tenant import (
     Service,
     ServiceRequest,
 )
-from hospes.resolvers import audit, catalogue
+from hospes.resolvers import catalogue
 from hospes.resolvers import validation as check
-from hospes.resolvers.company import CompanySettings
 from hospes.resolvers.context import Context
 from hospes.resolvers.loaders import existing
-from hospes.resolvers.validation import Problems, Rejection, rejected
 from hospes.schema.errors import UserErrorCode, unauthenticated
 from hospes.schema.ids import encode_id
 from hospes.schema.inputs import CreateServiceRequestInput
-from hospes.tenancy import tokens
+from hospes.services import portal
+from hospes.services.rejections import Problems, Rejection, rejected
+from hospes.tenancy.company_settings import CompanySettings
 from hospes.tenancy.credentials import INVALID_LINK
 from hospes.tenancy.encrypted_columns import CHECK_IN_INSTRUCTIONS
+from hospes.tenancy.portal_links import PortalLink
 from hospes.tenancy.principal import PrincipalKind
-from hospes.tenancy.registry import TenantRef
 
-# The tenant whose schema the session is bound to (`search_path` holds exactly that schema).
-_SESSION_TENANT = (
-    sa.select(col(Tenant.id)).where(col(Tenant.schema_name) == sa.func.current_schema()).scalar_subquery()
-)
-_TENANT_COLUMNS = tuple(Tenant.__table__.c)  # type: ignore[attr-defined]
 # The catalogue a guest sees is a company's short list; the cap only bounds a pathological one.
 MAX_PORTAL_SERVICES = 200
 
 
-@dataclass(frozen=True)
-class PortalLink:
-    """A link just issued. `token` exists nowhere else: it is shown once."""
-
-    url: str
-    token: str
-    expires_at: datetime
-
-
-def zone_of(name: str) -> ZoneInfo:
-    """A property's timezone; an unknown name reads as UTC."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def link_expiry(*, check_out: date, timezone: str, days_after_checkout: int) -> datetime:
-    """The end of the check-out day at the property, plus `days_after_checkout` days."""
-    end_of_checkout_day = datetime.combine(check_out + timedelta(days=1), time.min, tzinfo=zone_of(timezone))
-    return end_of_checkout_day + timedelta(days=days_after_checkout)
-
-
 def local_today(timezone: str) -> date:
     return datetime.now(zone_of(timezone)).date()
-
-
-async def _session_tenant(session: AsyncSession) -> TenantRef:
-    row = (
-        await session.execute(
-            sa.select(*_TENANT_COLUMNS).where(col(Tenant.schema_name) == sa.func.current_schema())
-        )
-    ).one()
-    return TenantRef.from_row(row)
-
-
-async def revoke_links(session: AsyncSession, booking_id: uuid.UUID) -> int:
-    """Revoke every live link of the booking (in the session's tenant); how many were live."""
-    result = await session.execute(
-        sa.update(PortalToken)
-        .where(
-            col(PortalToken.tenant_id) == _SESSION_TENANT,
-            col(PortalToken.booking_id) == booking_id,
-            col(PortalToken.revoked_at).is_(None),
-        )
-        .values(revoked_at=sa.func.now())
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def issue_link(session: AsyncSession, booking: Booking) -> PortalLink | None:
-    """Issue a link for the booking in the session's transaction. None when the portal period is
-    already over (a stay entered long after it ended): such a link would be dead on arrival."""
-    tenant = await _session_tenant(session)
-    settings = CompanySettings.of(tenant)
-    place = await session.get(Property, booking.property_id)
-    expires_at = link_expiry(
-        check_out=booking.check_out,
-        timezone=place.timezone if place is not None else "UTC",
-        days_after_checkout=settings.portal_expiry_days_after_checkout,
-    )
-    if expires_at <= utcnow():
-        return None
-    token = tokens.new_portal_token()
-    await session.execute(
-        sa.insert(PortalToken).values(
-            token_hash=tokens.digest(token), tenant_id=tenant.id, booking_id=booking.id, expires_at=expires_at
-        )
-    )
-    return PortalLink(
-        url=f"{settings.portal_base_url.rstrip('/')}/{token}", token=token, expires_at=expires_at
-    )
 
 
 # Staff: rotate and revoke.
@@ -136,26 +53,8 @@ async def issue_portal_link(ctx: Context, *, booking_id: str) -> PortalLink | Re
     pk = check.object_id(problems, "bookingId", "Booking", booking_id)
     if problems or pk is None:
         return problems.rejection()
-
-    async def work(session: AsyncSession) -> PortalLink | Rejection:
-        # The row lock serialises concurrent rotations, so one live link remains.
-        booking = await session.get(Booking, pk, with_for_update=True, populate_existing=True)
-        if booking is None:
-            return rejected("bookingId", UserErrorCode.NOT_FOUND, "Booking not found.")
-        if booking.status == BookingStatus.CANCELLED.value:
-            return rejected("bookingId", UserErrorCode.INVALID_STATE, "The booking is cancelled.")
-        await revoke_links(session, booking.id)
-        link = await issue_link(session, booking)
-        if link is None:
-            return rejected(
-                "bookingId", UserErrorCode.INVALID_STATE, "The stay ended too long ago for a portal link."
-            )
-        audit.record(
-            session, actor=ctx.principal, action="portal_link.issued", entity="booking", entity_id=booking.id
-        )
-        return link
-
-    return await ctx.write(work)
+    actor = ctx.principal
+    return await ctx.write(lambda session: portal.issue_portal_link(session, booking_id=pk, actor=actor))
 
 
 async def revoke_portal_link(ctx: Context, *, booking_id: str) -> Booking | Rejection:
@@ -164,22 +63,8 @@ async def revoke_portal_link(ctx: Context, *, booking_id: str) -> Booking | Reje
     pk = check.object_id(problems, "bookingId", "Booking", booking_id)
     if problems or pk is None:
         return problems.rejection()
-
-    async def work(session: AsyncSession) -> Booking | Rejection:
-        booking = await session.get(Booking, pk, with_for_update=True)
-        if booking is None:
-            return rejected("bookingId", UserErrorCode.NOT_FOUND, "Booking not found.")
-        if await revoke_links(session, booking.id):
-            audit.record(
-                session,
-                actor=ctx.principal,
-                action="portal_link.revoked",
-                entity="booking",
-                entity_id=booking.id,
-            )
-        return booking
-
-    return await ctx.write(work)
+    actor = ctx.principal
+    return await ctx.write(lambda session: portal.revoke_portal_link(session, booking_id=pk, actor=actor))
 
 
 # The guest, holding a link.

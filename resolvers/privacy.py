@@ -21,12 +21,12 @@ from hospes.models.tenant import (
     ScheduledStatus,
     ServiceRequest,
 )
-from hospes.resolvers import audit, guest_fields, guests
 from hospes.resolvers import validation as check
 from hospes.resolvers.context import Context
-from hospes.resolvers.validation import Problems, Rejection, rejected
 from hospes.schema.errors import UserErrorCode
 from hospes.schema.inputs import EraseGuestInput, MergeGuestsInput, SetGuestConsentInput
+from hospes.services import audit, guest_fields, guests
+from hospes.services.rejections import Problems, Rejection, rejected
 from hospes.tenancy.crypto import TenantKeys
 from hospes.tenancy.encrypted_columns import (
     MESSAGE_BODY,

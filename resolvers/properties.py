@@ -12,8 +12,8 @@ from hospes.models.tenant import Property
 from hospes.resolvers import validation as check
 from hospes.resolvers.context import Context
 from hospes.resolvers.pagination import Page, Sort, keyset_page
-from hospes.resolvers.validation import Problems, Rejection
 from hospes.schema.inputs import CreatePropertyInput
+from hospes.services.rejections import Problems, Rejection
 from hospes.tenancy.encrypted_columns import CHECK_IN_INSTRUCTIONS, VILLA_GUIDE
 
 BY_NAME = Sort("name", sa.func.lower(Property.name), Property.id, "text", descending=False)

@@ -1,95 +1,38 @@
-"""Staff users of a company: created, renamed, given another role or deactivated by owners.
-A role change or a deactivation ends the user's sessions at once, and no change may leave the
-company without an active owner."""
+"""Staff users of a company, for owners: `staffUsers`, `createStaffUser`, `updateStaffUser`,
+`deactivateStaffUser`. The rules are `services/staff.py`'s."""
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import sqlalchemy as sa
 import strawberry
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from strawberry.types.unset import UnsetType
 
 from hospes.models.columns import NAME_MAX
 from hospes.models.tenant import StaffRole, StaffUser
-from hospes.resolvers import audit
 from hospes.resolvers import validation as check
 from hospes.resolvers.context import Context
 from hospes.resolvers.pagination import Page, Sort, keyset_page
-from hospes.resolvers.validation import Problems, Rejection, rejected
 from hospes.schema.errors import UserErrorCode
-from hospes.tenancy.passwords import Passwords, password_problem
+from hospes.services import staff
+from hospes.services.rejections import Problems, Rejection
 
 BY_EMAIL = Sort("email", col(StaffUser.email), col(StaffUser.id), "text", descending=False)
-LAST_OWNER = "The company needs at least one active owner."
-# Serialises changes to a company's staff, so two owners cannot demote each other at once.
-_STAFF_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '/staff'))")
-
-
-async def create_staff_user(
-    session: AsyncSession,
-    *,
-    passwords: Passwords,
-    email: str,
-    password: str,
-    role: StaffRole,
-    name: str | None = None,
-) -> StaffUser | Rejection:
-    """Add a staff user to the session's tenant; emails are unique per tenant, case-insensitively."""
-    problems = Problems()
-    clean_email = check.email(problems, "email", email, required=True)
-    clean_name = check.text(problems, "name", name, max_length=NAME_MAX)
-    weakness = password_problem(password)
-    if weakness:
-        problems.add("password", UserErrorCode.INVALID, weakness)
-    if problems or clean_email is None:
-        return problems.rejection()
-    duplicate = rejected("email", UserErrorCode.DUPLICATE, "A staff user with this email exists.")
-    taken = await session.scalar(sa.select(col(StaffUser.id)).where(col(StaffUser.email) == clean_email))
-    if taken is not None:
-        return duplicate
-    user = StaffUser(
-        email=clean_email,
-        name=clean_name,
-        role=role.value,
-        password_hash=await asyncio.to_thread(passwords.hash, password),
-    )
-    try:
-        async with session.begin_nested():  # two creations racing for one email
-            session.add(user)
-            await session.flush()
-    except IntegrityError:
-        return duplicate
-    return user
 
 
 async def add_staff_user(
     ctx: Context, *, email: str, password: str, name: str | None, role: StaffRole
 ) -> StaffUser | Rejection:
     """`createStaffUser`: a new login of the caller's company, audited."""
-
-    async def work(session: AsyncSession) -> StaffUser | Rejection:
-        outcome = await create_staff_user(
-            session, passwords=ctx.resources.passwords, email=email, password=password, role=role, name=name
+    passwords, actor = ctx.resources.passwords, ctx.principal
+    return await ctx.write(
+        lambda session: staff.add_staff_user(
+            session, passwords=passwords, actor=actor, email=email, password=password, name=name, role=role
         )
-        if not isinstance(outcome, Rejection):
-            audit.record(
-                session,
-                actor=ctx.principal,
-                action="staff_user.created",
-                entity="staff_user",
-                entity_id=outcome.id,
-                data={"role": outcome.role},
-            )
-        return outcome
-
-    return await ctx.write(work)
+    )
 
 
 async def list_staff_users(
@@ -104,30 +47,6 @@ async def list_staff_users(
     return page, total
 
 
-async def _locked(session: AsyncSession, pk: uuid.UUID) -> StaffUser | None:
-    """The user's row, locked: a login of this user waits for the change to commit (and then
-    sees it), and a login that came first has already indexed the session this change ends."""
-    await session.execute(_STAFF_LOCK)
-    return await session.get(StaffUser, pk, with_for_update=True, populate_existing=True)
-
-
-async def _another_active_owner(session: AsyncSession, user: StaffUser) -> bool:
-    others = await session.scalar(
-        sa.select(sa.func.count())
-        .select_from(StaffUser)
-        .where(
-            col(StaffUser.role) == StaffRole.OWNER.value,
-            col(StaffUser.active).is_(True),
-            col(StaffUser.id) != user.id,
-        )
-    )
-    return bool(others)
-
-
-def _is_active_owner(user: StaffUser) -> bool:
-    return user.active and user.role == StaffRole.OWNER.value
-
-
 async def update_staff_user(
     ctx: Context,
     *,
@@ -135,8 +54,7 @@ async def update_staff_user(
     name: str | UnsetType | None = strawberry.UNSET,
     role: StaffRole | UnsetType | None = strawberry.UNSET,
 ) -> StaffUser | Rejection:
-    """Rename a user or change their role (fields left out stay as they are; a null name clears
-    it). A new role ends the user's sessions, so it applies from their next login."""
+    """Rename a user or change their role (fields left out stay as they are; a null name clears it)."""
     problems = Problems()
     pk = check.object_id(problems, "staffUserId", "StaffUser", staff_user_id)
     changes: dict[str, Any] = {}
@@ -149,63 +67,23 @@ async def update_staff_user(
             changes["role"] = StaffRole(role).value
     if problems or pk is None:
         return problems.rejection()
-
-    async def work(session: AsyncSession) -> StaffUser | Rejection:
-        user = await _locked(session, pk)
-        if user is None:
-            return rejected("staffUserId", UserErrorCode.NOT_FOUND, "Staff user not found.")
-        changed = {field: value for field, value in changes.items() if getattr(user, field) != value}
-        demoted = "role" in changed and changed["role"] != StaffRole.OWNER.value
-        if demoted and _is_active_owner(user) and not await _another_active_owner(session, user):
-            return rejected("role", UserErrorCode.INVALID_STATE, LAST_OWNER)
-        if not changed:
-            return user
-        for field, value in changed.items():
-            setattr(user, field, value)
-        data: dict[str, Any] = {"fields": sorted(changed)}
-        if "role" in changed:
-            data["role"] = changed["role"]
-        audit.record(
-            session,
-            actor=ctx.principal,
-            action="staff_user.updated",
-            entity="staff_user",
-            entity_id=user.id,
-            data=data,
+    sessions, tenant_id, actor = ctx.resources.sessions, ctx.tenant.id, ctx.principal
+    return await ctx.write(
+        lambda session: staff.update_staff_user(
+            session, sessions=sessions, tenant_id=tenant_id, actor=actor, user_id=pk, changes=changes
         )
-        await session.flush()
-        if "role" in changed:
-            await ctx.resources.sessions.end_all(tenant_id=ctx.tenant.id, subject_id=user.id)
-        return user
-
-    return await ctx.write(work)
+    )
 
 
 async def deactivate_staff_user(ctx: Context, *, staff_user_id: str) -> StaffUser | Rejection:
-    """Deactivate a user: they can no longer log in and their sessions end at once. Deactivating
-    a deactivated user changes nothing."""
+    """`deactivateStaffUser`; deactivating a deactivated user changes nothing."""
     problems = Problems()
     pk = check.object_id(problems, "staffUserId", "StaffUser", staff_user_id)
     if problems or pk is None:
         return problems.rejection()
-
-    async def work(session: AsyncSession) -> StaffUser | Rejection:
-        user = await _locked(session, pk)
-        if user is None:
-            return rejected("staffUserId", UserErrorCode.NOT_FOUND, "Staff user not found.")
-        if _is_active_owner(user) and not await _another_active_owner(session, user):
-            return rejected("staffUserId", UserErrorCode.INVALID_STATE, LAST_OWNER)
-        if user.active:
-            user.active = False
-            audit.record(
-                session,
-                actor=ctx.principal,
-                action="staff_user.deactivated",
-                entity="staff_user",
-                entity_id=user.id,
-            )
-            await session.flush()
-        await ctx.resources.sessions.end_all(tenant_id=ctx.tenant.id, subject_id=user.id)
-        return user
-
-    return await ctx.write(work)
+    sessions, tenant_id, actor = ctx.resources.sessions, ctx.tenant.id, ctx.principal
+    return await ctx.write(
+        lambda session: staff.deactivate_staff_user(
+            session, sessions=sessions, tenant_id=tenant_id, actor=actor, user_id=pk
+        )
+    )

@@ -17,7 +17,7 @@ import strawberry
 from hospes.models.tenant import Booking as BookingRow
 from hospes.models.tenant import Guest as GuestRow
 from hospes.models.tenant import Property as PropertyRow
-from hospes.resolvers import accounts, guest_fields
+from hospes.resolvers import accounts
 from hospes.resolvers.context import Info
 from hospes.resolvers.loaders import existing
 from hospes.resolvers.payloads import to_payload
@@ -26,6 +26,7 @@ from hospes.schema.enums import BookingStatus
 from hospes.schema.errors import UserError
 from hospes.schema.guests import Guest
 from hospes.schema.ids import encode_id
+from hospes.services import guest_fields
 from hospes.tenancy.principal import PrincipalKind
 
 # Registering, logging in and resetting a password are for visitors of the company's site; a

@@ -9,7 +9,6 @@ import strawberry
 
 from hospes.models.tenant import Booking as BookingRow
 from hospes.models.tenant import BookingSource, BookingStatus, PaymentStatus
-from hospes.resolvers import guest_fields
 from hospes.resolvers.context import Info
 from hospes.resolvers.loaders import existing
 from hospes.resolvers.permissions import READ_GUESTS
@@ -19,6 +18,7 @@ from hospes.schema.ids import encode_id
 from hospes.schema.messaging import ScheduledMessage
 from hospes.schema.payments import Payment
 from hospes.schema.properties import Property
+from hospes.services import guest_fields
 from hospes.tenancy.encrypted_columns import CANCEL_REASON
 
 if TYPE_CHECKING:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import strawberry
 
 from hospes.resolvers import company
-from hospes.resolvers.company import AccountCreation, CompanySettings, UpdateSettingsInput
 from hospes.resolvers.context import Info
 from hospes.resolvers.payloads import to_payload
 from hospes.resolvers.permissions import MANAGE_SETTINGS
+from hospes.schema.enums import AccountCreation
 from hospes.schema.errors import UserError
+from hospes.schema.inputs import UpdateSettingsInput
+from hospes.tenancy.company_settings import CompanySettings
 
 
 @strawberry.type(name="Settings")

@@ -18,6 +18,7 @@ from hospes.models.tenant import (
     ServiceRequestStatus,
     StaffRole,
 )
+from hospes.tenancy.company_settings import AccountCreation
 
 for _enum in (
     BookingSource,
@@ -33,8 +34,10 @@ for _enum in (
     StaffRole,
 ):
     strawberry.enum(_enum)
+strawberry.enum(AccountCreation, description="Whether guests get accounts.")
 
 __all__ = [
+    "AccountCreation",
     "BookingSource",
     "BookingStatus",
     "Channel",

@@ -3,10 +3,26 @@ problems, and top-level GraphQL errors with `extensions.code` for everything els
 
 from __future__ import annotations
 
-from enum import Enum, StrEnum
+from enum import StrEnum
 
 import strawberry
 from graphql import GraphQLError
+
+from hospes.services.rejections import UserError, UserErrorCode
+
+# The payload error types are re-exported for the API modules that name them.
+__all__ = [
+    "TIMED_OUT",
+    "UNAVAILABLE",
+    "ApiError",
+    "ErrorCode",
+    "UserError",
+    "UserErrorCode",
+    "bad_input",
+    "forbidden",
+    "not_found",
+    "unauthenticated",
+]
 
 
 class ErrorCode(StrEnum):
@@ -50,24 +66,10 @@ TIMED_OUT = "The request took too long and was stopped; nothing was written. Ret
 UNAVAILABLE = "The service is temporarily unavailable; retry shortly."
 
 
-@strawberry.enum(description="Why a mutation input was refused.")
-class UserErrorCode(Enum):
-    REQUIRED = "REQUIRED"
-    INVALID = "INVALID"
-    TOO_LONG = "TOO_LONG"
-    OUT_OF_RANGE = "OUT_OF_RANGE"
-    NOT_FOUND = "NOT_FOUND"
-    DUPLICATE = "DUPLICATE"
-    CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
-    INVALID_STATE = "INVALID_STATE"
-    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
-    CONFLICT = "CONFLICT"
-
-
-@strawberry.type(description="A validation problem with a mutation's input; nothing was written.")
-class UserError:
-    field: str | None = strawberry.field(
-        description="The input field, in camelCase, or null for the whole input."
-    )
-    code: UserErrorCode
-    message: str
+# The domain's refusal values (plain Python, `services/rejections.py`) are the GraphQL types as they are.
+strawberry.enum(UserErrorCode, description="Why a mutation input was refused.")
+strawberry.type(UserError, description="A validation problem with a mutation's input; nothing was written.")
+# Descriptions belong to the API, so the one on `field` is set here rather than in the domain class.
+UserError.__strawberry_definition__.get_field("field").description = (  # type: ignore[attr-defined]
+    "The input field, in camelCase, or null for the whole input."
+)

@@ -61,9 +61,9 @@ async def event_of(info: Info, entry: Entry) -> HistoryEvent:
     if entry.kind == "booking":
         return BookingEvent(at=entry.at, booking=Booking.from_row(await existing(loaders.booking, entry.pk)))
     if entry.kind == "message":
-        row = await existing(loaders.communication, entry.pk)
-        return MessageEvent(at=entry.at, communication=Communication.from_row(row))
+        message = await existing(loaders.communication, entry.pk)
+        return MessageEvent(at=entry.at, communication=Communication.from_row(message))
     if entry.kind == "service_request":
-        row = await existing(loaders.service_request, entry.pk)
-        return ServiceRequestEvent(at=entry.at, service_request=ServiceRequest.from_row(row))
+        request = await existing(loaders.service_request, entry.pk)
+        return ServiceRequestEvent(at=entry.at, service_request=ServiceRequest.from_row(request))
     return PaymentEvent(at=entry.at, payment=Payment.from_row(await existing(loaders.payment, entry.pk)))

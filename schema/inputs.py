@@ -8,7 +8,7 @@ from decimal import Decimal
 import strawberry
 
 from hospes.models.tenant import BookingStatus, Channel, MessageClass, PaymentStatus
-from hospes.schema.enums import GuestOrderField, OrderDirection
+from hospes.schema.enums import AccountCreation, GuestOrderField, OrderDirection
 
 
 @strawberry.input
@@ -238,3 +238,24 @@ class UpdateMessagingSettingsInput:
     twilio_auth_token: str | None = strawberry.UNSET
     sms_from: str | None = strawberry.UNSET
     whatsapp_from: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class UpdateSettingsInput:
+    default_language: str | None = strawberry.UNSET
+    default_region: str | None = strawberry.UNSET
+    default_currency: str | None = strawberry.UNSET
+    portal_base_url: str | None = strawberry.UNSET
+    portal_expiry_days_after_checkout: int | None = strawberry.UNSET
+    check_in_instructions_days_before: int | None = strawberry.UNSET
+    account_creation: AccountCreation | None = strawberry.UNSET
+    allow_login_at_checkout: bool | None = strawberry.UNSET
+    send_booking_confirmed: bool | None = strawberry.UNSET
+    send_payment_receipt: bool | None = strawberry.UNSET
+    send_pre_arrival: bool | None = strawberry.UNSET
+    pre_arrival_days_before: int | None = strawberry.UNSET
+    send_check_in_instructions: bool | None = strawberry.UNSET
+    check_in_message_days_before: int | None = strawberry.UNSET
+    send_post_stay: bool | None = strawberry.UNSET
+    post_stay_days_after: int | None = strawberry.UNSET
+    lifecycle_send_hour: int | None = strawberry.UNSET

@@ -11,10 +11,10 @@ from hospes.models.columns import utcnow
 from hospes.models.public import OutboxKind
 from hospes.models.tenant import Booking, BookingStatus, Guest, ScheduledMessage, ScheduledStatus
 from hospes.notifications import lifecycle
-from hospes.resolvers import portal
-from hospes.resolvers.company import CompanySettings
 from hospes.tasks import outbox
 from hospes.tasks.runtime import Runtime
+from hospes.tenancy import portal_links
+from hospes.tenancy.company_settings import CompanySettings
 
 
 async def send_scheduled(runtime: Runtime, *, tenant_id: uuid.UUID, scheduled_id: uuid.UUID) -> None:
@@ -51,7 +51,7 @@ async def send_scheduled(runtime: Runtime, *, tenant_id: uuid.UUID, scheduled_id
         keys = await runtime.keys(session, tenant, guest.email_enc, guest.phone_enc)
         # The portal link is issued now: tokens are stored only as hashes, so the confirmation's
         # link cannot be repeated.
-        link = await portal.issue_link(session, booking)
+        link = await portal_links.issue_link(session, booking)
         communication = await lifecycle.queue_for_booking(
             session,
             tenant=tenant,

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hospes.resolvers.payloads import to_payload
-from hospes.resolvers.validation import Rejection
 from hospes.schema.errors import UserError, UserErrorCode
+from hospes.services.rejections import Rejection
 
 ROOT = Path(__file__).resolve().parent.parent
 STRAWBERRY_TYPE = re.compile(r"@strawberry\.(type|input|enum|interface)\b|strawberry\.enum\(")

@@ -9,10 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hospes.models.tenant import AccountTokenPurpose, Channel, Guest, GuestAccount
 from hospes.notifications import outgoing
-from hospes.resolvers.company import AccountCreation
 from hospes.services.accounts import links, repository
 from hospes.services.accounts.deps import AccountDeps
 from hospes.services.accounts.mail import queue_draft, queue_email
+from hospes.tenancy.company_settings import AccountCreation
 from hospes.tenancy.crypto import TenantKeys
 
 

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hospes.resolvers import audit
-from hospes.resolvers import validation as check
-from hospes.resolvers.company import AccountCreation, CompanySettings
-from hospes.resolvers.validation import Problems, Rejection
+from hospes.services import audit
+from hospes.services import validation as check
+from hospes.services.rejections import Problems, Rejection
+from hospes.tenancy.company_settings import AccountCreation, CompanySettings
 from hospes.tenancy.crypto import TenantKeys, versions_in
 from hospes.tenancy.keyring import Keyring
 from hospes.tenancy.passwords import MAX_LENGTH, Passwords

@@ -8,20 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hospes.models.columns import utcnow
 from hospes.models.tenant import Guest
-from hospes.resolvers import validation as check
-from hospes.resolvers.validation import Problems, Rejection, rejected
-from hospes.schema.errors import UserErrorCode
 from hospes.services.accounts import repository
 from hospes.services.accounts.deps import AccountDeps
-
-
-def check_guest_id(guest_id: str) -> uuid.UUID | Rejection:
-    """The guest's row id inside the opaque `guest_id`, or why there is none."""
-    problems = Problems()
-    pk = check.object_id(problems, "guestId", "Guest", guest_id)
-    if problems or pk is None:
-        return problems.rejection()
-    return pk
+from hospes.services.rejections import Rejection, UserErrorCode, rejected
 
 
 async def disable(

@@ -6,12 +6,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hospes.models.tenant import AccountTokenPurpose, Guest, GuestAccount
 from hospes.notifications import outgoing
-from hospes.resolvers import audit, guest_fields
-from hospes.resolvers.validation import Rejection, rejected
-from hospes.schema.errors import UserErrorCode
+from hospes.services import audit, guest_fields
 from hospes.services.accounts import links, repository
 from hospes.services.accounts.deps import AccountDeps
 from hospes.services.accounts.mail import queue_email
+from hospes.services.rejections import Rejection, UserErrorCode, rejected
 from hospes.tenancy.crypto import TenantKeys
 from hospes.tenancy.encrypted_columns import ACCOUNT_NEW_EMAIL
 

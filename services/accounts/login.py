@@ -12,12 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hospes.models.columns import utcnow
 from hospes.models.tenant import GuestAccount
-from hospes.resolvers import guests
-from hospes.resolvers import validation as check
-from hospes.resolvers.validation import Problems, Rejection, rejected
-from hospes.schema.errors import UserErrorCode
+from hospes.services import guests
+from hospes.services import validation as check
 from hospes.services.accounts import repository
 from hospes.services.accounts.deps import AccountDeps
+from hospes.services.rejections import Problems, Rejection, UserErrorCode, rejected
 
 INVALID_LOGIN = "Unknown email or wrong password."
 

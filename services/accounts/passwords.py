@@ -10,11 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hospes.models.tenant import GuestAccount
 from hospes.notifications import outgoing
-from hospes.resolvers.validation import Problems, Rejection, rejected
-from hospes.schema.errors import UserErrorCode
 from hospes.services.accounts import links, repository
 from hospes.services.accounts.deps import AccountDeps
 from hospes.services.accounts.mail import queue_email
+from hospes.services.rejections import Problems, Rejection, UserErrorCode, rejected
 from hospes.tenancy.passwords import password_problem
 
 

@@ -10,11 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hospes.models.columns import NAME_MAX
 from hospes.models.tenant import Guest
-from hospes.resolvers import audit, guest_fields, guests
-from hospes.resolvers import validation as check
-from hospes.resolvers.validation import Problems, Rejection
-from hospes.schema.errors import UserErrorCode
+from hospes.services import audit, guest_fields, guests
+from hospes.services import validation as check
 from hospes.services.accounts.deps import AccountDeps
+from hospes.services.rejections import Problems, Rejection, UserErrorCode
 
 CONSENTS = {"sms_opt_in": "smsOptIn", "marketing_email_consent": "marketingEmailConsent"}
 

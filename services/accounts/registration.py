@@ -10,14 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hospes.models.columns import NAME_MAX, utcnow
 from hospes.models.tenant import AccountRegistration, GuestAccount
 from hospes.notifications import outgoing
-from hospes.resolvers import guests, intake
-from hospes.resolvers import validation as check
-from hospes.resolvers.intake import GuestDetails
-from hospes.resolvers.validation import Problems, Rejection, rejected
-from hospes.schema.errors import UserErrorCode
+from hospes.services import guests, intake
+from hospes.services import validation as check
 from hospes.services.accounts import links, repository
 from hospes.services.accounts.deps import NO_ACCOUNTS, AccountDeps
 from hospes.services.accounts.mail import queue_email
+from hospes.services.intake import GuestDetails
+from hospes.services.rejections import Problems, Rejection, UserErrorCode, rejected
 from hospes.tenancy import tokens
 from hospes.tenancy.crypto import TenantKeys
 from hospes.tenancy.encrypted_columns import REGISTRATION_EMAIL, REGISTRATION_NAME

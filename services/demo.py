@@ -26,9 +26,9 @@ from hospes.models.tenant import (
     ServiceRequestStatus,
     StaffRole,
 )
-from hospes.resolvers import guest_fields
-from hospes.resolvers.staff import create_staff_user
-from hospes.resolvers.validation import Rejection
+from hospes.services import guest_fields
+from hospes.services.rejections import Rejection
+from hospes.services.staff import create_staff_user
 from hospes.tenancy.crypto import TenantKeys
 from hospes.tenancy.database import TenantSessions
 from hospes.tenancy.encrypted_columns import CHECK_IN_INSTRUCTIONS, MESSAGE_BODY, MESSAGE_SUBJECT, VILLA_GUIDE
