@@ -3,32 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
-
-from hospes.models.columns import NAME_MAX, SHORT_MAX, TEXT_MAX, utcnow
-from hospes.models.tenant import Booking, BookingSource, BookingStatus, Guest, Property
-from hospes.notifications import lifecycle
+from hospes.models.columns import SHORT_MAX, TEXT_MAX
+from hospes.models.tenant import Booking
 from hospes.resolvers import validation as check
+from hospes.resolvers.caller import caller_of
 from hospes.resolvers.context import Context
 from hospes.resolvers.intake import clean_details
 from hospes.schema.errors import UserErrorCode, not_found
 from hospes.schema.ids import decode_id
 from hospes.schema.inputs import CancelBookingInput, CreateBookingInput, ImportOtaBookingInput, StayGuestInput
-from hospes.services import audit, guest_fields, guests, intake
+from hospes.services import bookings
+from hospes.services.bookings import BookingWithLink, Stay, StayGuest
 from hospes.services.intake import GuestDetails
-from hospes.services.rejections import Problems, Rejection, rejected
-from hospes.tenancy import portal_links
-from hospes.tenancy.crypto import TenantKeys
-from hospes.tenancy.encrypted_columns import CANCEL_REASON
-
-MAX_PARTY = 50
-_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+from hospes.services.rejections import Problems, Rejection
 
 
 async def booking_by_id(ctx: Context, booking_id: str) -> Booking:
@@ -37,38 +27,6 @@ async def booking_by_id(ctx: Context, booking_id: str) -> Booking:
     if row is None:
         raise not_found("Booking")
     return row
-
-
-@dataclass(frozen=True)
-class StayGuest:
-    name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-
-
-@dataclass(frozen=True)
-class Stay:
-    """The validated facts of a booking, whatever path it came by."""
-
-    property_pk: uuid.UUID
-    check_in: date
-    check_out: date
-    adults: int
-    children: int
-    amount: Decimal
-    currency: str
-    stay_guest: StayGuest
-
-
-def _stay_guest(ctx: Context, problems: Problems, stay: StayGuestInput | None) -> StayGuest:
-    if stay is None:
-        return StayGuest()
-    region = ctx.tenant.settings.get("default_region")
-    return StayGuest(
-        name=check.text(problems, "stayGuest.name", stay.name, max_length=NAME_MAX, required=True),
-        email=check.email(problems, "stayGuest.email", stay.email),
-        phone=check.phone(problems, "stayGuest.phone", stay.phone, region=region),
-    )
 
 
 def clean_stay(
@@ -84,79 +42,23 @@ def clean_stay(
     currency: str,
     stay_guest: StayGuestInput | None,
 ) -> Stay | None:
-    property_pk = check.object_id(problems, "propertyId", "Property", property_id)
-    check.stay_dates(problems, check_in, check_out)
-    clean_adults = check.count(problems, "adults", adults, minimum=1, maximum=MAX_PARTY)
-    clean_children = check.count(problems, "children", children, minimum=0, maximum=MAX_PARTY)
-    clean_amount = check.amount(problems, "amount", amount)
-    clean_currency = check.currency(problems, "currency", currency)
-    stay = _stay_guest(ctx, problems, stay_guest)
-    if (
-        property_pk is None
-        or clean_adults is None
-        or clean_children is None
-        or clean_amount is None
-        or clean_currency is None
-    ):
-        return None
-    return Stay(
-        property_pk, check_in, check_out, clean_adults, clean_children, clean_amount, clean_currency, stay
+    """The stay an input describes, or None with the reasons in `problems`."""
+    return bookings.clean_stay(
+        problems,
+        property_pk=check.object_id(problems, "propertyId", "Property", property_id),
+        check_in=check_in,
+        check_out=check_out,
+        adults=adults,
+        children=children,
+        amount=amount,
+        currency=currency,
+        stay_guest=(
+            StayGuest(name=stay_guest.name, email=stay_guest.email, phone=stay_guest.phone)
+            if stay_guest is not None
+            else None
+        ),
+        region=ctx.tenant.settings.get("default_region"),
     )
-
-
-async def property_exists(session: AsyncSession, property_pk: uuid.UUID) -> bool:
-    return await session.get(Property, property_pk) is not None
-
-
-@dataclass(frozen=True)
-class BookingWithLink:
-    """A booking just added, with its portal link (None when it was created cancelled or its
-    portal period is already over)."""
-
-    booking: Booking
-    link: portal_links.PortalLink | None
-
-
-async def add_booking(
-    session: AsyncSession,
-    keys: TenantKeys,
-    *,
-    guest: Guest,
-    stay: Stay,
-    status: BookingStatus,
-    source: BookingSource,
-    staff_id: uuid.UUID | None = None,
-    channel: str | None = None,
-    external_id: str | None = None,
-) -> BookingWithLink:
-    """Add a booking for `guest`, keep the guest's counters and activity current, and issue the
-    booking's portal link in the same transaction (every intake path comes through here)."""
-    booking = Booking(
-        id=uuid.uuid4(),
-        property_id=stay.property_pk,
-        guest_id=guest.id,
-        check_in=stay.check_in,
-        check_out=stay.check_out,
-        adults=stay.adults,
-        children=stay.children,
-        amount=stay.amount,
-        currency=stay.currency,
-        status=status.value,
-        source=source.value,
-        channel=channel,
-        external_id=external_id,
-        created_by_staff_id=staff_id,
-        cancelled_at=utcnow() if status is BookingStatus.CANCELLED else None,
-    )
-    guest_fields.set_stay_guest(
-        booking, keys, name=stay.stay_guest.name, email=stay.stay_guest.email, phone=stay.stay_guest.phone
-    )
-    session.add(booking)
-    await session.flush()
-    await guests.refresh_booking_count(session, guest.id)
-    await guests.touch(session, guest.id)
-    link = await portal_links.issue_link(session, booking) if status is not BookingStatus.CANCELLED else None
-    return BookingWithLink(booking, link)
 
 
 async def create_booking(ctx: Context, data: CreateBookingInput) -> BookingWithLink | Rejection:
@@ -185,62 +87,18 @@ async def create_booking(ctx: Context, data: CreateBookingInput) -> BookingWithL
     if problems or stay is None:
         return problems.rejection()
     keys = await ctx.keys()
-    principal = ctx.principal
-
-    async def work(session: AsyncSession) -> BookingWithLink | Rejection:
-        found = Problems()
-        if not await property_exists(session, stay.property_pk):
-            found.add("propertyId", UserErrorCode.NOT_FOUND, "Property not found.")
-        guest: Guest | None = None
-        if guest_pk is not None:
-            guest = await session.get(Guest, guest_pk)
-            if guest is None:
-                found.add("guestId", UserErrorCode.NOT_FOUND, "Guest not found.")
-            elif guest.erased_at is not None:
-                found.add("guestId", UserErrorCode.INVALID_STATE, "This guest was erased.")
-        if found:
-            return found.rejection()
-        if details is not None:
-            guest, _ = await intake.find_or_create_guest(
-                session, keys, details, actor=principal, source="manual"
-            )
-        assert guest is not None
-        added = await add_booking(
-            session,
-            keys,
-            guest=guest,
-            stay=stay,
-            status=BookingStatus.CONFIRMED,
-            source=BookingSource.MANUAL,
-            staff_id=principal.subject_id if principal else None,
+    caller = caller_of(ctx)
+    return await ctx.write(
+        lambda session: bookings.create_booking(
+            session, caller=caller, keys=keys, stay=stay, guest_id=guest_pk, details=details
         )
-        await _confirmed(ctx, session, keys, added)
-        return added
-
-    return await ctx.write(work)
-
-
-async def _confirmed(ctx: Context, session: AsyncSession, keys: TenantKeys, added: BookingWithLink) -> None:
-    """A booking that is (now) confirmed: its confirmation message and lifecycle schedule."""
-    guest = await session.get(Guest, added.booking.guest_id)
-    assert guest is not None
-    await lifecycle.booking_confirmed(
-        session,
-        tenant=ctx.tenant,
-        keys=keys,
-        booking=added.booking,
-        guest=guest,
-        portal_link=added.link.url if added.link else None,
-        lease_seconds=ctx.resources.settings.outbox_lease_seconds,
     )
 
 
 async def import_ota_booking(
     ctx: Context, data: ImportOtaBookingInput
 ) -> tuple[BookingWithLink, bool] | Rejection:
-    """Create or update a channel booking. Re-imports update dates, party, amount and status in
-    place; status CANCELLED cancels. The booking keeps its guest: a re-import naming a different
-    email is refused rather than silently moving the booking or rewriting the guest."""
+    """Create or update a channel booking (see `services.bookings.import_ota_booking`)."""
     problems = Problems()
     channel = check.text(problems, "channel", data.channel, max_length=SHORT_MAX, required=True)
     external_id = check.text(problems, "externalId", data.external_id, max_length=SHORT_MAX, required=True)
@@ -259,85 +117,20 @@ async def import_ota_booking(
     details = clean_details(problems, data.guest, region=ctx.tenant.settings.get("default_region"))
     if problems or stay is None or details is None or channel is None or external_id is None:
         return problems.rejection()
-    channel = channel.lower()
     keys = await ctx.keys()
-    principal = ctx.principal
-
-    async def work(session: AsyncSession) -> tuple[BookingWithLink, bool] | Rejection:
-        await session.execute(_LOCK, {"key": f"ota:{channel}:{external_id}"})
-        if not await property_exists(session, stay.property_pk):
-            return rejected("propertyId", UserErrorCode.NOT_FOUND, "Property not found.")
-        existing = await session.scalar(
-            sa.select(Booking)
-            .where(col(Booking.channel) == channel, col(Booking.external_id) == external_id)
-            .with_for_update()
+    caller = caller_of(ctx)
+    return await ctx.write(
+        lambda session: bookings.import_ota_booking(
+            session,
+            caller=caller,
+            keys=keys,
+            channel=channel.lower(),
+            external_id=external_id,
+            stay=stay,
+            details=details,
+            status=data.status,
         )
-        if existing is None:
-            guest, _ = await intake.find_or_create_guest(
-                session, keys, details, actor=principal, source=f"ota:{channel}"
-            )
-            added = await add_booking(
-                session,
-                keys,
-                guest=guest,
-                stay=stay,
-                status=data.status,
-                source=BookingSource.OTA,
-                channel=channel,
-                external_id=external_id,
-            )
-            if data.status is BookingStatus.CONFIRMED:
-                await _confirmed(ctx, session, keys, added)
-            return added, True
-        owner = await session.get(Guest, existing.guest_id)
-        assert owner is not None
-        known_email = guest_fields.email_of(owner, await ctx.keys_within(session, owner.email_enc))
-        if details.email is not None and known_email is not None and details.email != known_email:
-            return rejected(
-                "guest.email",
-                UserErrorCode.CONFLICT,
-                "This booking belongs to a guest with another email; change the guest record instead.",
-            )
-        was_confirmed = existing.status == BookingStatus.CONFIRMED.value
-        _update_stay(existing, keys, stay=stay, status=data.status)
-        await session.flush()
-        if data.status is BookingStatus.CANCELLED:
-            await portal_links.revoke_links(session, existing.id)
-        await guests.refresh_booking_count(session, existing.guest_id)
-        await guests.touch(session, existing.guest_id)
-        updated = BookingWithLink(existing, None)
-        if data.status is BookingStatus.CONFIRMED and not was_confirmed:
-            updated = BookingWithLink(existing, await portal_links.issue_link(session, existing))
-            await _confirmed(ctx, session, keys, updated)
-        else:  # new dates move the schedule; a cancellation cancels it
-            await lifecycle.schedule(
-                session,
-                tenant=ctx.tenant,
-                booking=existing,
-                lease_seconds=ctx.resources.settings.outbox_lease_seconds,
-            )
-        return updated, False
-
-    return await ctx.write(work)
-
-
-def _update_stay(booking: Booking, keys: TenantKeys, *, stay: Stay, status: BookingStatus) -> None:
-    booking.property_id = stay.property_pk
-    booking.check_in = stay.check_in
-    booking.check_out = stay.check_out
-    booking.adults = stay.adults
-    booking.children = stay.children
-    booking.amount = stay.amount
-    booking.currency = stay.currency
-    if stay.stay_guest.name is not None:
-        guest_fields.set_stay_guest(
-            booking, keys, name=stay.stay_guest.name, email=stay.stay_guest.email, phone=stay.stay_guest.phone
-        )
-    if status is BookingStatus.CANCELLED and booking.status != BookingStatus.CANCELLED.value:
-        booking.cancelled_at = utcnow()
-    elif status is not BookingStatus.CANCELLED:
-        booking.cancelled_at = None
-    booking.status = status.value
+    )
 
 
 async def cancel_booking(ctx: Context, data: CancelBookingInput) -> Booking | Rejection:
@@ -347,28 +140,7 @@ async def cancel_booking(ctx: Context, data: CancelBookingInput) -> Booking | Re
     reason = check.text(problems, "reason", data.reason, max_length=TEXT_MAX)
     if problems or pk is None:
         return problems.rejection()
-
-    async def work(session: AsyncSession) -> Booking | Rejection:
-        booking = await session.get(Booking, pk, with_for_update=True, populate_existing=True)
-        if booking is None:
-            return rejected("bookingId", UserErrorCode.NOT_FOUND, "Booking not found.")
-        if booking.status == BookingStatus.CANCELLED.value:
-            return rejected("bookingId", UserErrorCode.INVALID_STATE, "The booking is already cancelled.")
-        booking.status = BookingStatus.CANCELLED.value
-        booking.cancelled_at = utcnow()
-        CANCEL_REASON.write(booking, await ctx.keys_within(session), reason)
-        await session.flush()
-        await portal_links.revoke_links(session, booking.id)
-        await guests.refresh_booking_count(session, booking.guest_id)
-        await lifecycle.schedule(
-            session,
-            tenant=ctx.tenant,
-            booking=booking,
-            lease_seconds=ctx.resources.settings.outbox_lease_seconds,
-        )
-        audit.record(
-            session, actor=ctx.principal, action="booking.cancelled", entity="booking", entity_id=booking.id
-        )
-        return booking
-
-    return await ctx.write(work)
+    caller = caller_of(ctx)
+    return await ctx.write(
+        lambda session: bookings.cancel_booking(session, caller=caller, booking_id=pk, reason=reason)
+    )

@@ -28,7 +28,9 @@ from hospes.schema.ids import encode_id
 from hospes.schema.inputs import GuestDetailsInput, SubmitBookingFormInput, SubmitContactFormInput
 from hospes.services import guests, intake
 from hospes.services.accounts import checkout
+from hospes.services.bookings import StayGuest, add_booking
 from hospes.services.intake import GuestDetails
+from hospes.services.properties import property_exists
 from hospes.services.rejections import Problems, Rejection, rejected
 from hospes.tenancy.company_settings import CompanySettings
 from hospes.tenancy.crypto import TenantKeys
@@ -115,7 +117,7 @@ async def submit_booking_form(ctx: Context, data: SubmitBookingFormInput) -> str
     account_deps = accounts.deps_of(ctx)
 
     async def work(session: AsyncSession) -> str | Rejection:
-        if not await bookings.property_exists(session, stay.property_pk):
+        if not await property_exists(session, stay.property_pk):
             return rejected("propertyId", UserErrorCode.NOT_FOUND, "Property not found.")
         booked = stay
         if holder is not None:
@@ -124,9 +126,7 @@ async def submit_booking_form(ctx: Context, data: SubmitBookingFormInput) -> str
             if not intake.names_compatible(guest.name, details.name):
                 booked = replace(
                     stay,
-                    stay_guest=bookings.StayGuest(
-                        name=details.name, email=details.email, phone=details.phone
-                    ),
+                    stay_guest=StayGuest(name=details.name, email=details.email, phone=details.phone),
                 )
             intake.grant_consent(
                 session,
@@ -147,9 +147,9 @@ async def submit_booking_form(ctx: Context, data: SubmitBookingFormInput) -> str
                 marketing_email_consent=data.marketing_email_consent,
             )
         booking = (
-            await bookings.add_booking(
+            await add_booking(
                 session,
-                keys,
+                keys=keys,
                 guest=guest,
                 stay=booked,
                 status=BookingStatus.INQUIRY,

@@ -12,38 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-import sqlalchemy as sa
 from sqlalchemy.sql import Select
 
 from hospes.resolvers.context import Context
 from hospes.schema.errors import bad_input
 from hospes.schema.text import is_storable
+from hospes.services.paging import Sort
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
-
-ValueKind = Literal["datetime", "text", "int"]
-
-
-@dataclass(frozen=True)
-class Sort:
-    """Order by `expression` then `id`, both in the same direction (one index serves both)."""
-
-    name: str
-    expression: Any
-    id_column: Any
-    kind: ValueKind
-    descending: bool
-
-    def order_by(self) -> list[Any]:
-        if self.descending:
-            return [self.expression.desc(), self.id_column.desc()]
-        return [self.expression.asc(), self.id_column.asc()]
-
-    def after(self, value: Any, pk: uuid.UUID) -> sa.ColumnElement[bool]:
-        left = sa.tuple_(self.expression, self.id_column)
-        right = sa.tuple_(sa.literal(value), sa.literal(pk))
-        return left < right if self.descending else left > right
 
 
 @dataclass(frozen=True)

@@ -4,28 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from hospes.models.columns import ADDRESS_MAX, NAME_MAX, TEXT_MAX
 from hospes.models.tenant import Property
 from hospes.resolvers import validation as check
+from hospes.resolvers.caller import caller_of
 from hospes.resolvers.context import Context
-from hospes.resolvers.pagination import Page, Sort, keyset_page
+from hospes.resolvers.pagination import Page, keyset_page
 from hospes.schema.inputs import CreatePropertyInput
+from hospes.services import properties
 from hospes.services.rejections import Problems, Rejection
-from hospes.tenancy.encrypted_columns import CHECK_IN_INSTRUCTIONS, VILLA_GUIDE
-
-BY_NAME = Sort("name", sa.func.lower(Property.name), Property.id, "text", descending=False)
 
 
 async def list_properties(
     ctx: Context, *, first: int | None, after: str | None
 ) -> tuple[Page, Callable[[], Awaitable[int]]]:
-    page = await keyset_page(ctx, query=sa.select(Property), sort=BY_NAME, first=first, after=after)
+    listing = properties.property_list()
+    page = await keyset_page(ctx, query=listing.query, sort=listing.sort, first=first, after=after)
 
     async def total() -> int:
-        return int(await ctx.scalar(sa.select(sa.func.count()).select_from(Property)))
+        return int(await ctx.scalar(listing.count))
 
     return page, total
 
@@ -41,14 +38,15 @@ async def create_property(ctx: Context, data: CreatePropertyInput) -> Property |
     )
     if problems or name is None:
         return problems.rejection()
-
-    async def work(session: AsyncSession) -> Property:
-        row = Property(name=name, timezone=timezone or "UTC", address=address)
-        keys = await ctx.keys_within(session)
-        VILLA_GUIDE.write(row, keys, villa_guide)
-        CHECK_IN_INSTRUCTIONS.write(row, keys, instructions)
-        session.add(row)
-        await session.flush()
-        return row
-
-    return await ctx.write(work)
+    caller = caller_of(ctx)
+    return await ctx.write(
+        lambda session: properties.create_property(
+            session,
+            caller=caller,
+            name=name,
+            timezone=timezone,
+            address=address,
+            villa_guide=villa_guide,
+            check_in_instructions=instructions,
+        )
+    )

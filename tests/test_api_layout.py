@@ -1,5 +1,6 @@
 """Where the API's code lives: Strawberry types in `schema/`, one outcome-to-payload mapper, and
-the guest-account rules in `services/accounts/` behind a thin resolver."""
+the guest-account rules in `services/accounts/` behind a thin resolver, and the bookings, guests,
+properties, history and payments SQL in `services/`, not in their resolvers."""
 
 from __future__ import annotations
 
@@ -59,6 +60,29 @@ def test_account_services_hold_the_sql_and_know_nothing_of_graphql() -> None:
     resolver = ROOT / "resolvers" / "accounts.py"
     assert "sqlalchemy" not in _imports(resolver)
     assert len(resolver.read_text().splitlines()) <= 500
+
+
+# Resolvers that check permission, turn input into a service call and the result into a payload.
+WITHOUT_SQL = ("bookings.py", "guests.py", "properties.py", "history.py", "payments.py")
+# A bare or `sa.`-qualified statement builder, or a session call (`check.text(` is input checking).
+SQL_CALL = re.compile(
+    r"(?<![\w.])(select|insert|update|delete|text)\(|\bsa\.\w+\(|session\.(execute|scalars?|get|add)\("
+)
+
+
+def test_cleaned_resolvers_construct_no_sql() -> None:
+    for name in WITHOUT_SQL:
+        path = ROOT / "resolvers" / name
+        imported = _imports(path)
+        assert not any(module.startswith(("sqlalchemy", "sqlmodel")) for module in imported), name
+        assert not SQL_CALL.search(path.read_text()), name
+
+
+def test_domain_services_know_nothing_of_graphql() -> None:
+    for name in WITHOUT_SQL:
+        imported = _imports(ROOT / "services" / name)
+        assert not any(module.startswith("strawberry") for module in imported), name
+        assert not any(module.startswith(("hospes.resolvers", "hospes.schema")) for module in imported), name
 
 
 @dataclass
