@@ -7,15 +7,12 @@ import asyncio
 import hashlib
 import hmac
 
-import sqlalchemy as sa
-from sqlmodel import col, select
-
-from hospes.models.columns import utcnow
 from hospes.models.tenant import StaffUser
 from hospes.resolvers import ratelimit
 from hospes.resolvers.context import Context
 from hospes.schema.errors import UserErrorCode, unauthenticated
 from hospes.schema.inputs import LoginInput
+from hospes.services import auth
 from hospes.services.rejections import Rejection, rejected
 from hospes.settings import Settings
 from hospes.tenancy.credentials import SLUG
@@ -61,7 +58,7 @@ async def login(ctx: Context, data: LoginInput) -> str | Rejection:
     user: StaffUser | None = None
     if tenant is not None and tenant.active and email:
         async with resources.tenant_sessions.open(tenant.schema_name) as session:
-            user = await session.scalar(select(StaffUser).where(col(StaffUser.email) == email))
+            user = await auth.staff_user_by_email(session, email=email)
     password_hash = user.password_hash if user is not None and user.active else None
     # argon2 is deliberately slow: keep it off the event loop.
     valid = await asyncio.to_thread(resources.passwords.verify, password_hash, data.password)
@@ -80,15 +77,7 @@ async def _start_session(ctx: Context, *, tenant: TenantRef, user: StaffUser, pa
     session too; one that committed first makes this return None (or start with the new role)."""
     resources = ctx.resources
     async with resources.tenant_sessions.open(tenant.schema_name) as session, session.begin():
-        values: dict[str, object] = {"last_login_at": utcnow()}
-        if resources.passwords.needs_rehash(user.password_hash):
-            values["password_hash"] = await asyncio.to_thread(resources.passwords.hash, password)
-        role = await session.scalar(
-            sa.update(StaffUser)
-            .where(col(StaffUser.id) == user.id, col(StaffUser.active).is_(True))
-            .values(**values)
-            .returning(col(StaffUser.role))
-        )
+        role = await auth.stamp_login(session, passwords=resources.passwords, user=user, password=password)
         if role is None:
             return None
         return await resources.sessions.create(

@@ -1,27 +1,16 @@
 """Messaging for staff and partners: send a message, preview one, edit templates, and set the
-company's own provider credentials."""
+company's own provider credentials. The rules and SQL are `services/messaging.py`'s."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import fields, replace
+from dataclasses import fields
 from typing import Any
 
-import sqlalchemy as sa
 import strawberry
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
-from hospes.models.tenant import (
-    Booking,
-    Channel,
-    Communication,
-    Guest,
-    MessageClass,
-    MessageTemplate,
-)
+from hospes.models.tenant import Booking, Channel, Communication, MessageClass, MessageTemplate
 from hospes.notifications import credentials, outgoing, routing, templates
 from hospes.notifications.providers import ProviderConfig, build_providers
 from hospes.notifications.providers.log import LogProvider
@@ -32,13 +21,12 @@ from hospes.schema.errors import UserErrorCode, bad_input, not_found
 from hospes.schema.ids import decode_id
 from hospes.schema.inputs import SendMessageInput, UpdateMessagingSettingsInput, UpsertMessageTemplateInput
 from hospes.schema.outgoing import MessagingSettings, Preview
-from hospes.services import audit, guests
-from hospes.services.rejections import Problems, Rejection, rejected
+from hospes.services import messaging
+from hospes.services.rejections import Problems, Rejection
 from hospes.settings import Settings
 from hospes.tenancy.company_settings import CompanySettings
-from hospes.tenancy.principal import PrincipalKind
 
-BY_KEY = Sort("key", MessageTemplate.key, MessageTemplate.id, "text", descending=False)
+BY_KEY = Sort("key", *messaging.LIST_ORDER, "text", descending=False)
 SUBJECT_MAX = 500
 BODY_MAX = 10_000
 # What a preview shows where the sent message will carry a freshly issued link.
@@ -74,44 +62,24 @@ async def send_message(ctx: Context, data: SendMessageInput) -> Communication | 
     key, subject, body = _clean_send(problems, data)
     if problems or guest_pk is None:
         return problems.rejection()
-    principal = ctx.principal
-    staff_id = principal.subject_id if principal and principal.kind is PrincipalKind.STAFF else None
-
-    async def work(session: AsyncSession) -> Communication | Rejection:
-        guest = await session.get(Guest, guest_pk)
-        if guest is None:
-            return rejected("guestId", UserErrorCode.NOT_FOUND, "Guest not found.")
-        if guest.erased_at is not None:
-            return rejected("guestId", UserErrorCode.INVALID_STATE, "This guest was erased.")
-        booking = await session.get(Booking, booking_pk) if booking_pk is not None else None
-        if booking_pk is not None and booking is None:
-            return rejected("bookingId", UserErrorCode.NOT_FOUND, "Booking not found.")
-        if booking is not None and booking.guest_id != guest.id:
-            return rejected("bookingId", UserErrorCode.INVALID, "The booking is another guest's.")
-        try:
-            communication = await outgoing.queue(
-                session,
-                tenant=ctx.tenant,
-                keys=await ctx.keys_within(session, guest.email_enc, guest.phone_enc),
-                draft=outgoing.Draft(
-                    guest=guest,
-                    booking=booking,
-                    template_key=key,
-                    subject=subject,
-                    body=body,
-                    channel=data.channel,
-                    message_class=data.message_class,
-                    extra={"portal_link": ""},
-                    staff_id=staff_id,
-                ),
-                lease_seconds=ctx.resources.settings.outbox_lease_seconds,
-            )
-        except outgoing.NoTemplate:
-            return rejected("templateKey", UserErrorCode.NOT_FOUND, "No template with this key.")
-        await guests.touch(session, guest.id)
-        return communication
-
-    return await ctx.write(work)
+    tenant, keyring, actor = ctx.tenant, ctx.resources.keyring, ctx.principal
+    lease_seconds = ctx.resources.settings.outbox_lease_seconds
+    return await ctx.write(
+        lambda session: messaging.send_message(
+            session,
+            tenant=tenant,
+            keyring=keyring,
+            actor=actor,
+            guest_id=guest_pk,
+            booking_id=booking_pk,
+            template_key=key,
+            subject=subject,
+            body=body,
+            channel=data.channel,
+            message_class=data.message_class,
+            lease_seconds=lease_seconds,
+        )
+    )
 
 
 async def preview_message(
@@ -121,15 +89,13 @@ async def preview_message(
     if not templates.is_valid_key(template_key):
         raise bad_input("Not a template key.")
     guest_pk = decode_id("Guest", guest_id)
-    guest = await ctx.scalar(sa.select(Guest).where(col(Guest.id) == guest_pk)) if guest_pk else None
+    guest = await ctx.scalar(messaging.guest_query(guest_pk)) if guest_pk else None
     if guest is None:
         raise not_found("Guest")
     booking: Booking | None = None
     if booking_id is not None:
         booking_pk = decode_id("Booking", booking_id)
-        booking = (
-            await ctx.scalar(sa.select(Booking).where(col(Booking.id) == booking_pk)) if booking_pk else None
-        )
+        booking = await ctx.scalar(messaging.booking_query(booking_pk)) if booking_pk else None
         if booking is None or booking.guest_id != guest.id:
             raise not_found("Booking")
     keys = await ctx.keys(guest.email_enc, guest.phone_enc)
@@ -170,19 +136,16 @@ async def preview_message(
 async def list_templates(
     ctx: Context, *, key: str | None, language: str | None, first: int | None, after: str | None
 ) -> tuple[Page, Callable[[], Awaitable[int]]]:
-    conditions: list[Any] = []
-    if key is not None:
-        conditions.append(col(MessageTemplate.key) == key)
-    if language is not None:
-        conditions.append(sa.func.lower(col(MessageTemplate.language)) == language.lower())
     page = await keyset_page(
-        ctx, query=sa.select(MessageTemplate).where(*conditions), sort=BY_KEY, first=first, after=after
+        ctx,
+        query=messaging.templates_query(key=key, language=language),
+        sort=BY_KEY,
+        first=first,
+        after=after,
     )
 
     async def total() -> int:
-        return int(
-            await ctx.scalar(sa.select(sa.func.count()).select_from(MessageTemplate).where(*conditions))
-        )
+        return int(await ctx.scalar(messaging.templates_count_query(key=key, language=language)))
 
     return page, total
 
@@ -205,39 +168,19 @@ async def upsert_template(ctx: Context, data: UpsertMessageTemplateInput) -> Mes
     if problems or language is None:
         return problems.rejection()
     message_class = fixed_class or data.message_class or MessageClass.TRANSACTIONAL
-    principal = ctx.principal
-
-    async def work(session: AsyncSession) -> MessageTemplate:
-        values = {
-            "key": key,
-            "language": language,
-            "channel": data.channel.value if data.channel else None,
-            "message_class": message_class.value,
-            "subject": subject,
-            "body": data.body,
-            "updated_by_staff_id": principal.subject_id if principal else None,
-        }
-        statement = insert(MessageTemplate).values(id=uuid.uuid4(), **values)
-        row = await session.scalar(
-            statement.on_conflict_do_update(
-                constraint="message_template_key_language_channel_key",
-                set_={**values, "updated_at": sa.func.now()},
-            )
-            .returning(MessageTemplate)
-            .execution_options(populate_existing=True)
-        )
-        assert row is not None
-        audit.record(
+    actor = ctx.principal
+    return await ctx.write(
+        lambda session: messaging.save_template(
             session,
-            actor=principal,
-            action="template.saved",
-            entity="message_template",
-            entity_id=row.id,
-            data={"key": key, "language": language},
+            actor=actor,
+            key=key,
+            language=language,
+            channel=data.channel,
+            message_class=message_class,
+            subject=subject,
+            body=data.body,
         )
-        return row
-
-    return await ctx.write(work)
+    )
 
 
 # --- the company's own providers ----------------------------------------------------------------
@@ -297,28 +240,17 @@ async def update_messaging_settings(
     given = _clean_credentials(problems, data)
     if problems:
         return problems.rejection()
-    principal = ctx.principal
+    tenant, keyring, actor, settings = (
+        ctx.tenant,
+        ctx.resources.keyring,
+        ctx.principal,
+        ctx.resources.settings,
+    )
 
     async def work(session: AsyncSession) -> MessagingSettings | Rejection:
-        current = await _own_config(ctx, session) or ProviderConfig()
-        updated = replace(current, **given)
-        try:
-            await credentials.save(
-                session, tenant_id=ctx.tenant.id, keys=await ctx.keys_within(session), config=updated
-            )
-        except credentials.AddressTaken as taken:
-            field_name = {"email": "emailFrom", "sms": "smsFrom", "whatsapp": "whatsappFrom"}[
-                taken.channel.value
-            ]
-            return rejected(field_name, UserErrorCode.CONFLICT, "Another company already uses this sender.")
-        audit.record(
-            session,
-            actor=principal,
-            action="messaging.credentials_changed",
-            entity="provider_settings",
-            entity_id=None,
-            data={"fields": sorted(given)},
+        outcome = await messaging.save_credentials(
+            session, tenant=tenant, keyring=keyring, actor=actor, given=given
         )
-        return _describe(updated, ctx.resources.settings)
+        return outcome if isinstance(outcome, Rejection) else _describe(outcome, settings)
 
     return await ctx.write(work)

@@ -7,9 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-import sqlalchemy as sa
 import strawberry
-from sqlmodel import col
 
 from hospes.models.columns import zone_of
 from hospes.models.tenant import (
@@ -28,6 +26,7 @@ from hospes.resolvers.loaders import existing
 from hospes.schema.errors import UserErrorCode, unauthenticated
 from hospes.schema.ids import encode_id
 from hospes.schema.inputs import CreateServiceRequestInput
+from hospes.services import catalogue as services_catalogue
 from hospes.services import portal
 from hospes.services.rejections import Problems, Rejection, rejected
 from hospes.tenancy.company_settings import CompanySettings
@@ -95,12 +94,7 @@ def amount_paid(payments: list[Payment]) -> Decimal:
 
 
 async def active_services(ctx: Context) -> list[Service]:
-    rows = await ctx.scalars(
-        sa.select(Service)
-        .where(col(Service.active).is_(True))
-        .order_by(sa.func.lower(col(Service.name)), col(Service.id))
-        .limit(MAX_PORTAL_SERVICES)
-    )
+    rows = await ctx.scalars(services_catalogue.active_services_query(limit=MAX_PORTAL_SERVICES))
     return list(rows)
 
 

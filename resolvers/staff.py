@@ -6,9 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import sqlalchemy as sa
 import strawberry
-from sqlmodel import col
 from strawberry.types.unset import UnsetType
 
 from hospes.models.columns import NAME_MAX
@@ -20,7 +18,7 @@ from hospes.schema.errors import UserErrorCode
 from hospes.services import staff
 from hospes.services.rejections import Problems, Rejection
 
-BY_EMAIL = Sort("email", col(StaffUser.email), col(StaffUser.id), "text", descending=False)
+BY_EMAIL = Sort("email", *staff.LIST_ORDER, "text", descending=False)
 
 
 async def add_staff_user(
@@ -39,10 +37,10 @@ async def list_staff_users(
     ctx: Context, *, first: int | None, after: str | None
 ) -> tuple[Page, Callable[[], Awaitable[int]]]:
     """The company's staff users, deactivated ones included, by email."""
-    page = await keyset_page(ctx, query=sa.select(StaffUser), sort=BY_EMAIL, first=first, after=after)
+    page = await keyset_page(ctx, query=staff.list_query(), sort=BY_EMAIL, first=first, after=after)
 
     async def total() -> int:
-        return int(await ctx.scalar(sa.select(sa.func.count()).select_from(StaffUser)))
+        return int(await ctx.scalar(staff.count_query()))
 
     return page, total
 

@@ -180,3 +180,16 @@ async def deactivate_staff_user(
         await session.flush()
     await sessions.end_all(tenant_id=tenant_id, subject_id=user.id)
     return user
+
+
+# The staff list: its statements, run by the API's keyset pagination on the request's session.
+LIST_ORDER = (col(StaffUser.email), col(StaffUser.id))
+
+
+def list_query() -> sa.Select[Any]:
+    """Every staff user, deactivated ones included."""
+    return sa.select(StaffUser)
+
+
+def count_query() -> sa.Select[Any]:
+    return sa.select(sa.func.count()).select_from(StaffUser)

@@ -108,3 +108,27 @@ def test_a_result_fills_the_object_and_leaves_errors_empty() -> None:
 
     answer = asyncio.run(to_payload(_Payload, "villa", thing=shout, ok=lambda _: True))
     assert answer == _Payload(thing="VILLA", ok=True, errors=[])
+
+
+# Resolvers whose domain SQL moved to services/ (privacy, catalogue, portal, messaging, access,
+# auth, staff): they may type a write callback's session, nothing more of SQLAlchemy.
+SQL_FREE_RESOLVERS = ("privacy", "catalogue", "portal", "messaging", "access", "auth", "staff")
+SESSION_TYPE = "sqlalchemy.ext.asyncio"
+# `check.text(` is the input check, not SQLAlchemy's `text(`.
+CONSTRUCTS_SQL = re.compile(
+    r"(?<!check\.)\b(select|insert|update|delete|text)\(|\bsession\.(execute|scalars?|get|add|delete)\("
+)
+
+
+def test_cleaned_resolvers_construct_no_sql() -> None:
+    for name in SQL_FREE_RESOLVERS:
+        path = ROOT / "resolvers" / f"{name}.py"
+        imported = {
+            module
+            for module in _imports(path)
+            if module.startswith(("sqlalchemy", "sqlmodel")) and not module.startswith(SESSION_TYPE)
+        }
+        assert imported == set(), name
+        assert CONSTRUCTS_SQL.search(path.read_text()) is None, name
+        service = ROOT / "services" / f"{name}.py"
+        assert not any(module.startswith("strawberry") for module in _imports(service)), name
