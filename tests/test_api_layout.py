@@ -62,29 +62,6 @@ def test_account_services_hold_the_sql_and_know_nothing_of_graphql() -> None:
     assert len(resolver.read_text().splitlines()) <= 500
 
 
-# Resolvers that check permission, turn input into a service call and the result into a payload.
-WITHOUT_SQL = ("bookings.py", "guests.py", "properties.py", "history.py", "payments.py")
-# A bare or `sa.`-qualified statement builder, or a session call (`check.text(` is input checking).
-SQL_CALL = re.compile(
-    r"(?<![\w.])(select|insert|update|delete|text)\(|\bsa\.\w+\(|session\.(execute|scalars?|get|add)\("
-)
-
-
-def test_cleaned_resolvers_construct_no_sql() -> None:
-    for name in WITHOUT_SQL:
-        path = ROOT / "resolvers" / name
-        imported = _imports(path)
-        assert not any(module.startswith(("sqlalchemy", "sqlmodel")) for module in imported), name
-        assert not SQL_CALL.search(path.read_text()), name
-
-
-def test_domain_services_know_nothing_of_graphql() -> None:
-    for name in WITHOUT_SQL:
-        imported = _imports(ROOT / "services" / name)
-        assert not any(module.startswith("strawberry") for module in imported), name
-        assert not any(module.startswith(("hospes.resolvers", "hospes.schema")) for module in imported), name
-
-
 @dataclass
 class _Payload:
     thing: str | None
@@ -110,25 +87,34 @@ def test_a_result_fills_the_object_and_leaves_errors_empty() -> None:
     assert answer == _Payload(thing="VILLA", ok=True, errors=[])
 
 
-# Resolvers whose domain SQL moved to services/ (privacy, catalogue, portal, messaging, access,
-# auth, staff): they may type a write callback's session, nothing more of SQLAlchemy.
-SQL_FREE_RESOLVERS = ("privacy", "catalogue", "portal", "messaging", "access", "auth", "staff")
+# Resolvers that check permission, turn input into a service call and the result into a payload;
+# their domain's rules and SQL live in the service of the same name. They may type a write
+# callback's session, nothing more of SQLAlchemy.
+WITHOUT_SQL = (
+    "bookings", "guests", "properties", "history", "payments",
+    "privacy", "catalogue", "portal", "messaging", "access", "auth", "staff",
+)  # fmt: skip
 SESSION_TYPE = "sqlalchemy.ext.asyncio"
-# `check.text(` is the input check, not SQLAlchemy's `text(`.
+# A bare or `sa.`-qualified statement builder, or a session call (`check.text(` is input checking).
 CONSTRUCTS_SQL = re.compile(
-    r"(?<!check\.)\b(select|insert|update|delete|text)\(|\bsession\.(execute|scalars?|get|add|delete)\("
+    r"(?<![\w.])(select|insert|update|delete|text)\(|\bsa\.\w+\(|\bsession\.(execute|scalars?|get|add|delete)\("
 )
 
 
 def test_cleaned_resolvers_construct_no_sql() -> None:
-    for name in SQL_FREE_RESOLVERS:
+    for name in WITHOUT_SQL:
         path = ROOT / "resolvers" / f"{name}.py"
-        imported = {
+        sql_imports = {
             module
             for module in _imports(path)
             if module.startswith(("sqlalchemy", "sqlmodel")) and not module.startswith(SESSION_TYPE)
         }
-        assert imported == set(), name
+        assert sql_imports == set(), name
         assert CONSTRUCTS_SQL.search(path.read_text()) is None, name
-        service = ROOT / "services" / f"{name}.py"
-        assert not any(module.startswith("strawberry") for module in _imports(service)), name
+
+
+def test_domain_services_know_nothing_of_graphql() -> None:
+    for name in WITHOUT_SQL:
+        imported = _imports(ROOT / "services" / f"{name}.py")
+        assert not any(module.startswith("strawberry") for module in imported), name
+        assert not any(module.startswith(("hospes.resolvers", "hospes.schema")) for module in imported), name
