@@ -40,11 +40,11 @@ from hospes.bench.seed import (
     SeededTenant,
     _copy,
     _derived_columns,
-    _Generator,
     _tenant_keys,
     drop_seeded,
     libpq_url,
 )
+from hospes.bench.seed_data import Generator
 from hospes.schema.ids import encode_id
 from hospes.settings import Settings
 from hospes.tenancy.crypto import MasterKey, TenantKeys
@@ -91,7 +91,7 @@ class Customers:
 # --------------------------------------------------------------------------- seeding
 
 
-class _CustomerGenerator(_Generator):
+class _CustomerGenerator(Generator):
     """Guests with their bookings only: no payments, service requests or communications."""
 
     def customer(
