@@ -24,17 +24,6 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import Engine
 
-from hospes.bench.guest_graph import (
-    BenchError,
-    _clients,
-    _connections,
-    _data,
-    _login,
-    _logout,
-    _progress,
-    _server_version,
-    hospes_server,
-)
 from hospes.bench.measure import Budget, Call, Stats, interleaved, run_clients
 from hospes.bench.seed import (
     SeededTenant,
@@ -45,6 +34,17 @@ from hospes.bench.seed import (
     libpq_url,
 )
 from hospes.bench.seed_data import Generator
+from hospes.bench.server import (
+    BenchError,
+    db_connections,
+    graphql_data,
+    hospes_server,
+    http_clients,
+    login,
+    logout,
+    progress,
+    server_version,
+)
 from hospes.schema.ids import encode_id
 from hospes.settings import Settings
 from hospes.tenancy.crypto import MasterKey, TenantKeys
@@ -316,7 +316,7 @@ async def _imports(client: httpx.AsyncClient, conn: psycopg.AsyncConnection[Any]
                     "currency": "USD",
                 }
             }
-            payload = _data(
+            payload = graphql_data(
                 await client.post("/graphql", json={"query": IMPORT, "variables": variables}),
                 "importOtaBooking",
             )
@@ -359,12 +359,12 @@ async def _questions(
     budget = Budget(warmup=options.warmup, requests=options.requests, max_seconds=options.max_seconds)
     prefix_query = f"{NAME_PREFIX.lower()}:*"
     results = []
-    async with _clients(base_url, token, 1) as clients, _connections(database_url, 1) as connections:
+    async with http_clients(base_url, token, 1) as clients, db_connections(database_url, 1) as connections:
         client, conn = clients[0], connections[0]
 
         def api(query: str, variables: Any) -> Call:
             async def call(number: int) -> None:
-                _data(
+                graphql_data(
                     await client.post("/graphql", json={"query": query, "variables": variables(number)}),
                     "guests",
                 )
@@ -404,9 +404,9 @@ async def _questions(
             ),
         )
         for name, query, variables, statement, params in questions:
-            _progress(f"{name}: checking, then API and floor interleaved")
+            progress(f"{name}: checking, then API and floor interleaved")
             response = await client.post("/graphql", json={"query": query, "variables": variables(0)})
-            api_ids, api_total = _ids_and_total(_data(response, "guests"))
+            api_ids, api_total = _ids_and_total(graphql_data(response, "guests"))
             floor_ids, floor_total = await _floor_rows(conn, statement, params(0))
             same = "same ids and total" if (api_ids, api_total) == (floor_ids, floor_total) else "DIFFERENT"
             check = f"{same}; {len(api_ids)} rows, totalCount {api_total:,} (floor {floor_total:,})"
@@ -414,7 +414,7 @@ async def _questions(
                 {"api": [api(query, variables)], "floor": [own(statement, params)]}, budget=budget
             )
             results.append(Result(name=name, api=stats["api"], floor=stats["floor"], check=check))
-        _progress(f"importOtaBooking: {IMPORTS} sequential imports, then {IMPORTS} floor upserts")
+        progress(f"importOtaBooking: {IMPORTS} sequential imports, then {IMPORTS} floor upserts")
         results.append(await _imports(client, conn, data))
     return results
 
@@ -490,9 +490,9 @@ def run(settings: Settings, *, database_url: str, redis_url: str, options: Optio
         logging.getLogger(noisy).setLevel(logging.WARNING)
     engine = create_engine_sync(database_url, policy=ConnectionPolicy.of(settings, role=Role.CLI))
     try:
-        pg_version = _server_version(database_url)
+        pg_version = server_version(database_url)
         passwords = Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib)
-        _progress(
+        progress(
             f"seeding a tenant with {options.guests:,} guests, "
             f"{options.guests * BOOKINGS_PER_GUEST:,} bookings"
         )
@@ -503,12 +503,12 @@ def run(settings: Settings, *, database_url: str, redis_url: str, options: Optio
             passwords=passwords,
             master=master_key_from(settings),
         )
-        _progress(f"seeded {data.tenant.slug} in {data.tenant.seconds:.1f}s; starting `hospes serve`")
+        progress(f"seeded {data.tenant.slug} in {data.tenant.seconds:.1f}s; starting `hospes serve`")
         try:
             with hospes_server(database_url=database_url, redis_url=redis_url) as base_url:
 
                 async def main() -> list[Result]:
-                    token = await _login(base_url, data.tenant)
+                    token = await login(base_url, data.tenant)
                     try:
                         return await _questions(
                             base_url=base_url,
@@ -518,13 +518,13 @@ def run(settings: Settings, *, database_url: str, redis_url: str, options: Optio
                             options=options,
                         )
                     finally:
-                        await _logout(base_url, token)
+                        await logout(base_url, token)
 
                 results = asyncio.run(main())
         except (httpx.HTTPError, psycopg.Error) as error:
             raise BenchError(f"{type(error).__name__}: {error}") from error
         finally:
-            _progress(f"dropping {data.tenant.slug}")
+            progress(f"dropping {data.tenant.slug}")
             drop_seeded(engine, data.tenant)
     finally:
         engine.dispose()

@@ -73,7 +73,7 @@ def bench(
     if suite == "customers":
         _bench_customers(guests=guests or 100_000, warmup=warmup, max_seconds=max_seconds or 30.0)
         return
-    from hospes.bench.guest_graph import BenchError
+    from hospes.bench.server import BenchError
 
     settings = load_settings()
 
@@ -130,7 +130,7 @@ def bench(
 
 def _bench_customers(*, guests: int, warmup: int, max_seconds: float) -> None:
     from hospes.bench.customer_list import Options, run
-    from hospes.bench.guest_graph import BenchError
+    from hospes.bench.server import BenchError
 
     options = Options(guests=guests, warmup=min(warmup, 10), max_seconds=max(max_seconds, 60.0))
     settings = load_settings()
