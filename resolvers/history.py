@@ -14,8 +14,6 @@ from hospes.models.tenant import Booking, Communication, Payment, ServiceRequest
 from hospes.resolvers.context import Context
 from hospes.resolvers.pagination import decode_cursor, encode_cursor, page_size
 
-KINDS = ("booking", "message", "service_request", "payment")
-
 
 @dataclass(frozen=True)
 class Entry:
