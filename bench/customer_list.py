@@ -12,49 +12,38 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import psycopg
 from psycopg import sql
-from sqlalchemy.engine import Engine
 
-from hospes.bench.guest_graph import (
-    BenchError,
-    _clients,
-    _connections,
-    _data,
-    _login,
-    _logout,
-    _progress,
-    _server_version,
-    hospes_server,
-)
+from hospes.bench.customer_seed import BOOKINGS_PER_GUEST, Customers, seed_customers
 from hospes.bench.measure import Budget, Call, Stats, interleaved, run_clients
 from hospes.bench.seed import (
-    SeededTenant,
-    _copy,
-    _derived_columns,
-    _Generator,
-    _tenant_keys,
     drop_seeded,
-    libpq_url,
+)
+from hospes.bench.server import (
+    BenchError,
+    db_connections,
+    graphql_data,
+    hospes_server,
+    http_clients,
+    login,
+    logout,
+    progress,
+    server_version,
 )
 from hospes.schema.ids import encode_id
 from hospes.settings import Settings
-from hospes.tenancy.crypto import MasterKey, TenantKeys
 from hospes.tenancy.database import ConnectionPolicy, Role, create_engine_sync
 from hospes.tenancy.keyring import master_key_from
-from hospes.tenancy.migrations import upgrade_public
 from hospes.tenancy.passwords import Passwords
-from hospes.tenancy.provisioning import create_tenant, drop_tenant
 
-BOOKINGS_PER_GUEST = 3
 PAGE_SIZE = 50
 NAME_PREFIX = "Luc"  # Lucía: about 1 guest in 30
 IMPORTS = 1000  # half new external ids, half re-imports of those
@@ -78,130 +67,6 @@ class Options:
     requests: int = 100
     warmup: int = 10
     max_seconds: float = 60.0
-
-
-@dataclass(frozen=True)
-class Customers:
-    tenant: SeededTenant
-    keys: TenantKeys
-    property_ids: tuple[uuid.UUID, ...]
-    emails: tuple[tuple[str, str], ...]  # (email, name) of seeded guests, shuffled
-
-
-# --------------------------------------------------------------------------- seeding
-
-
-class _CustomerGenerator(_Generator):
-    """Guests with their bookings only: no payments, service requests or communications."""
-
-    def customer(
-        self, index: int, *, owner_id: uuid.UUID, property_ids: tuple[uuid.UUID, ...]
-    ) -> tuple[str, str]:
-        person = self.person(index)
-        last_activity = person.created
-        for _ in range(BOOKINGS_PER_GUEST):
-            last_activity = max(
-                last_activity, self._booking(person.guest_id, owner_id, person.created, property_ids)
-            )
-        self.add_guest(person, notes=None, last_activity=last_activity)
-        email, name = person.email, f"{person.first} {person.last}"
-        return email, name
-
-    def _booking(
-        self, guest_id: uuid.UUID, owner_id: uuid.UUID, created: datetime, property_ids: tuple[uuid.UUID, ...]
-    ) -> datetime:
-        rng = self.rng
-        booked = self.moment(not_before=created, not_after=self.now)
-        check_in = (booked + timedelta(days=rng.randrange(7, 200))).date()
-        nights = rng.randrange(2, 11)
-        past = check_in + timedelta(days=nights) < self.now.date()
-        status = (
-            rng.choices(("completed", "cancelled", "no_show"), (90, 8, 2))[0]
-            if past
-            else rng.choices(("confirmed", "inquiry", "cancelled"), (85, 10, 5))[0]
-        )
-        source = rng.choices(("manual", "ota", "booking_form", "inquiry"), (30, 45, 20, 5))[0]
-        channel = external_id = None
-        if source == "ota":
-            self.ota_number += 1
-            channel = rng.choice(("airbnb", "booking.com", "vrbo"))
-            external_id = f"HM{100000 + self.ota_number}"
-        self.bookings.rows.append(
-            (
-                self.new_id(),
-                rng.choice(property_ids),
-                guest_id,
-                None,
-                None,
-                None,
-                check_in,
-                check_in + timedelta(days=nights),
-                rng.randrange(1, 5),
-                rng.choice((0, 0, 0, 1, 2)),
-                Decimal(rng.randrange(120, 480) * nights),
-                "USD",
-                status,
-                source,
-                channel,
-                external_id,
-                owner_id if source == "manual" else None,
-                booked,
-                self.moment(not_before=booked, not_after=self.now) if status == "cancelled" else None,
-            )
-        )
-        return booked
-
-
-def seed_customers(
-    engine: Engine, *, database_url: str, guests: int, passwords: Passwords, master: MasterKey
-) -> Customers:
-    started = time.perf_counter()
-    with engine.begin() as connection:
-        upgrade_public(connection)
-    slug = f"bench-{secrets.token_hex(4)}"
-    tenant = create_tenant(engine, slug=slug, name=f"Benchmark {slug}")
-    try:
-        password = secrets.token_urlsafe(18)
-        owner_email = f"owner@{slug}.bench.test"
-        keys = _tenant_keys(engine, master, schema_name=tenant.schema_name)
-        generator = _CustomerGenerator(seed=2026, now=datetime.now(UTC).replace(microsecond=0), keys=keys)
-        owner_id = generator.owner(email=owner_email, password_hash=passwords.hash(password))
-        property_list, _services = generator.catalogue()
-        property_ids = tuple(property_list)
-        emails = [
-            generator.customer(index, owner_id=owner_id, property_ids=property_ids) for index in range(guests)
-        ]
-        generator.rng.shuffle(emails)
-        tables = [
-            generator.staff,
-            generator.properties,
-            generator.services,
-            generator.guests,
-            generator.bookings,
-        ]
-        with psycopg.connect(libpq_url(database_url)) as conn, conn.cursor() as cursor:
-            for table in tables:
-                _copy(cursor, schema_name=tenant.schema_name, table=table)
-            _derived_columns(cursor, schema_name=tenant.schema_name)
-            conn.commit()
-            conn.autocommit = True
-            for table in tables:
-                cursor.execute(
-                    sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(tenant.schema_name, table.name))
-                )
-    except BaseException:
-        drop_tenant(engine, slug=slug)
-        raise
-    seeded = SeededTenant(
-        slug=slug,
-        schema_name=tenant.schema_name,
-        owner_email=owner_email,
-        owner_password=password,
-        guest_ids=(),
-        counts={table.name: len(table.rows) for table in tables},
-        seconds=time.perf_counter() - started,
-    )
-    return Customers(tenant=seeded, keys=keys, property_ids=property_ids, emails=tuple(emails[:1000]))
 
 
 # --------------------------------------------------------------------------- floors
@@ -316,7 +181,7 @@ async def _imports(client: httpx.AsyncClient, conn: psycopg.AsyncConnection[Any]
                     "currency": "USD",
                 }
             }
-            payload = _data(
+            payload = graphql_data(
                 await client.post("/graphql", json={"query": IMPORT, "variables": variables}),
                 "importOtaBooking",
             )
@@ -359,12 +224,12 @@ async def _questions(
     budget = Budget(warmup=options.warmup, requests=options.requests, max_seconds=options.max_seconds)
     prefix_query = f"{NAME_PREFIX.lower()}:*"
     results = []
-    async with _clients(base_url, token, 1) as clients, _connections(database_url, 1) as connections:
+    async with http_clients(base_url, token, 1) as clients, db_connections(database_url, 1) as connections:
         client, conn = clients[0], connections[0]
 
         def api(query: str, variables: Any) -> Call:
             async def call(number: int) -> None:
-                _data(
+                graphql_data(
                     await client.post("/graphql", json={"query": query, "variables": variables(number)}),
                     "guests",
                 )
@@ -404,9 +269,9 @@ async def _questions(
             ),
         )
         for name, query, variables, statement, params in questions:
-            _progress(f"{name}: checking, then API and floor interleaved")
+            progress(f"{name}: checking, then API and floor interleaved")
             response = await client.post("/graphql", json={"query": query, "variables": variables(0)})
-            api_ids, api_total = _ids_and_total(_data(response, "guests"))
+            api_ids, api_total = _ids_and_total(graphql_data(response, "guests"))
             floor_ids, floor_total = await _floor_rows(conn, statement, params(0))
             same = "same ids and total" if (api_ids, api_total) == (floor_ids, floor_total) else "DIFFERENT"
             check = f"{same}; {len(api_ids)} rows, totalCount {api_total:,} (floor {floor_total:,})"
@@ -414,7 +279,7 @@ async def _questions(
                 {"api": [api(query, variables)], "floor": [own(statement, params)]}, budget=budget
             )
             results.append(Result(name=name, api=stats["api"], floor=stats["floor"], check=check))
-        _progress(f"importOtaBooking: {IMPORTS} sequential imports, then {IMPORTS} floor upserts")
+        progress(f"importOtaBooking: {IMPORTS} sequential imports, then {IMPORTS} floor upserts")
         results.append(await _imports(client, conn, data))
     return results
 
@@ -490,9 +355,9 @@ def run(settings: Settings, *, database_url: str, redis_url: str, options: Optio
         logging.getLogger(noisy).setLevel(logging.WARNING)
     engine = create_engine_sync(database_url, policy=ConnectionPolicy.of(settings, role=Role.CLI))
     try:
-        pg_version = _server_version(database_url)
+        pg_version = server_version(database_url)
         passwords = Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib)
-        _progress(
+        progress(
             f"seeding a tenant with {options.guests:,} guests, "
             f"{options.guests * BOOKINGS_PER_GUEST:,} bookings"
         )
@@ -503,12 +368,12 @@ def run(settings: Settings, *, database_url: str, redis_url: str, options: Optio
             passwords=passwords,
             master=master_key_from(settings),
         )
-        _progress(f"seeded {data.tenant.slug} in {data.tenant.seconds:.1f}s; starting `hospes serve`")
+        progress(f"seeded {data.tenant.slug} in {data.tenant.seconds:.1f}s; starting `hospes serve`")
         try:
             with hospes_server(database_url=database_url, redis_url=redis_url) as base_url:
 
                 async def main() -> list[Result]:
-                    token = await _login(base_url, data.tenant)
+                    token = await login(base_url, data.tenant)
                     try:
                         return await _questions(
                             base_url=base_url,
@@ -518,13 +383,13 @@ def run(settings: Settings, *, database_url: str, redis_url: str, options: Optio
                             options=options,
                         )
                     finally:
-                        await _logout(base_url, token)
+                        await logout(base_url, token)
 
                 results = asyncio.run(main())
         except (httpx.HTTPError, psycopg.Error) as error:
             raise BenchError(f"{type(error).__name__}: {error}") from error
         finally:
-            _progress(f"dropping {data.tenant.slug}")
+            progress(f"dropping {data.tenant.slug}")
             drop_seeded(engine, data.tenant)
     finally:
         engine.dispose()

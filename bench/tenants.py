@@ -31,16 +31,16 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from hospes.bench.guest_graph import (
-    BenchError,
-    _data,
-    _hospes_command,
-    _progress,
-    _server_version,
-    hospes_server,
-)
 from hospes.bench.measure import Budget, Call, Stats, interleaved
 from hospes.bench.seed import libpq_url, scratch_database
+from hospes.bench.server import (
+    BenchError,
+    graphql_data,
+    hospes_command,
+    hospes_server,
+    progress,
+    server_version,
+)
 from hospes.models.public import ApiKey, Tenant
 from hospes.settings import Settings
 from hospes.tenancy import tokens
@@ -108,7 +108,7 @@ def _run_hospes(database_url: str, *args: str, stdin: str | None = None) -> floa
     env = {**os.environ, "HOSPES_DATABASE_URL": database_url, "HOSPES_LOG_LEVEL": "WARNING"}
     started = time.perf_counter()
     done = subprocess.run(
-        [*_hospes_command(), *args], env=env, input=stdin, capture_output=True, text=True, check=False
+        [*hospes_command(), *args], env=env, input=stdin, capture_output=True, text=True, check=False
     )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
@@ -185,7 +185,7 @@ def _guest_list(client: httpx.AsyncClient, keys: Sequence[str]) -> Call:
     async def call(_number: int) -> None:
         key = keys[next(turn) % len(keys)]
         response = await client.post("/graphql", json={"query": GUEST_LIST}, headers={"X-Api-Key": key})
-        _data(response, "guests")
+        graphql_data(response, "guests")
 
     return call
 
@@ -212,7 +212,7 @@ async def _latency_and_growth(
         budget = Budget(
             warmup=options.warmup, requests=max(options.requests, len(keys)), max_seconds=options.max_seconds
         )
-        _progress(f"latency: {budget.requests} requests to tenant 1 vs spread over {len(keys)} tenants")
+        progress(f"latency: {budget.requests} requests to tenant 1 vs spread over {len(keys)} tenants")
         stats = await interleaved(
             {"one": [_guest_list(client, keys[:1])], "all": [_guest_list(client, keys)]}, budget=budget
         )
@@ -288,17 +288,17 @@ def _measure(settings: Settings, *, database_url: str, redis_url: str, findings:
             "".join(f"bench-{index:05d} Bench company {index}\n" for index in range(1, n + 1)),
             encoding="utf-8",
         )
-        _progress(f"provisioning {n:,} tenants in one `hospes tenant create --from-file`")
+        progress(f"provisioning {n:,} tenants in one `hospes tenant create --from-file`")
         findings.provision_seconds = _run_hospes(
             database_url, "tenant", "create", "--from-file", str(listing)
         )
-    _progress(f"`hospes migrate` over {n:,} tenants")
+    progress(f"`hospes migrate` over {n:,} tenants")
     findings.migrate_seconds = _run_hospes(database_url, "migrate")
     keys = _issue_keys(settings, database_url)
-    _progress("`hospes serve`: latency and backend memory")
+    progress("`hospes serve`: latency and backend memory")
     with hospes_server(database_url=database_url, redis_url=redis_url, extra_env=SERVER_ENV) as base_url:
         asyncio.run(_latency_and_growth(base_url, database_url=database_url, keys=keys, findings=findings))
-    _progress(f"`hospes serve` with HOSPES_DB_POOL_RECYCLE_SECONDS={RECYCLE_SECONDS}")
+    progress(f"`hospes serve` with HOSPES_DB_POOL_RECYCLE_SECONDS={RECYCLE_SECONDS}")
     recycling = {**SERVER_ENV, "HOSPES_DB_POOL_RECYCLE_SECONDS": str(RECYCLE_SECONDS)}
     with hospes_server(database_url=database_url, redis_url=redis_url, extra_env=recycling) as base_url:
         asyncio.run(_recycling(base_url, database_url=database_url, keys=keys, findings=findings))
@@ -307,7 +307,7 @@ def _measure(settings: Settings, *, database_url: str, redis_url: str, findings:
 def run(settings: Settings, *, database_url: str, redis_url: str, options: Options) -> str:
     """Run the benchmark in a scratch database (dropped afterwards) and return the report."""
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    findings = Findings(options=options, pg_version=_server_version(database_url))
+    findings = Findings(options=options, pg_version=server_version(database_url))
     try:
         with scratch_database(database_url) as scratch_url:
             findings.scratch_database = make_url(scratch_url).database or "?"

@@ -10,9 +10,10 @@ import os
 import secrets
 import subprocess
 import sys
+import textwrap
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -136,10 +137,49 @@ class Rig:
         }
 
 
-def calls_for(provider: ProviderServer, tenant_id: uuid.UUID | str) -> list[RecordedRequest]:
+def describe_calls(calls: Iterable[RecordedRequest]) -> str:
+    """One short line per provider request: who carried it, on which channel, and its first words."""
+    lines = []
+    for call in calls:
+        if call.provider == "sendgrid":
+            channel, text = "email", str(call.body.get("subject", ""))
+        else:
+            channel = "whatsapp" if str(call.body.get("To", "")).startswith("whatsapp:") else "sms"
+            text = str(call.body.get("Body", ""))
+        lines.append(f"{call.provider} {channel} {textwrap.shorten(text, 40, placeholder='…')!r}")
+    return "[" + "; ".join(lines) + "]"
+
+
+def describe_messages(rows: Iterable[dict[str, Any]]) -> str:
+    """One short line per communication row: `channel to template_key/status`."""
+    lines = [
+        f"{row.get('channel')} to {row.get('template_key') or 'no template'}/{row.get('status')}"
+        if row.get("direction", "out") == "out"
+        else f"{row.get('channel')} from the guest/{row.get('status')}"
+        for row in rows
+    ]
+    return "[" + "; ".join(lines) + "]"
+
+
+class ProviderCalls(list[RecordedRequest]):
+    """Provider requests whose repr, which pytest prints when an assertion about them fails, says
+    which messages went out instead of every header and body."""
+
+    def __repr__(self) -> str:
+        return describe_calls(self)
+
+
+class Messages(list[dict[str, Any]]):
+    """Communication rows whose repr in a failing assertion is one short line per message."""
+
+    def __repr__(self) -> str:
+        return describe_messages(self)
+
+
+def calls_for(provider: ProviderServer, tenant_id: uuid.UUID | str) -> ProviderCalls:
     """Provider requests about one tenant's messages (other tests' leftovers may share the DB)."""
     tenant = str(tenant_id)
-    mine = []
+    mine = ProviderCalls()
     for call in provider.calls():
         body: dict[str, Any] = call.body
         if (call.provider == "sendgrid" and body.get("custom_args", {}).get("hospes_tenant") == tenant) or (
@@ -159,17 +199,17 @@ def wait_until(condition: Callable[[], Any], *, timeout: float = 20.0, what: str
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def sent_messages(rig: Rig, schema: str, count: int = 1) -> list[dict[str, Any]]:
+def sent_messages(rig: Rig, schema: str, count: int = 1) -> Messages:
     """The tenant's outgoing messages once `count` have left the queue; the scheduler ticks
     meanwhile, as `hospes scheduler` would (retries and re-enqueued work depend on it)."""
 
-    def done() -> list[dict[str, Any]] | None:
+    def done() -> Messages | None:
         rig.tick()
-        rows = [row for row in communications(rig_engine(rig), schema) if row["direction"] == "out"]
+        rows = Messages(row for row in communications(rig_engine(rig), schema) if row["direction"] == "out")
         finished = [row for row in rows if row["status"] not in ("queued",)]
         return rows if len(finished) >= count else None
 
-    result: list[dict[str, Any]] = wait_until(done, what=f"{count} message(s) to leave the queue")
+    result: Messages = wait_until(done, what=f"{count} message(s) to leave the queue")
     return result
 
 
@@ -182,7 +222,7 @@ def tenant_id(engine: sa.Engine, slug: str) -> uuid.UUID:
     return value
 
 
-def communications(engine: sa.Engine, schema_name: str) -> list[dict[str, Any]]:
+def communications(engine: sa.Engine, schema_name: str) -> Messages:
     """The tenant's messages, oldest first, with `subject` and `body` decrypted as staff read them."""
     with engine.connect() as connection:
         rows = connection.execute(
@@ -192,7 +232,7 @@ def communications(engine: sa.Engine, schema_name: str) -> list[dict[str, Any]]:
                 "ORDER BY created_at"
             )
         ).mappings()
-        found = [dict(row) for row in rows]
+        found = Messages(dict(row) for row in rows)
     if not found:
         return found
     keys = tenant_keys(engine, schema_name)

@@ -34,7 +34,7 @@ def test_the_wheel_holds_only_the_hospes_package(tmp_path: Path) -> None:
     [wheel] = tmp_path.glob("hospes-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")} == {"hospes"}
-    assert "hospes/cli.py" in names and "hospes/schema/build.py" in names
+    assert "hospes/cli/__init__.py" in names and "hospes/schema/build.py" in names
     assert not any(name.startswith("hospes/tests/") for name in names)
     # Alembic reads the migration streams by path: they travel with the code.
     assert any(name.startswith("hospes/models/migrations/tenant/versions/t0001") for name in names)

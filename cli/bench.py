@@ -1,0 +1,144 @@
+"""`hospes bench`: the benchmark suites against a floor measured in the same run."""
+
+from __future__ import annotations
+
+import click
+
+from hospes.cli.servers import Servers, fail, load_settings, open_servers
+
+
+@click.command()
+@click.argument("suite", required=False, type=click.Choice(["graph", "customers", "messages", "tenants"]))
+@click.option(
+    "--guests",
+    default=None,
+    type=click.IntRange(10, 100_000),
+    help="Guests to seed [default: 1000; 100000 for customers].",
+)
+@click.option("--requests", default=200, show_default=True, type=click.IntRange(10), help="Per phase.")
+@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.option("--warmup", default=20, show_default=True, type=click.IntRange(0))
+@click.option(
+    "--max-seconds",
+    default=None,
+    type=click.FloatRange(1),
+    help="Cap per phase [default: 30; at least 60 for customers; 600 for messages].",
+)
+@click.option("--profile", is_flag=True, help="Also cProfile guest detail in-process.")
+@click.option("--show-sql", is_flag=True, help="Print the statements each operation sends.")
+@click.option("--customers", is_flag=True, help="The same as SUITE customers.")
+@click.option(
+    "--messages",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(1, 1_000_000),
+    help="Messages per lane (messages suite).",
+)
+@click.option(
+    "--tenants",
+    default=None,
+    type=click.IntRange(1, 100_000),
+    help="Tenants to spread messages over [default: 10, at most 1000], or to create (tenants suite) "
+    "[default: 1000].",
+)
+def bench(
+    *,
+    suite: str | None,
+    guests: int | None,
+    requests: int,
+    concurrency: int,
+    warmup: int,
+    max_seconds: float | None,
+    profile: bool,
+    show_sql: bool,
+    customers: bool,
+    messages: int,
+    tenants: int | None,
+) -> None:
+    """Benchmark against a floor measured in the same run; each suite sets up and removes its own data.
+
+    \b
+    SUITE is one of
+      graph      the guest graph over HTTP against hand-written SQL (the default)
+      customers  the customer list at 100,000 guests: page, name search, email lookup, OTA imports
+      messages   messages through the outbox, Redis and the worker to the log provider, against
+                 the same broker and worker moving empty messages
+      tenants    N tenants: provisioning rate, migrate time, request latency with 1 vs N tenants,
+                 and PostgreSQL backend memory after touching all of them, before and after recycling
+    """
+    if customers:
+        if suite not in (None, "customers"):
+            fail(f"--customers asks for the customers suite, not {suite}")
+        suite = "customers"
+    if suite == "customers":
+        _bench_customers(guests=guests or 100_000, warmup=warmup, max_seconds=max_seconds or 30.0)
+        return
+    from hospes.bench.server import BenchError
+
+    settings = load_settings()
+
+    def measure(servers: Servers) -> str:
+        urls = {"database_url": servers.database_url, "redis_url": servers.redis_url}
+        if suite == "tenants":
+            from hospes.bench import tenants as tenant_bench
+
+            return tenant_bench.run(
+                settings,
+                **urls,
+                options=tenant_bench.Options(
+                    tenants=tenants or 1000,
+                    requests=requests,
+                    warmup=warmup,
+                    max_seconds=max_seconds or 600.0,
+                ),
+            )
+        if suite == "messages":
+            from hospes.bench import messages as message_bench
+
+            if (tenants or 10) > 1000:
+                raise BenchError("the messages suite spreads over at most 1000 tenants")
+            return message_bench.run(
+                settings,
+                **urls,
+                options=message_bench.Options(
+                    messages=messages, tenants=tenants or 10, warmup=warmup, max_seconds=max_seconds or 600.0
+                ),
+            )
+        from hospes.bench import guest_graph
+
+        return guest_graph.run(
+            settings,
+            **urls,
+            options=guest_graph.Options(
+                guests=guests or 1000,
+                requests=requests,
+                concurrency=concurrency,
+                warmup=warmup,
+                max_seconds=max_seconds or 30.0,
+                profile=profile,
+                show_sql=show_sql,
+            ),
+        )
+
+    with open_servers(settings) as servers:
+        try:
+            report = measure(servers)
+        except BenchError as error:
+            fail(str(error))
+        click.echo(report)
+
+
+def _bench_customers(*, guests: int, warmup: int, max_seconds: float) -> None:
+    from hospes.bench.customer_list import Options, run
+    from hospes.bench.server import BenchError
+
+    options = Options(guests=guests, warmup=min(warmup, 10), max_seconds=max(max_seconds, 60.0))
+    settings = load_settings()
+    with open_servers(settings) as servers:
+        try:
+            report = run(
+                settings, database_url=servers.database_url, redis_url=servers.redis_url, options=options
+            )
+        except BenchError as error:
+            fail(str(error))
+        click.echo(report)
