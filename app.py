@@ -39,13 +39,13 @@ from hospes.tasks.broker import make_broker
 from hospes.tenancy.credentials import CredentialResolver
 from hospes.tenancy.database import ConnectionPolicy, Role, TenantSessions, create_engine_async
 from hospes.tenancy.keyring import Keyring, master_key_from
+from hospes.tenancy.logins import LoginStore
 from hospes.tenancy.middleware import TenancyMiddleware
 from hospes.tenancy.outages import is_timeout, is_unavailable
 from hospes.tenancy.passwords import Passwords
 from hospes.tenancy.principal import AuthResult
 from hospes.tenancy.registry import TenantRegistry
 from hospes.tenancy.resources import Resources
-from hospes.tenancy.sessions import SessionStore
 
 log = logging.getLogger("hospes.app")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -314,7 +314,7 @@ def build_resources(settings: Settings, *, database_url: str, redis_url: str) ->
         engine=engine,
         redis=redis,
         registry=TenantRegistry(engine, ttl_seconds=settings.tenant_cache_seconds),
-        sessions=SessionStore(
+        logins=LoginStore(
             redis, ttl_seconds=settings.session_ttl_seconds, namespace=settings.redis_namespace
         ),
         tenant_sessions=TenantSessions(engine, statement_timeout_ms=settings.db_statement_timeout_ms),
@@ -375,7 +375,7 @@ def create_app(settings: Settings, *, database_url: str, redis_url: str) -> Star
                 TenancyMiddleware,
                 resolver=CredentialResolver(
                     registry=resources.registry,
-                    sessions=resources.sessions,
+                    logins=resources.logins,
                     engine=resources.engine,
                     redis=resources.redis,
                     namespace=settings.redis_namespace,

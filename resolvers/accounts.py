@@ -129,14 +129,14 @@ async def _count_login(ctx: Context, email_bidx: bytes | None) -> ratelimit.Logi
 
 
 async def _start_session(ctx: Context, account_id: uuid.UUID) -> str:
-    return await ctx.resources.sessions.create(
+    return await ctx.resources.logins.create(
         tenant_id=ctx.tenant.id, kind=PrincipalKind.GUEST_ACCOUNT.value, subject_id=account_id, role=None
     )
 
 
 async def end_sessions(ctx: Context, account_id: uuid.UUID) -> int:
     """End every session of the account; returns how many were live."""
-    return await ctx.resources.sessions.end_all(tenant_id=ctx.tenant.id, subject_id=account_id)
+    return await ctx.resources.logins.end_all(tenant_id=ctx.tenant.id, subject_id=account_id)
 
 
 async def _address_index(ctx: Context, address: str) -> tuple[TenantKeys, bytes]:
@@ -220,7 +220,7 @@ async def logout(ctx: Context) -> bool:
     principal = ctx.require(PrincipalKind.GUEST_ACCOUNT)
     if principal.credential_hash is None:
         raise unauthenticated()
-    return await ctx.resources.sessions.end(principal.credential_hash)
+    return await ctx.resources.logins.end(principal.credential_hash)
 
 
 # --- passwords --------------------------------------------------------------------------------

@@ -80,7 +80,7 @@ async def _start_session(ctx: Context, *, tenant: TenantRef, user: StaffUser, pa
         role = await auth.stamp_login(session, passwords=resources.passwords, user=user, password=password)
         if role is None:
             return None
-        return await resources.sessions.create(
+        return await resources.logins.create(
             tenant_id=tenant.id, kind=PrincipalKind.STAFF.value, subject_id=user.id, role=role
         )
 
@@ -90,7 +90,7 @@ async def logout(ctx: Context) -> bool:
     principal = ctx.require(PrincipalKind.STAFF, PrincipalKind.GUEST_ACCOUNT)
     if principal.credential_hash is None:
         raise unauthenticated()
-    return await ctx.resources.sessions.end(principal.credential_hash)
+    return await ctx.resources.logins.end(principal.credential_hash)
 
 
 async def current_staff_user(ctx: Context) -> StaffUser:

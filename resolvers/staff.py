@@ -65,10 +65,10 @@ async def update_staff_user(
             changes["role"] = StaffRole(role).value
     if problems or pk is None:
         return problems.rejection()
-    sessions, tenant_id, actor = ctx.resources.sessions, ctx.tenant.id, ctx.principal
+    logins, tenant_id, actor = ctx.resources.logins, ctx.tenant.id, ctx.principal
     return await ctx.write(
         lambda session: staff.update_staff_user(
-            session, sessions=sessions, tenant_id=tenant_id, actor=actor, user_id=pk, changes=changes
+            session, logins=logins, tenant_id=tenant_id, actor=actor, user_id=pk, changes=changes
         )
     )
 
@@ -79,9 +79,9 @@ async def deactivate_staff_user(ctx: Context, *, staff_user_id: str) -> StaffUse
     pk = check.object_id(problems, "staffUserId", "StaffUser", staff_user_id)
     if problems or pk is None:
         return problems.rejection()
-    sessions, tenant_id, actor = ctx.resources.sessions, ctx.tenant.id, ctx.principal
+    logins, tenant_id, actor = ctx.resources.logins, ctx.tenant.id, ctx.principal
     return await ctx.write(
         lambda session: staff.deactivate_staff_user(
-            session, sessions=sessions, tenant_id=tenant_id, actor=actor, user_id=pk
+            session, logins=logins, tenant_id=tenant_id, actor=actor, user_id=pk
         )
     )

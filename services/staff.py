@@ -1,5 +1,5 @@
 """Staff users of a company: created (by owners, `hospes user add` and the demo company), renamed,
-given another role or deactivated. A role change or a deactivation ends the user's sessions at once,
+given another role or deactivated. A role change or a deactivation ends the user's logins at once,
 and no change may leave the company without an active owner."""
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from hospes.models.tenant import StaffRole, StaffUser
 from hospes.services import audit
 from hospes.services import validation as check
 from hospes.services.rejections import Problems, Rejection, UserErrorCode, rejected
+from hospes.tenancy.logins import LoginStore
 from hospes.tenancy.passwords import Passwords, password_problem
 from hospes.tenancy.principal import Principal
-from hospes.tenancy.sessions import SessionStore
 
 LAST_OWNER = "The company needs at least one active owner."
 # Serialises changes to a company's staff, so two owners cannot demote each other at once.
@@ -118,14 +118,14 @@ def _is_active_owner(user: StaffUser) -> bool:
 async def update_staff_user(
     session: AsyncSession,
     *,
-    sessions: SessionStore,
+    logins: LoginStore,
     tenant_id: uuid.UUID,
     actor: Principal | None,
     user_id: uuid.UUID,
     changes: Mapping[str, Any],
 ) -> StaffUser | Rejection:
     """Apply checked `changes` (`name`, `role` values) to the user, audited. A new role ends the
-    user's sessions, so it applies from their next login; the last active owner keeps the role."""
+    user's logins, so it applies from their next login; the last active owner keeps the role."""
     user = await _locked(session, user_id)
     if user is None:
         return rejected("staffUserId", UserErrorCode.NOT_FOUND, "Staff user not found.")
@@ -150,19 +150,19 @@ async def update_staff_user(
     )
     await session.flush()
     if "role" in changed:
-        await sessions.end_all(tenant_id=tenant_id, subject_id=user.id)
+        await logins.end_all(tenant_id=tenant_id, subject_id=user.id)
     return user
 
 
 async def deactivate_staff_user(
     session: AsyncSession,
     *,
-    sessions: SessionStore,
+    logins: LoginStore,
     tenant_id: uuid.UUID,
     actor: Principal | None,
     user_id: uuid.UUID,
 ) -> StaffUser | Rejection:
-    """The user can no longer log in and their sessions end at once; never the last active owner."""
+    """The user can no longer log in and their logins end at once; never the last active owner."""
     user = await _locked(session, user_id)
     if user is None:
         return rejected("staffUserId", UserErrorCode.NOT_FOUND, "Staff user not found.")
@@ -178,7 +178,7 @@ async def deactivate_staff_user(
             entity_id=user.id,
         )
         await session.flush()
-    await sessions.end_all(tenant_id=tenant_id, subject_id=user.id)
+    await logins.end_all(tenant_id=tenant_id, subject_id=user.id)
     return user
 
 

@@ -19,9 +19,9 @@ from sqlmodel import col
 
 from hospes.models.public import ApiKey, PortalToken
 from hospes.tenancy import tokens
+from hospes.tenancy.logins import LoginStore
 from hospes.tenancy.principal import AuthResult, FailureCode, Principal, PrincipalKind
 from hospes.tenancy.registry import TenantRef, TenantRegistry
-from hospes.tenancy.sessions import SessionStore
 
 SLUG = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 
@@ -40,14 +40,14 @@ class CredentialResolver:
         self,
         *,
         registry: TenantRegistry,
-        sessions: SessionStore,
+        logins: LoginStore,
         engine: AsyncEngine,
         redis: Redis,
         namespace: str,
         api_key_limit_per_minute: int,
     ) -> None:
         self._registry = registry
-        self._sessions = sessions
+        self._logins = logins
         self._engine = engine
         self._redis = redis
         self._namespace = namespace
@@ -81,7 +81,7 @@ class CredentialResolver:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return AuthResult.failed(FailureCode.UNAUTHENTICATED, INVALID_SESSION)
-        session = await self._sessions.get(token.strip())
+        session = await self._logins.get(token.strip())
         if session is None:
             return AuthResult.failed(FailureCode.UNAUTHENTICATED, INVALID_SESSION)
         tenant = await self._registry.by_id(session.tenant_id)

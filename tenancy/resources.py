@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hospes.settings import Settings
 from hospes.tenancy.database import TenantSessions
 from hospes.tenancy.keyring import Keyring
+from hospes.tenancy.logins import LoginStore
 from hospes.tenancy.passwords import Passwords
 from hospes.tenancy.registry import TenantRegistry
-from hospes.tenancy.sessions import SessionStore
 
 
 @dataclass
@@ -25,7 +25,7 @@ class Resources:
     engine: AsyncEngine
     redis: Redis
     registry: TenantRegistry
-    sessions: SessionStore
+    logins: LoginStore
     tenant_sessions: TenantSessions
     passwords: Passwords
     keyring: Keyring

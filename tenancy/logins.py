@@ -1,6 +1,8 @@
-"""Login sessions, kept in Redis under the SHA-256 of their token (the token itself is never stored).
-Each user's sessions are also indexed in a set, so that deactivating a user or changing their role
-ends every session they hold at once."""
+"""Logins (what a bearer token of a staff user or guest account stands for), kept in Redis under the
+SHA-256 of their token (the token itself is never stored); called logins, not sessions, so they are
+not confused with database sessions. Their Redis keys keep their first names (`session:…`), so a
+deploy logs nobody out. Each user's logins are also indexed in a set, so that deactivating a user
+or changing their role ends every login they hold at once."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ def token_hash(token: str) -> str:
 
 
 @dataclass(frozen=True)
-class SessionData:
+class Login:
     tenant_id: uuid.UUID
     kind: str
     subject_id: uuid.UUID
@@ -28,7 +30,7 @@ class SessionData:
     token_hash: str
 
 
-class SessionStore:
+class LoginStore:
     def __init__(self, redis: Redis, *, ttl_seconds: int, namespace: str = "hospes") -> None:
         self._redis = redis
         self._ttl = ttl_seconds
@@ -61,7 +63,7 @@ class SessionStore:
             await pipe.execute()
         return token
 
-    async def get(self, token: str) -> SessionData | None:
+    async def get(self, token: str) -> Login | None:
         if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
             return None
         hashed = token_hash(token)
@@ -69,7 +71,7 @@ class SessionStore:
         if raw is None:
             return None
         data = json.loads(raw)
-        return SessionData(
+        return Login(
             tenant_id=uuid.UUID(data["tenant_id"]),
             kind=data["kind"],
             subject_id=uuid.UUID(data["subject_id"]),
