@@ -61,10 +61,11 @@ def clean_stay(
     )
 
 
-async def create_booking(ctx: Context, data: CreateBookingInput) -> BookingWithLink | Rejection:
-    """Manual entry by staff, for a known guest (`guestId`) or a person found or created by details."""
-    problems = Problems()
-    stay = clean_stay(
+def _stay_of(
+    ctx: Context, problems: Problems, data: CreateBookingInput | ImportOtaBookingInput
+) -> Stay | None:
+    """The stay of a staff-entered or channel booking (their inputs share the stay's fields)."""
+    return clean_stay(
         ctx,
         problems,
         property_id=data.property_id,
@@ -76,6 +77,12 @@ async def create_booking(ctx: Context, data: CreateBookingInput) -> BookingWithL
         currency=data.currency,
         stay_guest=data.stay_guest,
     )
+
+
+async def create_booking(ctx: Context, data: CreateBookingInput) -> BookingWithLink | Rejection:
+    """Manual entry by staff, for a known guest (`guestId`) or a person found or created by details."""
+    problems = Problems()
+    stay = _stay_of(ctx, problems, data)
     guest_pk: uuid.UUID | None = None
     details: GuestDetails | None = None
     if (data.guest_id is None) == (data.guest is None):
@@ -102,18 +109,7 @@ async def import_ota_booking(
     problems = Problems()
     channel = check.text(problems, "channel", data.channel, max_length=SHORT_MAX, required=True)
     external_id = check.text(problems, "externalId", data.external_id, max_length=SHORT_MAX, required=True)
-    stay = clean_stay(
-        ctx,
-        problems,
-        property_id=data.property_id,
-        check_in=data.check_in,
-        check_out=data.check_out,
-        adults=data.adults,
-        children=data.children,
-        amount=data.amount,
-        currency=data.currency,
-        stay_guest=data.stay_guest,
-    )
+    stay = _stay_of(ctx, problems, data)
     details = clean_details(problems, data.guest, region=ctx.tenant.settings.get("default_region"))
     if problems or stay is None or details is None or channel is None or external_id is None:
         return problems.rejection()
