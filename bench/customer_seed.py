@@ -62,17 +62,7 @@ class _CustomerGenerator(Generator):
         check_in = (booked + timedelta(days=rng.randrange(7, 200))).date()
         nights = rng.randrange(2, 11)
         past = check_in + timedelta(days=nights) < self.now.date()
-        status = (
-            rng.choices(("completed", "cancelled", "no_show"), (90, 8, 2))[0]
-            if past
-            else rng.choices(("confirmed", "inquiry", "cancelled"), (85, 10, 5))[0]
-        )
-        source = rng.choices(("manual", "ota", "booking_form", "inquiry"), (30, 45, 20, 5))[0]
-        channel = external_id = None
-        if source == "ota":
-            self.ota_number += 1
-            channel = rng.choice(("airbnb", "booking.com", "vrbo"))
-            external_id = f"HM{100000 + self.ota_number}"
+        status, source, channel, external_id = self.booking_kind(past=past)
         self.bookings.rows.append(
             (
                 self.new_id(),

@@ -231,6 +231,21 @@ class Generator:
             ),
         )
 
+
+    def booking_kind(self, *, past: bool) -> tuple[str, str, str | None, str | None]:
+        """A booking's status, source, and its channel and reference when it came from an OTA."""
+        rng = self.rng
+        status = (
+            rng.choices(("completed", "cancelled", "no_show"), (90, 8, 2))[0]
+            if past
+            else rng.choices(("confirmed", "inquiry", "cancelled"), (85, 10, 5))[0]
+        )
+        source = rng.choices(("manual", "ota", "booking_form", "inquiry"), (30, 45, 20, 5))[0]
+        if source != "ota":
+            return status, source, None, None
+        self.ota_number += 1
+        return status, source, rng.choice(("airbnb", "booking.com", "vrbo")), f"HM{100000 + self.ota_number}"
+
     def tables(self) -> list[Table]:
         # Parents before children: the foreign keys are checked as each COPY loads its table.
         return [self.staff, self.properties, self.services, self.guests, self.bookings, self.payments,
@@ -370,17 +385,7 @@ class Generator:
         adults, children = rng.randrange(1, 5), rng.choice((0, 0, 0, 1, 2))
         amount = Decimal(rng.randrange(120, 480) * nights).quantize(Decimal("0.01"))
         past = check_out < self.now.date()
-        status = (
-            rng.choices(("completed", "cancelled", "no_show"), (90, 8, 2))[0]
-            if past
-            else rng.choices(("confirmed", "inquiry", "cancelled"), (85, 10, 5))[0]
-        )
-        source = rng.choices(("manual", "ota", "booking_form", "inquiry"), (30, 45, 20, 5))[0]
-        channel = external_id = None
-        if source == "ota":
-            self.ota_number += 1
-            channel = rng.choice(("airbnb", "booking.com", "vrbo"))
-            external_id = f"HM{100000 + self.ota_number}"
+        status, source, channel, external_id = self.booking_kind(past=past)
         stay_guest: tuple[str | None, None, None] = (None, None, None)
         if rng.random() < 0.15:
             stay_guest = (f"{rng.choice(_FIRST)} {rng.choice(_LAST)}", None, None)
