@@ -141,13 +141,22 @@ def grant_consent(
         ("sms_opt_in", sms_opt_in),
         ("marketing_email_consent", marketing_email_consent),
     ):
-        if checked and not getattr(guest, field_name):
-            setattr(guest, field_name, True)
-            audit.record(
-                session,
-                actor=actor,
-                action="consent.changed",
-                entity="guest",
-                entity_id=guest.id,
-                data={"consent": field_name, "value": True, "source": source},
-            )
+        if checked:
+            set_consent(session, guest, field_name, True, source=source, actor=actor)
+
+
+def set_consent(
+    session: AsyncSession, guest: Guest, field_name: str, value: bool, *, source: str, actor: Principal | None
+) -> None:
+    """Set one consent column of `guest`; a change is audited with its source, a repeat is not."""
+    if getattr(guest, field_name) == value:
+        return
+    setattr(guest, field_name, value)
+    audit.record(
+        session,
+        actor=actor,
+        action="consent.changed",
+        entity="guest",
+        entity_id=guest.id,
+        data={"consent": field_name, "value": value, "source": source},
+    )

@@ -21,7 +21,7 @@ from hospes.models.tenant import (
     ScheduledStatus,
     ServiceRequest,
 )
-from hospes.services import audit, guest_fields, guests
+from hospes.services import audit, guest_fields, guests, intake
 from hospes.services.rejections import Problems, Rejection, UserErrorCode, rejected
 from hospes.tenancy.crypto import TenantKeys, versions_in
 from hospes.tenancy.encrypted_columns import (
@@ -50,16 +50,7 @@ async def set_guest_consent(
     if guest.erased_at is not None:
         return rejected("guestId", UserErrorCode.INVALID_STATE, "This guest was erased.")
     for name, value in wanted.items():
-        if getattr(guest, name) != value:
-            setattr(guest, name, value)
-            audit.record(
-                session,
-                actor=actor,
-                action="consent.changed",
-                entity="guest",
-                entity_id=guest.id,
-                data={"consent": name, "value": value, "source": "staff"},
-            )
+        intake.set_consent(session, guest, name, value, source="staff", actor=actor)
     await session.flush()
     return guest
 
