@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -80,3 +81,28 @@ def money_field() -> Any:
 
 def currency_field() -> Any:
     return Field(sa_column=sa.Column(sa.CHAR(3), nullable=False))
+
+
+def one_of(column: str, values: type[StrEnum]) -> sa.CheckConstraint:
+    allowed = ", ".join(f"'{member.value}'" for member in values)
+    return sa.CheckConstraint(f"{column} IN ({allowed})", name=column)
+
+
+def string_field(length: int, *, nullable: bool = True, default: str | None = None) -> Any:
+    server_default = sa.text(f"'{default}'") if default is not None else None
+    return Field(
+        default=default,
+        sa_column=sa.Column(sa.String(length), nullable=nullable, server_default=server_default),
+    )
+
+
+def text_field(*, nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=sa.Column(sa.Text, nullable=nullable))
+
+
+def bytes_field() -> Any:
+    return Field(default=None, sa_column=sa.Column(pg.BYTEA, nullable=True))
+
+
+def flag_field() -> Any:
+    return Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false()))
