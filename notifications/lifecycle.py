@@ -26,9 +26,9 @@ from hospes.models.tenant import (
 )
 from hospes.notifications import outgoing
 from hospes.tasks import outbox
-from hospes.tenancy.company_settings import CompanySettings
 from hospes.tenancy.crypto import TenantKeys
 from hospes.tenancy.registry import TenantRef
+from hospes.tenancy.tenant_settings import TenantSettings
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Due:
     due_at: datetime
 
 
-def switched_on(settings: CompanySettings, key: str) -> bool:
+def switched_on(settings: TenantSettings, key: str) -> bool:
     """Whether the company sends the lifecycle message `key`."""
     switches = {
         "pre_arrival": settings.send_pre_arrival,
@@ -51,7 +51,7 @@ def plan(*, check_in: date, check_out: date, timezone: str, tenant: TenantRef, n
     """The lifecycle messages a confirmed booking should get, and when. A message whose moment has
     passed is left out, except check-in instructions, which go at once while check-in is still ahead
     (a last-minute booking still needs them)."""
-    settings = CompanySettings.of(tenant)
+    settings = TenantSettings.of(tenant)
     zone = zone_of(timezone)
     at_hour = time(hour=settings.lifecycle_send_hour)
 
@@ -161,7 +161,7 @@ async def booking_confirmed(
     lease_seconds: float,
 ) -> None:
     """A booking became confirmed: the confirmation (with its portal link) and the stay's schedule."""
-    if CompanySettings.of(tenant).send_booking_confirmed:
+    if TenantSettings.of(tenant).send_booking_confirmed:
         await queue_for_booking(
             session,
             tenant=tenant,
@@ -185,7 +185,7 @@ async def payment_recorded(
     lease_seconds: float,
 ) -> None:
     """A paid payment: the receipt."""
-    if not CompanySettings.of(tenant).send_payment_receipt:
+    if not TenantSettings.of(tenant).send_payment_receipt:
         return
     guest = await session.get(Guest, booking.guest_id)
     if guest is None:

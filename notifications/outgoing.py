@@ -32,7 +32,6 @@ from hospes.models.tenant import (
 from hospes.notifications import routing, templates, values
 from hospes.notifications.routing import Recipient, Routed
 from hospes.tasks import outbox
-from hospes.tenancy.company_settings import CompanySettings
 from hospes.tenancy.crypto import TenantKeys
 from hospes.tenancy.encrypted_columns import (
     GUEST_EMAIL,
@@ -43,6 +42,7 @@ from hospes.tenancy.encrypted_columns import (
     MESSAGE_SUBJECT,
 )
 from hospes.tenancy.registry import TenantRef
+from hospes.tenancy.tenant_settings import TenantSettings
 
 # Values that are credentials: never in the body staff read, only in `secrets_enc` beside it.
 SECRET_VALUES = frozenset({"portal_link", "set_password_link", "link"})
@@ -156,7 +156,7 @@ async def render(
 ) -> Rendered:
     """The template of `key` for the guest's language and the channel (with the fallback chain),
     rendered. Raises `NoTemplate` when the key has no template at all."""
-    default_language = CompanySettings.of(tenant).default_language
+    default_language = TenantSettings.of(tenant).default_language
     chosen = templates.choose(
         await template_candidates(session, key),
         key=key,

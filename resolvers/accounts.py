@@ -26,9 +26,9 @@ from hospes.services.accounts import (
 )
 from hospes.services.accounts.deps import AccountDeps, checked_address
 from hospes.services.rejections import Problems, Rejection
-from hospes.tenancy.company_settings import CompanySettings
 from hospes.tenancy.crypto import TenantKeys
 from hospes.tenancy.principal import PrincipalKind
+from hospes.tenancy.tenant_settings import TenantSettings
 
 
 def deps_of(ctx: Context) -> AccountDeps:
@@ -66,7 +66,7 @@ async def booking_holder(ctx: Context) -> tuple[GuestAccount, Guest] | None:
     principal = ctx.principal
     if principal is None or principal.kind is not PrincipalKind.GUEST_ACCOUNT:
         return None
-    if not CompanySettings.of(ctx.tenant).allow_login_at_checkout:
+    if not TenantSettings.of(ctx.tenant).allow_login_at_checkout:
         return None
     return await current_account(ctx)
 

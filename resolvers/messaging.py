@@ -24,7 +24,7 @@ from hospes.schema.outgoing import MessagingSettings, Preview
 from hospes.services import messaging
 from hospes.services.rejections import Problems, Rejection
 from hospes.settings import Settings
-from hospes.tenancy.company_settings import CompanySettings
+from hospes.tenancy.tenant_settings import TenantSettings
 
 BY_KEY = Sort("key", *messaging.LIST_ORDER, "text", descending=False)
 SUBJECT_MAX = 500
@@ -105,7 +105,7 @@ async def preview_message(
         requested=channel,
     )
     chosen = decision.channel if isinstance(decision, routing.Routed) else (channel or Channel.EMAIL)
-    link = f"{CompanySettings.of(ctx.tenant).portal_base_url}/{LINK_PLACEHOLDER}"
+    link = f"{TenantSettings.of(ctx.tenant).portal_base_url}/{LINK_PLACEHOLDER}"
     async with ctx.lock:
         try:
             rendered = await outgoing.render(

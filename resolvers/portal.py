@@ -29,11 +29,11 @@ from hospes.schema.inputs import CreateServiceRequestInput
 from hospes.services import catalogue as services_catalogue
 from hospes.services import portal
 from hospes.services.rejections import Problems, Rejection, rejected
-from hospes.tenancy.company_settings import CompanySettings
 from hospes.tenancy.credentials import INVALID_LINK
 from hospes.tenancy.encrypted_columns import CHECK_IN_INSTRUCTIONS
 from hospes.tenancy.portal_links import PortalLink
 from hospes.tenancy.principal import PrincipalKind
+from hospes.tenancy.tenant_settings import TenantSettings
 
 # The catalogue a guest sees is a company's short list; the cap only bounds a pathological one.
 MAX_PORTAL_SERVICES = 200
@@ -82,7 +82,7 @@ async def portal_booking(ctx: Context) -> Booking:
 async def check_in_instructions(ctx: Context, booking: Booking, place: Property) -> str | None:
     """The property's instructions, from `check_in_instructions_days_before` days before arrival
     (counted in the property's own time zone); None before that (and then never decrypted)."""
-    days_before = CompanySettings.of(ctx.tenant).check_in_instructions_days_before
+    days_before = TenantSettings.of(ctx.tenant).check_in_instructions_days_before
     if local_today(place.timezone) < booking.check_in - timedelta(days=days_before):
         return None
     return await ctx.decrypt(CHECK_IN_INSTRUCTIONS, place)

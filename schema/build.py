@@ -11,7 +11,6 @@ from strawberry.types import ExecutionContext
 
 from hospes.schema.access import AccessMutation, AccessQuery
 from hospes.schema.accounts import AccountMutation, AccountQuery
-from hospes.schema.company import CompanyMutation, CompanyQuery
 from hospes.schema.extensions import ErrorPolicy
 from hospes.schema.history import BookingEvent, MessageEvent, PaymentEvent, ServiceRequestEvent
 from hospes.schema.limits import Limits
@@ -19,6 +18,7 @@ from hospes.schema.messaging import MessagingMutation, MessagingQuery
 from hospes.schema.mutation import Mutation
 from hospes.schema.portal import PortalMutation, PortalQuery
 from hospes.schema.query import Query
+from hospes.schema.tenant_settings import SettingsMutation, SettingsQuery
 from hospes.schema.validation import RequestValidation, SchemaVisibility, execution_class
 from hospes.settings import Settings
 
@@ -33,7 +33,7 @@ class HospesSchema(strawberry.Schema):
 # Each lane of the API keeps its root fields in its own module; the roots are their union.
 QUERIES: tuple[type, ...] = (
     Query,
-    CompanyQuery,
+    SettingsQuery,
     AccountQuery,
     PortalQuery,
     AccessQuery,
@@ -41,7 +41,7 @@ QUERIES: tuple[type, ...] = (
 )
 MUTATIONS: tuple[type, ...] = (
     Mutation,
-    CompanyMutation,
+    SettingsMutation,
     AccountMutation,
     PortalMutation,
     AccessMutation,

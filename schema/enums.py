@@ -18,7 +18,7 @@ from hospes.models.tenant import (
     ServiceRequestStatus,
     StaffRole,
 )
-from hospes.tenancy.company_settings import AccountCreation
+from hospes.tenancy.tenant_settings import AccountCreation
 
 for _enum in (
     BookingSource,

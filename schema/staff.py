@@ -10,8 +10,8 @@ from hospes.schema.ids import encode_id
 from hospes.tenancy.registry import TenantRef
 
 
-@strawberry.type(description="The company a caller belongs to.")
-class Company:
+@strawberry.type(name="Company", description="The company (tenant) a caller belongs to.")
+class TenantType:
     slug: str
     name: str
 
@@ -24,7 +24,7 @@ class Me:
     role: StaffRole
     created_at: datetime
     last_login_at: datetime | None
-    tenant: Company
+    tenant: TenantType
 
     @classmethod
     def from_row(cls, row: StaffUserRow, tenant: TenantRef) -> Me:
@@ -35,5 +35,5 @@ class Me:
             role=StaffRole(row.role),
             created_at=row.created_at,
             last_login_at=row.last_login_at,
-            tenant=Company(slug=tenant.slug, name=tenant.name),
+            tenant=TenantType(slug=tenant.slug, name=tenant.name),
         )

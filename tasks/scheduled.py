@@ -14,7 +14,7 @@ from hospes.notifications import lifecycle
 from hospes.tasks import outbox
 from hospes.tasks.runtime import Runtime
 from hospes.tenancy import portal_links
-from hospes.tenancy.company_settings import CompanySettings
+from hospes.tenancy.tenant_settings import TenantSettings
 
 
 async def send_scheduled(runtime: Runtime, *, tenant_id: uuid.UUID, scheduled_id: uuid.UUID) -> None:
@@ -44,7 +44,7 @@ async def send_scheduled(runtime: Runtime, *, tenant_id: uuid.UUID, scheduled_id
             booking is None
             or guest is None
             or booking.status != BookingStatus.CONFIRMED.value
-            or not lifecycle.switched_on(CompanySettings.of(tenant), scheduled.template_key)
+            or not lifecycle.switched_on(TenantSettings.of(tenant), scheduled.template_key)
         ):
             scheduled.status = ScheduledStatus.CANCELLED.value
             return

@@ -47,9 +47,7 @@ def _context(schema_name: str, purpose: str, version: int) -> str:
     return f"{schema_name}/{purpose}/{version}"
 
 
-def _unwrap(
-    master: MasterKey, schema_name: str, rows: list[sa.Row[str, int, bytes]]
-) -> TenantKeys | None:
+def _unwrap(master: MasterKey, schema_name: str, rows: list[sa.Row[str, int, bytes]]) -> TenantKeys | None:
     data = {
         row.version: master.unwrap(bytes(row.wrapped), context=_context(schema_name, DATA, row.version))
         for row in rows

@@ -19,8 +19,8 @@ from hospes.models.columns import utcnow, zone_of
 from hospes.models.public import PortalToken, Tenant
 from hospes.models.tenant import Booking, Property
 from hospes.tenancy import tokens
-from hospes.tenancy.company_settings import CompanySettings
 from hospes.tenancy.registry import TenantRef
+from hospes.tenancy.tenant_settings import TenantSettings
 
 # The tenant whose schema the session is bound to (`search_path` holds exactly that schema).
 _SESSION_TENANT = (
@@ -71,7 +71,7 @@ async def issue_link(session: AsyncSession, booking: Booking) -> PortalLink | No
     """Issue a link for the booking in the session's transaction. None when the portal period is
     already over (a stay entered long after it ended): such a link would be dead on arrival."""
     tenant = await _session_tenant(session)
-    settings = CompanySettings.of(tenant)
+    settings = TenantSettings.of(tenant)
     place = await session.get(Property, booking.property_id)
     expires_at = link_expiry(
         check_out=booking.check_out,

@@ -173,7 +173,7 @@ def test_every_operation_has_a_rule() -> None:
     )
 
 
-class Company:
+class TenantSetup:
     """One company with a caller of every kind."""
 
     def __init__(self, client: TestClient, tenant: TenantFixture, engine: sa.Engine) -> None:
@@ -183,7 +183,7 @@ class Company:
         self.headers: dict[str, dict[str, str]] = {}
         self.logins: dict[str, str] = {"owner": tenant.owner_email}
 
-    def build(self) -> Company:
+    def build(self) -> TenantSetup:
         api = self.tenant.api
         for role in ("manager", "agent"):
             email = f"{role}-{uuid.uuid4().hex[:6]}@{self.tenant.slug}.test"
@@ -263,10 +263,12 @@ class Company:
 
 
 @pytest.fixture(scope="module")
-def companies(client: TestClient, make_tenant: Any, sync_engine: sa.Engine) -> tuple[Company, Company]:
+def companies(
+    client: TestClient, make_tenant: Any, sync_engine: sa.Engine
+) -> tuple[TenantSetup, TenantSetup]:
     return (
-        Company(client, make_tenant("mx-a"), sync_engine).build(),
-        Company(client, make_tenant("mx-b"), sync_engine).build(),
+        TenantSetup(client, make_tenant("mx-a"), sync_engine).build(),
+        TenantSetup(client, make_tenant("mx-b"), sync_engine).build(),
     )
 
 
@@ -291,7 +293,9 @@ def ordered() -> Iterator[Operation]:
 
 
 @pytest.mark.parametrize("caller", sorted(EVERYONE))
-def test_each_caller_reaches_exactly_its_lane(companies: tuple[Company, Company], caller: str) -> None:
+def test_each_caller_reaches_exactly_its_lane(
+    companies: tuple[TenantSetup, TenantSetup], caller: str
+) -> None:
     a, _ = companies
     api = GraphQLClient(a.client, a.headers[caller])
     wrong: list[str] = []
@@ -307,7 +311,7 @@ def test_each_caller_reaches_exactly_its_lane(companies: tuple[Company, Company]
 
 @pytest.mark.parametrize("caller", sorted(EVERYONE - {"public", "none"}))
 def test_a_credential_sent_to_the_other_company_is_forbidden(
-    companies: tuple[Company, Company], caller: str
+    companies: tuple[TenantSetup, TenantSetup], caller: str
 ) -> None:
     a, b = companies
     api = GraphQLClient(b.client, {**b.headers[caller], "X-Tenant": a.tenant.slug})

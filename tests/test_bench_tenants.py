@@ -12,7 +12,9 @@ from tests.helpers_cli import hospes
 
 def _exists(engine: sa.Engine, database: str) -> bool:
     with engine.connect() as connection:
-        found = connection.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": database})
+        found = connection.execute(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": database}
+        )
         return found.first() is not None
 
 

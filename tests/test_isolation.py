@@ -89,7 +89,7 @@ FRONT_DESK_EMAIL = "front.desk@example.com"
 
 
 @dataclass
-class Company:
+class TenantSetup:
     """One tenant and the ids of what it holds; `api` is the owner's session."""
 
     tenant: TenantFixture
@@ -110,8 +110,8 @@ class Company:
 
 @dataclass
 class World:
-    a: Company
-    b: Company
+    a: TenantSetup
+    b: TenantSetup
     client: TestClient
     engine: sa.Engine
 
@@ -149,11 +149,11 @@ class World:
         assert after["a rows"] == before["a rows"]
 
 
-def _add_communication(engine: sa.Engine, company: Company) -> None:
+def _add_communication(engine: sa.Engine, setup: TenantSetup) -> None:
     """A plain row stands in for a message sent (its body encrypted, as the API stores it)."""
-    guest_pk = decode_id("Guest", company.ids["guest:anna"])
-    booking_pk = decode_id("Booking", company.ids["booking"])
-    schema = company.tenant.schema_name
+    guest_pk = decode_id("Guest", setup.ids["guest:anna"])
+    booking_pk = decode_id("Booking", setup.ids["booking"])
+    schema = setup.tenant.schema_name
     body = MESSAGE_BODY.seal(tenant_keys(engine, schema), "Welcome to Casa del Sol")
     with engine.begin() as connection:
         pk = connection.execute(
@@ -163,14 +163,14 @@ def _add_communication(engine: sa.Engine, company: Company) -> None:
             ),
             {"guest": guest_pk, "booking": booking_pk, "body": body},
         ).scalar_one()
-    company.ids["communication"] = encode_id("Communication", pk)
+    setup.ids["communication"] = encode_id("Communication", pk)
 
 
-def _populate(company: Company, engine: sa.Engine, settings: Settings) -> None:
-    made = stay(company.api)  # Casa del Sol, Zip-line tour, Anna Hemm, a booking, a payment, a request
-    ben = create_guest(company.api, name="Ben Hemm", email="ben@example.com", phone="+34600111333")
-    transfer = create_service(company.api, name="Airport transfer", price="40.00", active=False)
-    company.ids.update(
+def _populate(setup: TenantSetup, engine: sa.Engine, settings: Settings) -> None:
+    made = stay(setup.api)  # Casa del Sol, Zip-line tour, Anna Hemm, a booking, a payment, a request
+    ben = create_guest(setup.api, name="Ben Hemm", email="ben@example.com", phone="+34600111333")
+    transfer = create_service(setup.api, name="Airport transfer", price="40.00", active=False)
+    setup.ids.update(
         {
             "property": made["property"]["id"],
             "service:zipline": made["service"]["id"],
@@ -182,19 +182,19 @@ def _populate(company: Company, engine: sa.Engine, settings: Settings) -> None:
             "serviceRequest": made["serviceRequest"]["id"],
         }
     )
-    _add_communication(engine, company)
+    _add_communication(engine, setup)
     # The same staff email in both companies, with different passwords.
-    company.front_desk_password = f"front-desk-{uuid.uuid4().hex[:12]}"
+    setup.front_desk_password = f"front-desk-{uuid.uuid4().hex[:12]}"
     created = hospes(
         settings,
         "user",
         "create",
         "--tenant",
-        company.tenant.slug,
+        setup.tenant.slug,
         "--email",
         FRONT_DESK_EMAIL,
         "--password",
-        company.front_desk_password,
+        setup.front_desk_password,
     )
     assert created.exit_code == 0, created.output
 
@@ -203,9 +203,9 @@ def _populate(company: Company, engine: sa.Engine, settings: Settings) -> None:
 def world(
     make_tenant: Callable[..., TenantFixture], client: TestClient, sync_engine: sa.Engine, settings: Settings
 ) -> World:
-    a, b = Company(make_tenant("iso")), Company(make_tenant("iso"))
-    for company in (a, b):
-        _populate(company, sync_engine, settings)
+    a, b = TenantSetup(make_tenant("iso")), TenantSetup(make_tenant("iso"))
+    for setup in (a, b):
+        _populate(setup, sync_engine, settings)
     return World(a=a, b=b, client=client, engine=sync_engine)
 
 

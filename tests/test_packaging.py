@@ -27,13 +27,26 @@ def test_every_folder_with_code_is_a_declared_subpackage() -> None:
 
 def test_the_wheel_holds_only_the_hospes_package(tmp_path: Path) -> None:
     subprocess.run(  # noqa: S603  (this interpreter, fixed arguments)
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", tmp_path, ROOT],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            tmp_path,
+            ROOT,
+        ],
         check=True,
         capture_output=True,
     )
     [wheel] = tmp_path.glob("hospes-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")} == {"hospes"}
+    assert {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")} == {
+        "hospes"
+    }
     assert "hospes/cli/__init__.py" in names and "hospes/schema/build.py" in names
     assert not any(name.startswith("hospes/tests/") for name in names)
     # Alembic reads the migration streams by path: they travel with the code.

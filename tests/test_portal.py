@@ -347,7 +347,7 @@ def test_issuing_a_link_rotates_it(tenant: TenantFixture) -> None:
     assert link_active(tenant, booking_id) is True
 
 
-def test_the_company_settings_shape_the_link(tenant: TenantFixture) -> None:
+def test_the_tenant_settings_shape_the_link(tenant: TenantFixture) -> None:
     tenant.api.data(
         """mutation { updateSettings(input: {portalBaseUrl: "https://guests.example.com/stay/",
         portalExpiryDaysAfterCheckout: 7}) { errors { code } } }"""

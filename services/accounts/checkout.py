@@ -12,14 +12,14 @@ from hospes.notifications import outgoing
 from hospes.services.accounts import links, repository
 from hospes.services.accounts.deps import AccountDeps
 from hospes.services.accounts.mail import queue_draft, queue_email
-from hospes.tenancy.company_settings import AccountCreation
 from hospes.tenancy.crypto import TenantKeys
+from hospes.tenancy.tenant_settings import AccountCreation
 
 
 def form_opens_account(*, deps: AccountDeps, create_account: bool) -> bool:
     """Whether a public booking-form booking should give its guest an account: always under
     AUTOMATIC, when the box is checked under OPTIONAL, never under DISABLED."""
-    creation = deps.company.account_creation
+    creation = deps.settings.account_creation
     return creation is AccountCreation.AUTOMATIC or (creation is AccountCreation.OPTIONAL and create_account)
 
 

@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hospes.services import audit
 from hospes.services import validation as check
 from hospes.services.rejections import Problems, Rejection
-from hospes.tenancy.company_settings import AccountCreation, CompanySettings
 from hospes.tenancy.crypto import TenantKeys, versions_in
 from hospes.tenancy.keyring import Keyring
 from hospes.tenancy.passwords import MAX_LENGTH, Passwords
 from hospes.tenancy.principal import Principal
 from hospes.tenancy.registry import TenantRef
+from hospes.tenancy.tenant_settings import AccountCreation, TenantSettings
 
 NO_ACCOUNTS = "This company does not offer guest accounts."
 
@@ -38,16 +38,16 @@ class AccountDeps:
         return await self.keyring.keys(session, self.tenant.schema_name, versions=versions)
 
     @property
-    def company(self) -> CompanySettings:
-        return CompanySettings.of(self.tenant)
+    def settings(self) -> TenantSettings:
+        return TenantSettings.of(self.tenant)
 
     @property
     def accounts_disabled(self) -> bool:
-        return self.company.account_creation is AccountCreation.DISABLED
+        return self.settings.account_creation is AccountCreation.DISABLED
 
     def link(self, path: str, token: str) -> str:
         """The portal address a mailed `token` is followed at."""
-        return f"{self.company.portal_base_url}/{path}/{token}"
+        return f"{self.settings.portal_base_url}/{path}/{token}"
 
     async def hash_password(self, password: str) -> str:
         # argon2 is deliberately slow: keep it off the event loop.

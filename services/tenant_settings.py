@@ -14,13 +14,13 @@ from sqlmodel import col
 from hospes.models.public import Tenant
 from hospes.services import validation as check
 from hospes.services.rejections import Problems, Rejection, UserErrorCode
-from hospes.tenancy.company_settings import CompanySettings
 from hospes.tenancy.registry import TenantRef
+from hospes.tenancy.tenant_settings import TenantSettings
 
 
 async def update_settings(
     session: AsyncSession, *, tenant: TenantRef, changes: Mapping[str, Any]
-) -> CompanySettings | Rejection:
+) -> TenantSettings | Rejection:
     """The tenant's settings with `changes` (field name -> value; only the fields given) applied
     and stored. The registry row lives in `public`; a tenant-bound session may write it (it is
     qualified). The caller forgets its cached registry rows after the commit."""
@@ -28,7 +28,7 @@ async def update_settings(
     values = _clean(problems, changes)
     if problems:
         return problems.rejection()
-    updated = replace(CompanySettings.of(tenant), **values)
+    updated = replace(TenantSettings.of(tenant), **values)
     await session.execute(
         sa.update(Tenant)
         .where(col(Tenant.id) == tenant.id)

@@ -1,4 +1,4 @@
-"""`updateSettings`: the given fields of the input, handed to `services/company.py`."""
+"""`updateSettings`: the given fields of the input, handed to `services/tenant_settings.py`."""
 
 from __future__ import annotations
 
@@ -8,20 +8,20 @@ import strawberry
 
 from hospes.resolvers.context import Context
 from hospes.schema.inputs import UpdateSettingsInput
-from hospes.services import company
+from hospes.services import tenant_settings
 from hospes.services.rejections import Rejection
-from hospes.tenancy.company_settings import CompanySettings
+from hospes.tenancy.tenant_settings import TenantSettings
 
 
-async def update_settings(ctx: Context, data: UpdateSettingsInput) -> CompanySettings | Rejection:
+async def update_settings(ctx: Context, data: UpdateSettingsInput) -> TenantSettings | Rejection:
     changes = {
         item.name: getattr(data, item.name)
-        for item in fields(CompanySettings)
+        for item in fields(TenantSettings)
         if getattr(data, item.name) is not strawberry.UNSET
     }
     tenant = ctx.tenant
     outcome = await ctx.write(
-        lambda session: company.update_settings(session, tenant=tenant, changes=changes)
+        lambda session: tenant_settings.update_settings(session, tenant=tenant, changes=changes)
     )
     if not isinstance(outcome, Rejection):
         ctx.resources.registry.forget()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import strawberry
 
-from hospes.resolvers import company
+from hospes.resolvers import tenant_settings
 from hospes.resolvers.context import Info
 from hospes.resolvers.payloads import to_payload
 from hospes.resolvers.permissions import MANAGE_SETTINGS
 from hospes.schema.enums import AccountCreation
 from hospes.schema.errors import UserError
 from hospes.schema.inputs import UpdateSettingsInput
-from hospes.tenancy.company_settings import CompanySettings
+from hospes.tenancy.tenant_settings import TenantSettings
 
 
 @strawberry.type(name="Settings")
@@ -35,7 +35,7 @@ class SettingsType:
     lifecycle_send_hour: int = strawberry.field(description="Local hour (0-23) lifecycle messages go at.")
 
     @classmethod
-    def of(cls, settings: CompanySettings) -> SettingsType:
+    def of(cls, settings: TenantSettings) -> SettingsType:
         return cls(**vars(settings))
 
 
@@ -46,15 +46,15 @@ class UpdateSettingsPayload:
 
 
 @strawberry.type
-class CompanyQuery:
+class SettingsQuery:
     @strawberry.field(permission_classes=[MANAGE_SETTINGS], description="The company's settings.")
     def settings(self, info: Info) -> SettingsType:
-        return SettingsType.of(CompanySettings.of(info.context.tenant))
+        return SettingsType.of(TenantSettings.of(info.context.tenant))
 
 
 @strawberry.type
-class CompanyMutation:
+class SettingsMutation:
     @strawberry.mutation(permission_classes=[MANAGE_SETTINGS])
     async def update_settings(self, info: Info, input: UpdateSettingsInput) -> UpdateSettingsPayload:
-        outcome = await company.update_settings(info.context, input)
+        outcome = await tenant_settings.update_settings(info.context, input)
         return await to_payload(UpdateSettingsPayload, outcome, settings=SettingsType.of)

@@ -1,5 +1,5 @@
 """A company's settings: JSON on its registry row, read with defaults. Every layer reads them (the
-API, the services, messaging and the actors); `services/company.py` changes them."""
+API, the services, messaging and the actors); `services/tenant_settings.py` changes them."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ class AccountCreation(Enum):
 
 
 @dataclass(frozen=True)
-class CompanySettings:
+class TenantSettings:
     default_language: str = "en"
     default_region: str | None = None
     default_currency: str = "USD"
@@ -41,7 +41,7 @@ class CompanySettings:
     lifecycle_send_hour: int = 10
 
     @classmethod
-    def of(cls, tenant: TenantRef) -> CompanySettings:
+    def of(cls, tenant: TenantRef) -> TenantSettings:
         """The tenant's settings; unknown or malformed stored values fall back to the defaults."""
         stored = tenant.settings
         values: dict[str, Any] = {}
