@@ -10,7 +10,7 @@ from hospes.schema.ids import encode_id
 from hospes.tenancy.registry import TenantRef
 
 
-@strawberry.type(name="Company", description="The company (tenant) a caller belongs to.")
+@strawberry.type(name="Company", description="The company a caller belongs to.")
 class TenantType:
     slug: str
     name: str
