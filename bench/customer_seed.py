@@ -16,10 +16,10 @@ from sqlalchemy.engine import Engine
 
 from hospes.bench.seed import (
     SeededTenant,
-    _copy,
-    _derived_columns,
-    _tenant_keys,
+    copy_rows,
+    derived_columns,
     libpq_url,
+    tenant_keys,
 )
 from hospes.bench.seed_data import Generator
 from hospes.tenancy.crypto import MasterKey, TenantKeys
@@ -100,7 +100,7 @@ def seed_customers(
     try:
         password = secrets.token_urlsafe(18)
         owner_email = f"owner@{slug}.bench.test"
-        keys = _tenant_keys(engine, master, schema_name=tenant.schema_name)
+        keys = tenant_keys(engine, master, schema_name=tenant.schema_name)
         generator = _CustomerGenerator(seed=2026, now=datetime.now(UTC).replace(microsecond=0), keys=keys)
         owner_id = generator.owner(email=owner_email, password_hash=passwords.hash(password))
         property_list, _services = generator.catalogue()
@@ -118,8 +118,8 @@ def seed_customers(
         ]
         with psycopg.connect(libpq_url(database_url)) as conn, conn.cursor() as cursor:
             for table in tables:
-                _copy(cursor, schema_name=tenant.schema_name, table=table)
-            _derived_columns(cursor, schema_name=tenant.schema_name)
+                copy_rows(cursor, schema_name=tenant.schema_name, table=table)
+            derived_columns(cursor, schema_name=tenant.schema_name)
             conn.commit()
             conn.autocommit = True
             for table in tables:

@@ -35,7 +35,7 @@ from sqlalchemy.engine import Engine
 from hospes.bench.measure import run_clients
 from hospes.bench.message_findings import Burst, Findings, InFlight, Options, report
 from hospes.bench.message_lanes import FloorLane, Lane, RealLane, Target
-from hospes.bench.seed import _tenant_keys, scratch_database
+from hospes.bench.seed import scratch_database, tenant_keys
 from hospes.bench.server import BenchError, progress, server_version
 from hospes.models.tenant import Channel, Guest
 from hospes.notifications.providers.log import LogProvider
@@ -86,7 +86,7 @@ def create_targets(engine: Engine, settings: Settings, *, options: Options) -> l
     for number in range(options.tenants):
         slug = f"bench-{run_id}-{number}"
         tenant = create_tenant(engine, slug=slug, name=f"Benchmark {slug}")
-        keys = _tenant_keys(engine, master, schema_name=tenant.schema_name)
+        keys = tenant_keys(engine, master, schema_name=tenant.schema_name)
         guests = []
         with tenant_sync_session(engine, tenant.schema_name) as session, session.begin():
             for index in range(options.guests_per_tenant):

@@ -60,7 +60,7 @@ class SeededTenant:
     seconds: float
 
 
-def _copy(cursor: psycopg.Cursor[Any], *, schema_name: str, table: Table) -> None:
+def copy_rows(cursor: psycopg.Cursor[Any], *, schema_name: str, table: Table) -> None:
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(schema_name, table.name), sql.SQL(", ").join(map(sql.Identifier, table.columns))
     )
@@ -69,14 +69,14 @@ def _copy(cursor: psycopg.Cursor[Any], *, schema_name: str, table: Table) -> Non
             copy.write_row(row)
 
 
-def _tenant_keys(engine: Engine, master: MasterKey, *, schema_name: str) -> TenantKeys:
+def tenant_keys(engine: Engine, master: MasterKey, *, schema_name: str) -> TenantKeys:
     """The tenant's data keys (created if the tenant has none yet), as the API will unwrap them."""
     with engine.begin() as connection:
         bind_search_path(connection, schema_name)
         return ensure_keys(connection, master, schema_name=schema_name)
 
 
-def _derived_columns(cursor: psycopg.Cursor[Any], *, schema_name: str) -> None:
+def derived_columns(cursor: psycopg.Cursor[Any], *, schema_name: str) -> None:
     """The columns the API maintains beside the guest row: the search vector (from the folded name,
     as `guest_fields.set_name` builds it) and the count of non-cancelled bookings
     (`guests.refresh_booking_count`). One statement each; the tally triggers see no change."""
@@ -110,7 +110,7 @@ def seed_tenant(
     try:
         password = secrets.token_urlsafe(18)
         email = f"owner@{slug}.bench.test"
-        keys = _tenant_keys(engine, master, schema_name=tenant.schema_name)
+        keys = tenant_keys(engine, master, schema_name=tenant.schema_name)
         generator = Generator(seed=seed, now=datetime.now(UTC).replace(microsecond=0), keys=keys)
         owner_id = generator.owner(email=email, password_hash=passwords.hash(password))
         property_ids, services = generator.catalogue()
@@ -120,8 +120,8 @@ def seed_tenant(
         )
         with psycopg.connect(libpq_url(database_url)) as conn, conn.cursor() as cursor:
             for table in generator.tables():
-                _copy(cursor, schema_name=tenant.schema_name, table=table)
-            _derived_columns(cursor, schema_name=tenant.schema_name)
+                copy_rows(cursor, schema_name=tenant.schema_name, table=table)
+            derived_columns(cursor, schema_name=tenant.schema_name)
             conn.commit()
             # Fresh statistics, so the planner sees 1,000 guests and not an empty table.
             conn.autocommit = True
