@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     sendgrid_api_key: SecretStr | None = None
     sendgrid_base_url: str = "https://api.sendgrid.com"
     sendgrid_webhook_public_key: str | None = None
+    # Inbound email (SendGrid Inbound Parse): each company receives mail at <slug>@<domain>, and
+    # replies to an inquiry come back to <slug>+<token>@<domain>. Unset: no inbound email, and our
+    # mails carry no Reply-To of their own.
+    inbound_email_domain: str | None = None
+    sendgrid_inbound_public_key: str | None = None
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     twilio_base_url: str = "https://api.twilio.com"

@@ -90,6 +90,7 @@ class ApiKey(SQLModel, table=True):
 class OutboxKind(StrEnum):
     DELIVER = "deliver"  # send a communication
     LIFECYCLE = "lifecycle"  # a scheduled lifecycle message fell due
+    INQUIRY_REMINDER = "inquiry_reminder"  # an inquiry's follow-up fell due
 
 
 class Outbox(SQLModel, table=True):
@@ -100,7 +101,7 @@ class Outbox(SQLModel, table=True):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        sa.CheckConstraint("kind IN ('deliver', 'lifecycle')", name="kind"),
+        sa.CheckConstraint("kind IN ('deliver', 'lifecycle', 'inquiry_reminder')", name="kind"),
         sa.UniqueConstraint("tenant_id", "kind", "ref_id"),
         sa.Index("outbox_due_at", "due_at"),
         {"schema": PUBLIC_SCHEMA},

@@ -51,6 +51,7 @@ _PLACEHOLDERS: dict[str, frozenset[str]] = {
     "post_stay": _BOOKING,
     "inquiry_reply": _COMMON | _STAY_DATES | {"message"},
     "inquiry_reminder": _COMMON | _STAY_DATES,
+    "inquiry_quote": _COMMON | _STAY_DATES | {"quote_amount", "quote_lines", "quote_valid_until"},
     "account_created": _COMMON | {"account_email", "set_password_link"},
 }
 

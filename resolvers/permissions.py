@@ -90,6 +90,9 @@ MANAGE_TEMPLATES = allow(Rule(roles=MANAGERS))
 # What messages say (subject, body) is guest data: a key reads it with messages:read or guests:read,
 # never with bookings:read alone, though that key sees the booking's list of messages.
 READ_MESSAGE_CONTENT = allow(Rule(roles=ALL_STAFF, scopes=("messages:read", "guests:read")))
+# Every staff role works inquiries; partners need the inquiries scopes.
+READ_INQUIRIES = allow(Rule(roles=ALL_STAFF, scopes=("inquiries:read",)))
+WORK_INQUIRIES = allow(Rule(roles=ALL_STAFF, scopes=("inquiries:write",)))
 SEND_MESSAGES = allow(Rule(roles=ALL_STAFF, scopes=("messages:send",)))
 OWNER_ONLY = allow(Rule(roles=OWNERS))  # staff users, API keys
 PORTAL_ONLY = allow(Rule(kinds=frozenset({PrincipalKind.PORTAL})))

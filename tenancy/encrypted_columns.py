@@ -21,6 +21,7 @@ from hospes.models.tenant import (
     Booking,
     Communication,
     Guest,
+    Inquiry,
     Payment,
     Property,
     ProviderSettings,
@@ -96,6 +97,10 @@ ACCOUNT_NEW_EMAIL = EncryptedColumn(AccountToken, "new_email_enc", "account_toke
 REGISTRATION_EMAIL = EncryptedColumn(AccountRegistration, "email_enc", "account_registration.email")
 REGISTRATION_NAME = EncryptedColumn(AccountRegistration, "name_enc", "account_registration.name")
 PROVIDER_CONFIG = EncryptedColumn(ProviderSettings, "config_enc", "provider_settings.config")
+INQUIRY_SUBJECT = EncryptedColumn(Inquiry, "subject_enc", "inquiry.subject")
+INQUIRY_MESSAGE = EncryptedColumn(Inquiry, "message_enc", "inquiry.message")
+INQUIRY_NOTES = EncryptedColumn(Inquiry, "notes_enc", "inquiry.notes")
+INQUIRY_LOST_NOTE = EncryptedColumn(Inquiry, "lost_note_enc", "inquiry.lost_note")
 
 ALL: tuple[EncryptedColumn[Any], ...] = (
     GUEST_EMAIL,
@@ -116,6 +121,10 @@ ALL: tuple[EncryptedColumn[Any], ...] = (
     REGISTRATION_EMAIL,
     REGISTRATION_NAME,
     PROVIDER_CONFIG,
+    INQUIRY_SUBJECT,
+    INQUIRY_MESSAGE,
+    INQUIRY_NOTES,
+    INQUIRY_LOST_NOTE,
 )
 
 

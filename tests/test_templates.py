@@ -47,7 +47,10 @@ def candidate(language: str, channel: Channel | None, key: str = "pre_arrival") 
 
 
 def test_built_in_keys() -> None:
-    assert frozenset({*BOOKING_KEYS, "inquiry_reply", "inquiry_reminder", "account_created"}) == BUILT_IN_KEYS
+    assert (
+        frozenset({*BOOKING_KEYS, "inquiry_reply", "inquiry_reminder", "inquiry_quote", "account_created"})
+        == BUILT_IN_KEYS
+    )
 
 
 @pytest.mark.parametrize("key", sorted(BUILT_IN_KEYS))

@@ -2,6 +2,20 @@
 to exactly one tenant schema (see `tenancy/database.py`), so the same statement serves every tenant.
 One module per part of the domain; every table and enum is importable from here."""
 
+from hospes.models.tenant.inquiries import (
+    MAX_REMINDERS,
+    OPEN_STAGES,
+    Inquiry,
+    InquiryActor,
+    InquiryEvent,
+    InquiryEventKind,
+    InquiryQuote,
+    InquiryReminder,
+    InquirySource,
+    InquiryStage,
+    LostReason,
+    ReminderStatus,
+)
 from hospes.models.tenant.messages import (
     Channel,
     Communication,
@@ -39,6 +53,8 @@ from hospes.models.tenant.stays import (
 )
 
 __all__ = [
+    "MAX_REMINDERS",
+    "OPEN_STAGES",
     "AccountRegistration",
     "AccountToken",
     "AccountTokenPurpose",
@@ -56,12 +72,22 @@ __all__ = [
     "Guest",
     "GuestAccount",
     "GuestTally",
+    "Inquiry",
+    "InquiryActor",
+    "InquiryEvent",
+    "InquiryEventKind",
+    "InquiryQuote",
+    "InquiryReminder",
+    "InquirySource",
+    "InquiryStage",
+    "LostReason",
     "MessageClass",
     "MessageTemplate",
     "Payment",
     "PaymentStatus",
     "Property",
     "ProviderSettings",
+    "ReminderStatus",
     "ScheduledMessage",
     "ScheduledStatus",
     "Service",

@@ -80,6 +80,7 @@ class Communication(SQLModel, table=True):
     # None only for a mail to an address no guest record holds yet (a registration's link).
     guest_id: uuid.UUID | None = foreign_key_field("guest.id", nullable=True)
     booking_id: uuid.UUID | None = foreign_key_field("booking.id", nullable=True)
+    inquiry_id: uuid.UUID | None = foreign_key_field("inquiry.id", nullable=True)
     channel: str = string_field(20, nullable=False)
     direction: str = string_field(3, nullable=False)
     template_key: str | None = string_field(SHORT_MAX)
