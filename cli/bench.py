@@ -8,7 +8,9 @@ from hospes.cli.servers import Servers, fail, load_settings, open_servers
 
 
 @click.command()
-@click.argument("suite", required=False, type=click.Choice(["graph", "customers", "messages", "tenants"]))
+@click.argument(
+    "suite", required=False, type=click.Choice(["graph", "customers", "messages", "tenants", "inquiries"])
+)
 @click.option(
     "--guests",
     default=None,
@@ -65,6 +67,8 @@ def bench(
                  the same broker and worker moving empty messages
       tenants    N tenants: provisioning rate, migrate time, request latency with 1 vs N tenants,
                  and PostgreSQL backend memory after touching all of them, before and after recycling
+      inquiries  the pipeline at 20,000 inquiries and 100,000 guests (stage counts, the NEW page)
+                 against SQL, and 1,000 reminders falling due at once against empty messages
     """
     if customers:
         if suite not in (None, "customers"):
@@ -90,6 +94,19 @@ def bench(
                     requests=requests,
                     warmup=warmup,
                     max_seconds=max_seconds or 600.0,
+                ),
+            )
+        if suite == "inquiries":
+            from hospes.bench import inquiries as inquiry_bench
+
+            return inquiry_bench.run(
+                settings,
+                **urls,
+                options=inquiry_bench.Options(
+                    guests=guests or 100_000,
+                    requests=requests,
+                    warmup=warmup,
+                    max_seconds=max_seconds or 60.0,
                 ),
             )
         if suite == "messages":
