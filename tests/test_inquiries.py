@@ -5,18 +5,23 @@ erasure. Every bad input answers with a clear error and writes nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from hospes.app import create_app
 from hospes.schema.ids import decode_id, encode_id
-from tests.conftest import OWNER_PASSWORD, GraphQLClient, TenantFixture, error_codes, login
+from hospes.settings import Settings
+from tests.conftest import OWNER_PASSWORD, GraphQLClient, Servers, TenantFixture, error_codes, login
 from tests.dates import AHEAD, iso
 from tests.factories import create_guest, create_property, inquiry_mutation
-from tests.helpers_db import mails, plaintext_found, row_counts, statements_of
+from tests.helpers_db import all_versions, mails, plaintext_found, row_counts, statements_of
+from tests.test_encryption import forget_api_keys, rotate_cli
 
 HISTORY = """history {
   __typename at kind actor staffUser { email }
@@ -860,3 +865,61 @@ def test_merging_guests_moves_their_inquiries(tenant: TenantFixture) -> None:
     )["mergeGuests"]
     assert merged["errors"] == []
     assert tenant.api.data(INQUIRY, {"id": duplicate["id"]})["inquiry"]["guest"]["id"] == keeper["id"]
+
+
+def test_two_confirmations_at_once_make_one_booking(
+    tenant: TenantFixture, settings: Settings, servers: Servers, sync_engine: sa.Engine
+) -> None:
+    inquiry = _ready(tenant.api)
+    app = create_app(settings, database_url=servers.database_url, redis_url=servers.redis_url)
+    document = {"query": CONFIRM, "variables": {"input": {"inquiryId": inquiry["id"]}}}
+
+    async def both() -> list[dict[str, Any]]:
+        resources = app.state.resources
+        transport = httpx.ASGITransport(app=app)
+        try:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://hospes.test", timeout=60
+            ) as http:
+                responses = await asyncio.gather(
+                    *(http.post("/graphql", json=document, headers=tenant.api.headers) for _ in range(2))
+                )
+            return [response.json()["data"]["confirmInquiry"] for response in responses]
+        finally:
+            await resources.redis.aclose()
+            await resources.engine.dispose()
+
+    payloads = asyncio.run(both())
+    assert sorted(len(payload["errors"]) for payload in payloads) == [0, 1]
+    refused = next(payload for payload in payloads if payload["errors"])
+    assert errors_of(refused) == {("inquiryId", "INVALID_STATE")}
+    assert row_counts(sync_engine, tenant.schema_name)["booking"] == 1
+    assert len(mails(sync_engine, tenant.schema_name, "booking_confirmed")) == 1
+
+
+def test_key_rotation_covers_the_inquiries_texts(
+    tenant: TenantFixture, client: TestClient, sync_engine: sa.Engine, settings: Settings
+) -> None:
+    inquiry = phone_inquiry(tenant.api, message="Rotating question")
+    made(tenant.api, UPDATE, "updateInquiry", inquiryId=inquiry["id"], notes="Rotating note")
+    made(
+        tenant.api,
+        LOST,
+        "markInquiryLost",
+        inquiryId=inquiry["id"],
+        reason="OTHER",
+        note="Rotating lost note",
+    )
+    before = tenant.api.data(INQUIRY, {"id": inquiry["id"]})["inquiry"]
+    assert all_versions(sync_engine, tenant.schema_name) == {1}
+    result = rotate_cli(settings, "--tenant", tenant.slug)
+    assert result.exit_code == 0, result.output
+    assert all_versions(sync_engine, tenant.schema_name) == {2}
+    forget_api_keys(client, tenant.schema_name)
+    after = tenant.api.data(INQUIRY, {"id": inquiry["id"]})["inquiry"]
+    assert after == before
+    assert (after["message"], after["notes"], after["lostNote"]) == (
+        "Rotating question",
+        "Rotating note",
+        "Rotating lost note",
+    )
