@@ -226,6 +226,7 @@ def test_staff_log_an_inquiry_from_any_channel_for_a_known_guest(tenant: TenantF
             {("checkOut", "OUT_OF_RANGE")},
         ),
         ({"guestId": "GUEST", "checkIn": iso(-3), "checkOut": iso(2)}, {("checkIn", "OUT_OF_RANGE")}),
+        ({"guestId": "GUEST", "checkOut": iso(-2)}, {("checkOut", "OUT_OF_RANGE")}),
         ({"guestId": "GUEST", "adults": 0}, {("adults", "OUT_OF_RANGE")}),
         ({"guestId": "GUEST", "children": -1}, {("children", "OUT_OF_RANGE")}),
         ({"guestId": "GUEST", "message": "x" * 20_001}, {("message", "TOO_LONG")}),
@@ -240,6 +241,7 @@ def test_staff_log_an_inquiry_from_any_channel_for_a_known_guest(tenant: TenantF
         "unknown property",
         "check-out before check-in",
         "check-in in the past",
+        "check-out in the past",
         "no adults",
         "negative children",
         "message too long",
@@ -676,6 +678,12 @@ def test_confirming_twice_is_refused_and_makes_one_booking(
     assert before["booking"] == 1
     lost = run(tenant.api, LOST, "markInquiryLost", inquiryId=inquiry["id"], reason="PRICE")
     assert errors_of(lost) == {("inquiryId", "INVALID_STATE")}
+    # The stay is the booking's now; notes may still be kept on the inquiry.
+    moved = run(tenant.api, UPDATE, "updateInquiry", inquiryId=inquiry["id"], checkOut=iso(AHEAD + 9))
+    assert errors_of(moved) == {("inquiryId", "INVALID_STATE")}
+    assert row_counts(sync_engine, tenant.schema_name) == before
+    noted = made(tenant.api, UPDATE, "updateInquiry", inquiryId=inquiry["id"], notes="Paid the deposit")
+    assert noted["notes"] == "Paid the deposit"
     assert (
         tenant.api.data(INQUIRY, {"id": inquiry["id"]})["inquiry"]["booking"]["id"] == first["booking"]["id"]
     )

@@ -77,8 +77,9 @@ async def create_inquiry(
     if request.property_id is not None and await session.get(Property, request.property_id) is None:
         found.add("propertyId", UserErrorCode.NOT_FOUND, "Property not found.")
     guest = await intake.known_guest(session, found, guest_id)
-    if request.check_in is not None:
-        await _not_past(session, found, "checkIn", request.check_in, request.property_id)
+    for field_name, day in (("checkIn", request.check_in), ("checkOut", request.check_out)):
+        if day is not None:
+            await _not_past(session, found, field_name, day, request.property_id)
     if found:
         return found.rejection()
     if details is not None:
@@ -113,6 +114,11 @@ async def update_inquiry(
     inquiry = await locked_inquiry(session, inquiry_id)
     if inquiry is None:
         return not_found()
+    if inquiry.stage == InquiryStage.CONFIRMED.value and set(values) - {"notes"}:
+        # The stay is the booking's now: a change here would not reach it.
+        return rejected(
+            "inquiryId", UserErrorCode.INVALID_STATE, "The inquiry is confirmed; change its booking instead."
+        )
     problems = Problems()
     property_id = values.get("propertyId", inquiry.property_id)
     given_property = "propertyId" in values and property_id is not None
