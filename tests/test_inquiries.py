@@ -6,6 +6,8 @@ erasure. Every bad input answers with a clear error and writes nothing."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import uuid
 from typing import Any
 
@@ -931,3 +933,37 @@ def test_key_rotation_covers_the_inquiries_texts(
         "Rotating note",
         "Rotating lost note",
     )
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        ["pipeline", 1, "2026-01-01T00:00:00+00:00", uuid.UUID(int=0).hex],
+        ["pipeline", "x", "2026-01-01T00:00:00+00:00", uuid.UUID(int=0).hex],
+        ["pipeline", True, "2026-01-01", uuid.UUID(int=0).hex],
+        ["pipeline", True, "9999-12-31T23:59:59.999999+00:00", "not-a-uuid"],
+        ["pipeline", "2026-01-01T00:00:00+00:00", uuid.UUID(int=0).hex],
+        ["name", True, "2026-01-01T00:00:00+00:00", uuid.UUID(int=0).hex],
+    ],
+    ids=[
+        "needs action as a number",
+        "needs action as text",
+        "a time without its zone",
+        "bad id",
+        "short",
+        "other ordering",
+    ],
+)
+def test_a_forged_pipeline_cursor_is_bad_user_input(tenant: TenantFixture, parts: list[Any]) -> None:
+    phone_inquiry(tenant.api)
+    raw = json.dumps(parts, separators=(",", ":")).encode()
+    body = tenant.api(INQUIRIES, {"after": base64.urlsafe_b64encode(raw).rstrip(b"=").decode()})
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+
+
+def test_a_pipeline_cursor_made_at_the_far_end_of_time_pages_to_nothing(tenant: TenantFixture) -> None:
+    phone_inquiry(tenant.api)
+    parts = ["pipeline", False, "0001-01-01T00:00:00+00:00", uuid.UUID(int=0).hex]
+    raw = json.dumps(parts, separators=(",", ":")).encode()
+    page = tenant.api.data(INQUIRIES, {"after": base64.urlsafe_b64encode(raw).rstrip(b"=").decode()})
+    assert page["inquiries"]["edges"] == []
