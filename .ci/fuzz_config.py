@@ -128,10 +128,16 @@ ORDERINGS = {
 
 def forged_cursors(field: str) -> list[str]:
     """`after` values a client could forge for one connection: the server's own format (base64url
-    of a JSON list `[ordering, value, primary key]`; a guest's history: `[at, primary key]`)
+    of a JSON list `[ordering, value, primary key]`; a guest's history: `[at, primary key]`; the
+    inquiry pipeline: `[ordering, needs action, at, primary key]`)
     carrying hostile values, and a few that are not even that."""
     if field == "history":
         cursors = [_cursor(at, NOWHERE) for at in [*DATETIME_VALUES, "\x00"]]
+    elif field == "inquiries":
+        # The pipeline's cursor leads with needs-action: [ordering, needs action, at, primary key].
+        cursors = [
+            _cursor("pipeline", needs, at, NOWHERE) for needs in (True, 1, "x") for at in DATETIME_VALUES
+        ]
     else:
         orderings = ORDERINGS.get(field) or {name: TEXT_VALUES for name in ("name", "key", "email")}
         cursors = [_cursor(name, value, NOWHERE) for name, values in orderings.items() for value in values]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from decimal import Decimal
 
@@ -11,13 +10,12 @@ from hospes.models.tenant import Booking
 from hospes.resolvers import validation as check
 from hospes.resolvers.caller import caller_of
 from hospes.resolvers.context import Context
-from hospes.resolvers.intake import clean_details
-from hospes.schema.errors import UserErrorCode, not_found
+from hospes.resolvers.intake import clean_details, guest_or_details
+from hospes.schema.errors import not_found
 from hospes.schema.ids import decode_id
 from hospes.schema.inputs import CancelBookingInput, CreateBookingInput, ImportOtaBookingInput, StayGuestInput
 from hospes.services import bookings
 from hospes.services.bookings import BookingWithLink, Stay, StayGuest
-from hospes.services.intake import GuestDetails
 from hospes.services.rejections import Problems, Rejection
 
 
@@ -83,14 +81,9 @@ async def create_booking(ctx: Context, data: CreateBookingInput) -> BookingWithL
     """Manual entry by staff, for a known guest (`guestId`) or a person found or created by details."""
     problems = Problems()
     stay = _stay_of(ctx, problems, data)
-    guest_pk: uuid.UUID | None = None
-    details: GuestDetails | None = None
-    if (data.guest_id is None) == (data.guest is None):
-        problems.add("guestId", UserErrorCode.REQUIRED, "Give either guestId or guest details.")
-    elif data.guest_id is not None:
-        guest_pk = check.object_id(problems, "guestId", "Guest", data.guest_id)
-    elif data.guest is not None:
-        details = clean_details(problems, data.guest, region=ctx.tenant.settings.get("default_region"))
+    guest_pk, details = guest_or_details(
+        problems, data.guest_id, data.guest, region=ctx.tenant.settings.get("default_region")
+    )
     if problems or stay is None:
         return problems.rejection()
     keys = await ctx.keys()

@@ -1,4 +1,5 @@
-"""A guest's history: bookings, messages, service requests and payments in one list, newest first."""
+"""A guest's history: bookings, inquiries, messages, service requests and payments in one list,
+newest first."""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@ intake path hands to `services/intake.py`."""
 
 from __future__ import annotations
 
+import uuid
+
 from hospes.models.columns import NAME_MAX
 from hospes.resolvers import validation as check
 from hospes.schema.errors import UserErrorCode
@@ -31,3 +33,16 @@ def clean_details(
     if name is None:
         return None
     return GuestDetails(name=name, email=email, phone=phone, country=country, language=language)
+
+
+def guest_or_details(
+    problems: Problems, guest_id: str | None, guest: GuestDetailsInput | None, *, region: str | None
+) -> tuple[uuid.UUID | None, GuestDetails | None]:
+    """A write for a known guest (`guestId`) or a person found or created by details: exactly one."""
+    if (guest_id is None) == (guest is None):
+        problems.add("guestId", UserErrorCode.REQUIRED, "Give either guestId or guest details.")
+        return None, None
+    if guest_id is not None:
+        return check.object_id(problems, "guestId", "Guest", guest_id), None
+    assert guest is not None
+    return None, clean_details(problems, guest, region=region)

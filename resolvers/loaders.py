@@ -21,6 +21,11 @@ from hospes.models.tenant import (
     CommunicationEvent,
     Guest,
     GuestAccount,
+    Inquiry,
+    InquiryEvent,
+    InquiryEventKind,
+    InquiryQuote,
+    InquiryReminder,
     Payment,
     Property,
     ScheduledMessage,
@@ -101,6 +106,57 @@ class Loaders:
     @cached_property
     def service_request(self) -> DataLoader[uuid.UUID, ServiceRequest | None]:
         return DataLoader(_by_id(self._ctx, ServiceRequest))
+
+    @cached_property
+    def inquiry(self) -> DataLoader[uuid.UUID, Inquiry | None]:
+        return DataLoader(_by_id(self._ctx, Inquiry))
+
+    @cached_property
+    def inquiry_quote(self) -> DataLoader[uuid.UUID, InquiryQuote | None]:
+        return DataLoader(_by_id(self._ctx, InquiryQuote))
+
+    @cached_property
+    def inquiry_reminder(self) -> DataLoader[uuid.UUID, InquiryReminder | None]:
+        return DataLoader(_by_id(self._ctx, InquiryReminder))
+
+    @cached_property
+    def inquiries_of_guest(self) -> DataLoader[uuid.UUID, list[Inquiry]]:
+        return DataLoader(
+            _children(
+                self._ctx,
+                Inquiry,
+                col(Inquiry.guest_id),
+                col(Inquiry.received_at).desc(),
+                col(Inquiry.id).desc(),
+            )
+        )
+
+    @cached_property
+    def communications_of_inquiry(self) -> DataLoader[uuid.UUID, list[Communication]]:
+        return DataLoader(
+            _children(
+                self._ctx,
+                Communication,
+                col(Communication.inquiry_id),
+                col(Communication.created_at).desc(),
+                col(Communication.id).desc(),
+            )
+        )
+
+    @cached_property
+    def history_of_inquiry(self) -> DataLoader[uuid.UUID, list[InquiryEvent]]:
+        """An inquiry's history lines, oldest first; its `received` line leads the lines it shares
+        a time with (the first message came with it)."""
+        return DataLoader(
+            _children(
+                self._ctx,
+                InquiryEvent,
+                col(InquiryEvent.inquiry_id),
+                col(InquiryEvent.at).asc(),
+                sa.case((col(InquiryEvent.kind) == InquiryEventKind.RECEIVED.value, 0), else_=1),
+                col(InquiryEvent.id).asc(),
+            )
+        )
 
     @cached_property
     def has_account(self) -> DataLoader[uuid.UUID, bool]:

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from sqlalchemy.sql import Select
 
@@ -41,7 +41,7 @@ def page_size(first: int | None) -> int:
 
 # Our cursors are well under this; a longer one is refused before it is decoded.
 MAX_CURSOR_LENGTH = 512
-CursorPart = Literal["datetime", "text", "int", "uuid"]
+CursorPart = Literal["datetime", "text", "int", "bool", "uuid"]
 _BIGINT = range(-(2**63), 2**63)
 
 
@@ -54,6 +54,10 @@ def encode_cursor(*parts: object) -> str:
 
 def _part(kind: CursorPart, value: object) -> Any:
     """One decoded part, checked for its type and for what PostgreSQL accepts; ValueError if not."""
+    if kind == "bool":
+        if type(value) is not bool:
+            raise ValueError("not a boolean")
+        return value
     if kind == "int":
         if type(value) is not int or value not in _BIGINT:  # not a bool, a float, Infinity, 1e30
             raise ValueError("not a bigint")
@@ -86,15 +90,17 @@ def decode_cursor(cursor: str, kinds: tuple[CursorPart, ...]) -> tuple[Any, ...]
         raise bad_input("Invalid cursor.") from error
 
 
-def _encode(sort: Sort, value: Any, pk: uuid.UUID) -> str:
-    return encode_cursor(sort.name, value, pk.hex)
+def _encode(sort: Sort, values: Sequence[Any]) -> str:
+    *head, pk = values
+    return encode_cursor(sort.name, *head, pk.hex)
 
 
-def _decode(sort: Sort, cursor: str) -> tuple[Any, uuid.UUID]:
-    name, value, pk = decode_cursor(cursor, ("text", sort.kind, "uuid"))
+def _decode(sort: Sort, cursor: str) -> tuple[Any, ...]:
+    kinds = cast(tuple[CursorPart, ...], ("text", *sort.kinds))
+    name, *values = decode_cursor(cursor, kinds)
     if name != sort.name:
         raise bad_input("Invalid cursor.")  # a cursor of another ordering
-    return value, pk
+    return tuple(values)
 
 
 async def keyset_page(
@@ -108,15 +114,13 @@ async def keyset_page(
     """One page of `query` (a select of one entity, or of an entity and its sort value)."""
     size = page_size(first)
     if after is not None:
-        value, pk = _decode(sort, after)
-        query = query.where(sort.after(value, pk))
-    rows = await ctx.rows(
-        query.add_columns(sort.expression, sort.id_column).order_by(*sort.order_by()).limit(size + 1)
-    )
+        query = query.where(sort.after(*_decode(sort, after)))
+    columns = sort.columns
+    rows = await ctx.rows(query.add_columns(*columns).order_by(*sort.order_by()).limit(size + 1))
     visible = rows[:size]
     return Page(
         rows=[row[0] for row in visible],
-        cursors=[_encode(sort, row[-2], row[-1]) for row in visible],
+        cursors=[_encode(sort, row[-len(columns) :]) for row in visible],
         has_next_page=len(rows) > size,
         has_previous_page=after is not None,
     )

@@ -12,7 +12,20 @@ from strawberry.types import ExecutionContext
 from hospes.schema.access import AccessMutation, AccessQuery
 from hospes.schema.accounts import AccountMutation, AccountQuery
 from hospes.schema.extensions import ErrorPolicy
-from hospes.schema.history import BookingEvent, MessageEvent, PaymentEvent, ServiceRequestEvent
+from hospes.schema.history import (
+    BookingEvent,
+    InquiryEvent,
+    MessageEvent,
+    PaymentEvent,
+    ServiceRequestEvent,
+)
+from hospes.schema.inquiries import InquiryMutation, InquiryQuery
+from hospes.schema.inquiry_history import (
+    InquiryChangeItem,
+    InquiryMessageItem,
+    InquiryQuoteItem,
+    InquiryReminderItem,
+)
 from hospes.schema.limits import Limits
 from hospes.schema.messaging import MessagingMutation, MessagingQuery
 from hospes.schema.mutation import Mutation
@@ -38,6 +51,7 @@ QUERIES: tuple[type, ...] = (
     PortalQuery,
     AccessQuery,
     MessagingQuery,
+    InquiryQuery,
 )
 MUTATIONS: tuple[type, ...] = (
     Mutation,
@@ -46,6 +60,7 @@ MUTATIONS: tuple[type, ...] = (
     PortalMutation,
     AccessMutation,
     MessagingMutation,
+    InquiryMutation,
 )
 
 
@@ -55,8 +70,18 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return HospesSchema(
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS),
-        # Implementations reached only through the HistoryEvent interface.
-        types=[BookingEvent, MessageEvent, ServiceRequestEvent, PaymentEvent],
+        # Implementations reached only through the HistoryEvent and InquiryHistoryItem interfaces.
+        types=[
+            BookingEvent,
+            MessageEvent,
+            ServiceRequestEvent,
+            PaymentEvent,
+            InquiryEvent,
+            InquiryChangeItem,
+            InquiryMessageItem,
+            InquiryQuoteItem,
+            InquiryReminderItem,
+        ],
         config=StrawberryConfig(
             auto_camel_case=True, batching_config={"max_operations": settings.graphql_max_batch}
         ),

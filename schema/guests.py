@@ -12,7 +12,7 @@ from hospes.models.tenant import Guest as GuestRow
 from hospes.models.tenant import GuestAccount as GuestAccountRow
 from hospes.resolvers import accounts
 from hospes.resolvers.context import Info
-from hospes.resolvers.permissions import READ_BOOKINGS, STAFF_ONLY
+from hospes.resolvers.permissions import READ_BOOKINGS, READ_INQUIRIES, STAFF_ONLY
 from hospes.schema.bookings import Booking
 from hospes.schema.catalogue import ServiceRequest
 from hospes.schema.communications import Communication
@@ -23,6 +23,7 @@ from hospes.tenancy.encrypted_columns import GUEST_EMAIL, GUEST_NOTES, GUEST_PHO
 
 if TYPE_CHECKING:
     from hospes.schema.history import HistoryConnection
+    from hospes.schema.inquiries import Inquiry
 
 
 @strawberry.type(description="A guest's login, as staff see it (never its credentials).")
@@ -88,6 +89,16 @@ class Guest:
     async def bookings(self, info: Info) -> list[Booking]:
         return [Booking.from_row(row) for row in await info.context.loaders.bookings_of_guest.load(self.pk)]
 
+    @strawberry.field(
+        permission_classes=[READ_INQUIRIES], description="This guest's inquiries, newest first."
+    )
+    async def inquiries(
+        self, info: Info
+    ) -> list[Annotated[Inquiry, strawberry.lazy("hospes.schema.inquiries")]]:
+        from hospes.schema.inquiries import Inquiry
+
+        return [Inquiry.from_row(row) for row in await info.context.loaders.inquiries_of_guest.load(self.pk)]
+
     @strawberry.field(description="Messages to and from this guest, newest first.")
     async def communications(self, info: Info) -> list[Communication]:
         rows = await info.context.loaders.communications_of_guest.load(self.pk)
@@ -117,7 +128,7 @@ class Guest:
 
     @strawberry.field(
         permission_classes=[READ_BOOKINGS],
-        description="Bookings, messages, service requests and payments, newest first.",
+        description="Bookings, inquiries, messages, service requests and payments, newest first.",
     )
     async def history(
         self, info: Info, first: int | None = None, after: str | None = None

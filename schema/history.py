@@ -15,6 +15,7 @@ from hospes.resolvers.loaders import existing
 from hospes.schema.bookings import Booking
 from hospes.schema.catalogue import ServiceRequest
 from hospes.schema.communications import Communication
+from hospes.schema.inquiries import Inquiry
 from hospes.schema.pagination import PageInfo
 from hospes.schema.payments import Payment
 
@@ -27,6 +28,11 @@ class HistoryEvent:
 @strawberry.type(description="A booking was made (its current status shows what became of it).")
 class BookingEvent(HistoryEvent):
     booking: Booking
+
+
+@strawberry.type(description="An inquiry was received (its stage shows what became of it).")
+class InquiryEvent(HistoryEvent):
+    inquiry: Inquiry
 
 
 @strawberry.type(description="A message went out or came in.")
@@ -60,6 +66,8 @@ async def event_of(info: Info, entry: Entry) -> HistoryEvent:
     loaders = info.context.loaders
     if entry.kind == "booking":
         return BookingEvent(at=entry.at, booking=Booking.from_row(await existing(loaders.booking, entry.pk)))
+    if entry.kind == "inquiry":
+        return InquiryEvent(at=entry.at, inquiry=Inquiry.from_row(await existing(loaders.inquiry, entry.pk)))
     if entry.kind == "message":
         message = await existing(loaders.communication, entry.pk)
         return MessageEvent(at=entry.at, communication=Communication.from_row(message))

@@ -7,7 +7,14 @@ from decimal import Decimal
 
 import strawberry
 
-from hospes.models.tenant import BookingStatus, Channel, MessageClass, PaymentStatus
+from hospes.models.tenant import (
+    BookingStatus,
+    Channel,
+    InquirySource,
+    LostReason,
+    MessageClass,
+    PaymentStatus,
+)
 from hospes.schema.enums import AccountCreation, GuestOrderField, OrderDirection
 
 
@@ -259,3 +266,61 @@ class UpdateSettingsInput:
     send_post_stay: bool | None = strawberry.UNSET
     post_stay_days_after: int | None = strawberry.UNSET
     lifecycle_send_hour: int | None = strawberry.UNSET
+
+
+# --- inquiries -------------------------------------------------------------------------------
+
+
+@strawberry.input(
+    description="An inquiry staff log (a call, a message taken elsewhere). Give `guestId` or `guest` "
+    "(details: the existing guest is found, as for bookings, or a new one made)."
+)
+class CreateInquiryInput:
+    source: InquirySource = strawberry.field(
+        description="How the guest asked: PHONE, EMAIL, WHATSAPP, SMS or CONTACT_FORM."
+    )
+    guest_id: strawberry.ID | None = None
+    guest: GuestDetailsInput | None = None
+    property_id: strawberry.ID | None = None
+    check_in: date | None = None
+    check_out: date | None = None
+    adults: int | None = None
+    children: int | None = None
+    message: str | None = strawberry.field(
+        default=None, description="What the guest asked. Stored encrypted."
+    )
+
+
+@strawberry.input(description="Only the fields given change; `null` clears one.")
+class UpdateInquiryInput:
+    inquiry_id: strawberry.ID
+    property_id: strawberry.ID | None = strawberry.UNSET
+    check_in: date | None = strawberry.UNSET
+    check_out: date | None = strawberry.UNSET
+    adults: int | None = strawberry.UNSET
+    children: int | None = strawberry.UNSET
+    notes: str | None = strawberry.UNSET
+
+
+@strawberry.input(description="`staffUserId` null or absent: nobody.")
+class AssignInquiryInput:
+    inquiry_id: strawberry.ID
+    staff_user_id: strawberry.ID | None = None
+
+
+@strawberry.input
+class MarkInquiryLostInput:
+    inquiry_id: strawberry.ID
+    reason: LostReason
+    note: str | None = strawberry.field(default=None, description="Staff's own words. Stored encrypted.")
+
+
+@strawberry.input
+class ReopenInquiryInput:
+    inquiry_id: strawberry.ID
+
+
+@strawberry.input(description="`quoteId` absent: the primary quote; no quote at all: 0.00.")
+class ConfirmInquiryInput:
+    inquiry_id: strawberry.ID
+    quote_id: strawberry.ID | None = None

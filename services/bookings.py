@@ -23,6 +23,7 @@ from hospes.services.rejections import Problems, Rejection, UserErrorCode, rejec
 from hospes.tenancy import portal_links
 from hospes.tenancy.crypto import TenantKeys
 from hospes.tenancy.encrypted_columns import CANCEL_REASON
+from hospes.tenancy.principal import PrincipalKind
 
 MAX_PARTY = 50
 _LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
@@ -156,27 +157,40 @@ async def create_booking(
     found = Problems()
     if not await property_exists(session, stay.property_pk):
         found.add("propertyId", UserErrorCode.NOT_FOUND, "Property not found.")
-    guest: Guest | None = None
-    if guest_id is not None:
-        guest = await session.get(Guest, guest_id)
-        if guest is None:
-            found.add("guestId", UserErrorCode.NOT_FOUND, "Guest not found.")
-        elif guest.erased_at is not None:
-            found.add("guestId", UserErrorCode.INVALID_STATE, "This guest was erased.")
+    guest = await intake.known_guest(session, found, guest_id)
     if found:
         return found.rejection()
     actor = caller.actor
     if details is not None:
         guest, _ = await intake.find_or_create_guest(session, keys, details, actor=actor, source="manual")
     assert guest is not None
+    return await book_confirmed(
+        session, caller=caller, keys=keys, guest=guest, stay=stay, source=BookingSource.MANUAL
+    )
+
+
+async def book_confirmed(
+    session: AsyncSession,
+    *,
+    caller: Caller,
+    keys: TenantKeys,
+    guest: Guest,
+    stay: Stay,
+    source: BookingSource,
+) -> BookingWithLink:
+    """A confirmed booking staff made (by hand, or by confirming an inquiry), with its
+    confirmation message and lifecycle schedule."""
+    actor = caller.actor
+    # A partner's key is no staff user: the booking then names no creator.
+    by_staff = actor is not None and actor.kind is PrincipalKind.STAFF
     added = await add_booking(
         session,
         keys=keys,
         guest=guest,
         stay=stay,
         status=BookingStatus.CONFIRMED,
-        source=BookingSource.MANUAL,
-        staff_id=actor.subject_id if actor else None,
+        source=source,
+        staff_id=actor.subject_id if actor is not None and by_staff else None,
     )
     await _confirmed(session, caller, keys, added)
     return added

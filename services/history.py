@@ -1,4 +1,5 @@
-"""A guest's history: bookings, messages, service requests and payments in one list, newest first."""
+"""A guest's history: bookings, inquiries, messages, service requests and payments in one list,
+newest first."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import col
 
-from hospes.models.tenant import Booking, Communication, Payment, ServiceRequest
+from hospes.models.tenant import Booking, Communication, Inquiry, Payment, ServiceRequest
 
 
 def _events(guest_pk: uuid.UUID) -> sa.Subquery:
@@ -21,6 +22,7 @@ def _events(guest_pk: uuid.UUID) -> sa.Subquery:
 
     return sa.union_all(
         entries("booking", col(Booking.id), col(Booking.created_at), col(Booking.guest_id) == guest_pk),
+        entries("inquiry", col(Inquiry.id), col(Inquiry.received_at), col(Inquiry.guest_id) == guest_pk),
         entries(
             "message",
             col(Communication.id),

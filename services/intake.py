@@ -16,6 +16,7 @@ from sqlmodel import col
 
 from hospes.models.tenant import Guest
 from hospes.services import audit, guest_fields
+from hospes.services.rejections import Problems, UserErrorCode
 from hospes.tenancy.crypto import TenantKeys
 from hospes.tenancy.principal import Principal
 
@@ -160,3 +161,17 @@ def set_consent(
         entity_id=guest.id,
         data={"consent": field_name, "value": value, "source": source},
     )
+
+
+async def known_guest(session: AsyncSession, problems: Problems, guest_id: uuid.UUID | None) -> Guest | None:
+    """The guest a write names by `guestId` (None when it names none); a missing or erased one is
+    reported in `problems`."""
+    if guest_id is None:
+        return None
+    guest = await session.get(Guest, guest_id)
+    if guest is None:
+        problems.add("guestId", UserErrorCode.NOT_FOUND, "Guest not found.")
+    elif guest.erased_at is not None:
+        problems.add("guestId", UserErrorCode.INVALID_STATE, "This guest was erased.")
+        return None
+    return guest

@@ -3,34 +3,49 @@ what to select and in which order, the API pages through it."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.sql import Select
 
-ValueKind = Literal["datetime", "text", "int"]
+ValueKind = Literal["datetime", "text", "int", "bool"]
 
 
 @dataclass(frozen=True)
 class Sort:
-    """Order by `expression` then `id`, both in the same direction (one index serves both)."""
+    """Order by `expression` then `id`, both in the same direction (one index serves both). A
+    `leading` expression (of `leading_kind`), when given, orders before them, in the same direction:
+    the inquiry pipeline puts what needs action first."""
 
     name: str
     expression: Any
     id_column: Any
     kind: ValueKind
     descending: bool
+    leading: Any = None
+    leading_kind: ValueKind | None = None
+
+    @property
+    def columns(self) -> list[Any]:
+        """What a cursor holds, in order: the leading value (if any), the sort value, the id."""
+        head = [self.leading] if self.leading is not None else []
+        return [*head, self.expression, self.id_column]
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        head = (self.leading_kind,) if self.leading is not None and self.leading_kind else ()
+        return (*head, self.kind, "uuid")
 
     def order_by(self) -> list[Any]:
         if self.descending:
-            return [self.expression.desc(), self.id_column.desc()]
-        return [self.expression.asc(), self.id_column.asc()]
+            return [column.desc() for column in self.columns]
+        return [column.asc() for column in self.columns]
 
-    def after(self, value: Any, pk: uuid.UUID) -> sa.ColumnElement[bool]:
-        left = sa.tuple_(self.expression, self.id_column)
-        right = sa.tuple_(sa.literal(value), sa.literal(pk))
+    def after(self, *values: Any) -> sa.ColumnElement[bool]:
+        """Rows after the one whose `columns` hold `values` (the last one seen)."""
+        left = sa.tuple_(*self.columns)
+        right = sa.tuple_(*(sa.literal(value) for value in values))
         return left < right if self.descending else left > right
 
 

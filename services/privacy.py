@@ -17,6 +17,9 @@ from hospes.models.tenant import (
     CommunicationStatus,
     Guest,
     GuestAccount,
+    Inquiry,
+    InquiryReminder,
+    ReminderStatus,
     ScheduledMessage,
     ScheduledStatus,
     ServiceRequest,
@@ -25,6 +28,10 @@ from hospes.services import audit, guest_fields, guests, intake
 from hospes.services.rejections import Problems, Rejection, UserErrorCode, rejected
 from hospes.tenancy.crypto import TenantKeys, versions_in
 from hospes.tenancy.encrypted_columns import (
+    INQUIRY_LOST_NOTE,
+    INQUIRY_MESSAGE,
+    INQUIRY_NOTES,
+    INQUIRY_SUBJECT,
     MESSAGE_BODY,
     MESSAGE_RECIPIENT,
     MESSAGE_SECRETS,
@@ -103,7 +110,7 @@ async def merge_guests(
     blobs = [blob for g in (source, target) for blob in (g.email_enc, g.phone_enc, g.notes_enc)]
     keys = await keyring.keys(session, schema_name, versions=versions_in(blobs))
     filled = _fill_from(target, source, keys)
-    for table in (Booking, Communication, ServiceRequest, GuestAccount):
+    for table in (Booking, Communication, ServiceRequest, GuestAccount, Inquiry):
         guest_id = sa.inspect(table).columns["guest_id"]
         await session.execute(sa.update(table).where(guest_id == source.id).values(guest_id=target.id))
     target.created_at = min(target.created_at, source.created_at)
@@ -159,7 +166,8 @@ async def erase_guest(
     session: AsyncSession, *, actor: Principal | None, guest_id: uuid.UUID, reason: str | None
 ) -> Guest | Rejection:
     """Remove the person: name, contact, notes, consent, message bodies, stay-guest details,
-    service-request notes and the account. Bookings and payments stay, de-identified."""
+    service-request notes, the inquiries' texts and the account. Bookings, payments and the
+    inquiries' facts (stages, dates, history) stay, de-identified."""
     guest = await session.get(Guest, guest_id, with_for_update=True, populate_existing=True)
     if guest is None:
         return rejected("guestId", UserErrorCode.NOT_FOUND, "Guest not found.")
@@ -221,6 +229,7 @@ async def erase_guest(
         .values({SERVICE_REQUEST_NOTES.attribute: None})
     )
     await session.execute(sa.delete(GuestAccount).where(col(GuestAccount.guest_id) == guest.id))
+    await _erase_inquiries(session, guest.id)
     audit.record(
         session,
         actor=actor,
@@ -231,3 +240,23 @@ async def erase_guest(
     )
     await session.flush()
     return guest
+
+
+async def _erase_inquiries(session: AsyncSession, guest_id: uuid.UUID) -> None:
+    """The guest's inquiries lose their texts (subject, message, notes, lost note), and no reminder
+    goes to an erased guest."""
+    texts = (INQUIRY_SUBJECT, INQUIRY_MESSAGE, INQUIRY_NOTES, INQUIRY_LOST_NOTE)
+    of_guest = sa.select(col(Inquiry.id)).where(col(Inquiry.guest_id) == guest_id)
+    await session.execute(
+        sa.update(Inquiry)
+        .where(col(Inquiry.guest_id) == guest_id)
+        .values({column.attribute: None for column in texts})
+    )
+    await session.execute(
+        sa.update(InquiryReminder)
+        .where(
+            col(InquiryReminder.inquiry_id).in_(of_guest),
+            col(InquiryReminder.status) == ReminderStatus.SCHEDULED.value,
+        )
+        .values(status=ReminderStatus.CANCELLED.value, updated_at=sa.func.now())
+    )

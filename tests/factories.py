@@ -29,6 +29,16 @@ CREATE_SERVICE_REQUEST = """mutation($input: CreateServiceRequestInput!) {
 }"""
 
 
+def inquiry_mutation(name: str, selection: str = "id stage") -> str:
+    """The document of the inquiry mutation `name` (`createInquiry`…), asking `selection` of the
+    inquiry and the errors."""
+    input_type = name[0].upper() + name[1:] + "Input"
+    return (
+        f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ inquiry {{ {selection} }} "
+        "errors { field code message } } }"
+    )
+
+
 def _created(
     api: GraphQLClient, mutation: str, name: str, key: str, values: dict[str, Any]
 ) -> dict[str, Any]:

@@ -75,6 +75,16 @@ ALLOWED: dict[str, set[str]] = {
     "upsertMessageTemplate": MANAGERS,
     "messagingSettings": {"owner"},
     "updateMessagingSettings": {"owner"},
+    # inquiries: every staff role works them; partners need the inquiries scopes
+    "inquiry": STAFF | {"key:inquiries:read"},
+    "inquiries": STAFF | {"key:inquiries:read"},
+    "inquiryStageCounts": STAFF | {"key:inquiries:read"},
+    "createInquiry": STAFF | {"key:inquiries:write"},
+    "updateInquiry": STAFF | {"key:inquiries:write"},
+    "assignInquiry": STAFF | {"key:inquiries:write"},
+    "markInquiryLost": STAFF | {"key:inquiries:write"},
+    "reopenInquiry": STAFF | {"key:inquiries:write"},
+    "confirmInquiry": STAFF | {"key:inquiries:write"},
     # staff users and partner keys: owners only
     "staffUsers": {"owner"},
     "createStaffUser": {"owner"},

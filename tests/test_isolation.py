@@ -38,6 +38,7 @@ from tests.factories import (
     create_guest,
     create_property,
     create_service,
+    inquiry_mutation,
     stay,
 )
 from tests.helpers_cli import hospes
@@ -85,6 +86,25 @@ UPDATE_GUEST = """mutation($input: UpdateGuestInput!) {
   updateGuest(input: $input) { guest { id name notes } errors { field code message } }
 }"""
 
+INQUIRY = """query($id: ID!) {
+  inquiry(id: $id) { id stage guest { id name } property { id } booking { id } communications { id }
+    history { __typename at } }
+}"""
+INQUIRIES = """query($search: String) {
+  inquiries(first: 100, search: $search) {
+    totalCount edges { node { id guest { id name } property { id } history { __typename at } } }
+  }
+}"""
+STAGE_COUNTS = "{ inquiryStageCounts { stage count needsAction } }"
+
+
+CREATE_INQUIRY = inquiry_mutation("createInquiry")
+UPDATE_INQUIRY = inquiry_mutation("updateInquiry")
+ASSIGN_INQUIRY = inquiry_mutation("assignInquiry")
+MARK_INQUIRY_LOST = inquiry_mutation("markInquiryLost")
+REOPEN_INQUIRY = inquiry_mutation("reopenInquiry")
+CONFIRM_INQUIRY = inquiry_mutation("confirmInquiry")
+
 FRONT_DESK_EMAIL = "front.desk@example.com"
 
 
@@ -126,6 +146,8 @@ class World:
         """Everything stored in both schemas, plus B as B's own staff sees it."""
         b_view = {
             "guests": self.b.api.data(GUESTS),
+            "inquiries": self.b.api.data(INQUIRIES),
+            "inquiry": self.b.api.data(INQUIRY, {"id": self.b.ids["inquiry"]}),
             "properties": self.b.api.data(PROPERTIES),
             "services": self.b.api.data(SERVICES),
             "booking": self.b.api.data(BOOKING, {"id": self.b.ids["booking"]}),
@@ -166,6 +188,38 @@ def _add_communication(engine: sa.Engine, setup: TenantSetup) -> None:
     setup.ids["communication"] = encode_id("Communication", pk)
 
 
+def _add_inquiry(engine: sa.Engine, setup: TenantSetup) -> None:
+    """An inquiry of Anna's about the property, and a quote on it (quotes are made by SQL here:
+    this test needs only the row)."""
+    payload = setup.api.data(
+        CREATE_INQUIRY,
+        {
+            "input": {
+                "source": "PHONE",
+                "guestId": setup.ids["guest:anna"],
+                "propertyId": setup.ids["property"],
+                "checkIn": iso(AHEAD),
+                "checkOut": iso(AHEAD + 4),
+                "message": "Is Casa del Sol free for four?",
+            }
+        },
+    )["createInquiry"]
+    assert payload["errors"] == []
+    setup.ids["inquiry"] = payload["inquiry"]["id"]
+    schema = setup.tenant.schema_name
+    with engine.begin() as connection:
+        quote = connection.execute(
+            sa.text(
+                f'INSERT INTO "{schema}".inquiry_quote (inquiry_id, amount, currency, is_primary) '
+                "VALUES (:inquiry, 950, 'USD', true) RETURNING id"
+            ),
+            {"inquiry": decode_id("Inquiry", setup.ids["inquiry"])},
+        ).scalar_one()
+        staff = connection.execute(sa.text(f'SELECT id FROM "{schema}".staff_user LIMIT 1')).scalar_one()
+    setup.ids["quote"] = encode_id("InquiryQuote", quote)
+    setup.ids["staffUser"] = encode_id("StaffUser", staff)
+
+
 def _populate(setup: TenantSetup, engine: sa.Engine, settings: Settings) -> None:
     made = stay(setup.api)  # Casa del Sol, Zip-line tour, Anna Hemm, a booking, a payment, a request
     ben = create_guest(setup.api, name="Ben Hemm", email="ben@example.com", phone="+34600111333")
@@ -183,6 +237,7 @@ def _populate(setup: TenantSetup, engine: sa.Engine, settings: Settings) -> None
         }
     )
     _add_communication(engine, setup)
+    _add_inquiry(engine, setup)
     # The same staff email in both companies, with different passwords.
     setup.front_desk_password = f"front-desk-{uuid.uuid4().hex[:12]}"
     created = hospes(
@@ -227,8 +282,9 @@ def _no_data(body: dict[str, Any]) -> bool:
     [
         ("guest", GUEST, "Guest", "guest:anna"),
         ("booking", BOOKING, "Booking", "booking"),
+        ("inquiry", INQUIRY, "Inquiry", "inquiry"),
     ],
-    ids=["guest", "booking"],
+    ids=["guest", "booking", "inquiry"],
 )
 def test_object_of_other_tenant_is_not_found_like_a_missing_one(
     world: World, field_name: str, document: str, kind: str, key: str
@@ -300,6 +356,18 @@ def test_service_catalogue_holds_only_own_services(world: World) -> None:
     connection = world.a.api.data(SERVICES)["services"]
     assert {edge["node"]["id"] for edge in connection["edges"]} == world.a.ids_of("service")
     assert connection["totalCount"] == len(world.a.ids_of("service"))
+
+
+@pytest.mark.parametrize("search", [None, "anna", "anna@example.com", "+34600111222"])
+def test_inquiry_pipeline_holds_only_own_inquiries(world: World, search: str | None) -> None:
+    connection = world.a.api.data(INQUIRIES, {"search": search})["inquiries"]
+    assert {edge["node"]["id"] for edge in connection["edges"]} == world.a.ids_of("inquiry")
+    assert connection["totalCount"] == len(world.a.ids_of("inquiry"))
+    for edge in connection["edges"]:
+        assert edge["node"]["guest"]["id"] in world.a.ids_of("guest")
+        assert edge["node"]["property"]["id"] in world.a.ids_of("property")
+    counts = world.a.api.data(STAGE_COUNTS)["inquiryStageCounts"]
+    assert sum(row["count"] for row in counts) == len(world.a.ids_of("inquiry"))
 
 
 def test_me_names_only_the_callers_company(world: World) -> None:
@@ -396,6 +464,42 @@ FOREIGN_ID_CASES = {
     ),
     "eraseGuest of B's guest": ForeignIdCase(
         ERASE_GUEST, "eraseGuest", {"guestId": ("Guest", "guest:anna")}, {"reason": "hostile request"}
+    ),
+    "createInquiry for B's guest": ForeignIdCase(
+        CREATE_INQUIRY, "createInquiry", {"guestId": ("Guest", "guest:anna")}, {"source": "PHONE"}
+    ),
+    "createInquiry about B's property": ForeignIdCase(
+        CREATE_INQUIRY,
+        "createInquiry",
+        {"propertyId": ("Property", "property")},
+        {"source": "PHONE", "guestId": "a:guest:anna"},
+    ),
+    "updateInquiry of B's inquiry": ForeignIdCase(
+        UPDATE_INQUIRY, "updateInquiry", {"inquiryId": ("Inquiry", "inquiry")}, {"notes": "hijacked"}
+    ),
+    "updateInquiry to B's property": ForeignIdCase(
+        UPDATE_INQUIRY, "updateInquiry", {"propertyId": ("Property", "property")}, {"inquiryId": "a:inquiry"}
+    ),
+    "assignInquiry of B's inquiry": ForeignIdCase(
+        ASSIGN_INQUIRY, "assignInquiry", {"inquiryId": ("Inquiry", "inquiry")}, {"staffUserId": "a:staffUser"}
+    ),
+    "assignInquiry to B's staff user": ForeignIdCase(
+        ASSIGN_INQUIRY,
+        "assignInquiry",
+        {"staffUserId": ("StaffUser", "staffUser")},
+        {"inquiryId": "a:inquiry"},
+    ),
+    "markInquiryLost of B's inquiry": ForeignIdCase(
+        MARK_INQUIRY_LOST, "markInquiryLost", {"inquiryId": ("Inquiry", "inquiry")}, {"reason": "PRICE"}
+    ),
+    "reopenInquiry of B's inquiry": ForeignIdCase(
+        REOPEN_INQUIRY, "reopenInquiry", {"inquiryId": ("Inquiry", "inquiry")}, {}
+    ),
+    "confirmInquiry of B's inquiry": ForeignIdCase(
+        CONFIRM_INQUIRY, "confirmInquiry", {"inquiryId": ("Inquiry", "inquiry")}, {}
+    ),
+    "confirmInquiry with B's quote": ForeignIdCase(
+        CONFIRM_INQUIRY, "confirmInquiry", {"quoteId": ("InquiryQuote", "quote")}, {"inquiryId": "a:inquiry"}
     ),
     "createServiceRequest on B's booking for B's service": ForeignIdCase(
         CREATE_SERVICE_REQUEST,
@@ -560,6 +664,15 @@ def _operations() -> dict[str, tuple[str, Callable[[World], dict[str, Any]]]]:
         "setGuestConsent": (SET_CONSENT, inputs(guestId=b("guest:anna"), smsOptIn=True)),
         "mergeGuests": (MERGE_GUESTS, inputs(sourceGuestId=b("guest:ben"), targetGuestId=b("guest:anna"))),
         "eraseGuest": (ERASE_GUEST, inputs(guestId=b("guest:anna"), reason="hostile request")),
+        "inquiry": (INQUIRY, lambda world: {"id": world.b.ids["inquiry"]}),
+        "inquiries": (INQUIRIES, lambda _: {}),
+        "inquiryStageCounts": (STAGE_COUNTS, lambda _: {}),
+        "createInquiry": (CREATE_INQUIRY, inputs(source="PHONE", guestId=b("guest:anna"))),
+        "updateInquiry": (UPDATE_INQUIRY, inputs(inquiryId=b("inquiry"), notes="hijacked")),
+        "assignInquiry": (ASSIGN_INQUIRY, inputs(inquiryId=b("inquiry"), staffUserId=b("staffUser"))),
+        "markInquiryLost": (MARK_INQUIRY_LOST, inputs(inquiryId=b("inquiry"), reason="PRICE")),
+        "reopenInquiry": (REOPEN_INQUIRY, inputs(inquiryId=b("inquiry"))),
+        "confirmInquiry": (CONFIRM_INQUIRY, inputs(inquiryId=b("inquiry"), quoteId=b("quote"))),
     }
 
 
@@ -596,6 +709,15 @@ def test_every_operation_of_the_schema_has_an_isolation_case(world: World) -> No
         "guest",
         "guests",
         "booking",
+        "inquiry",
+        "inquiries",
+        "inquiryStageCounts",
+        "createInquiry",
+        "updateInquiry",
+        "assignInquiry",
+        "markInquiryLost",
+        "reopenInquiry",
+        "confirmInquiry",
     }
     assert staff_console <= set(OPERATIONS)
     assert names - PUBLIC_OPERATIONS - set(OPERATIONS) - other_lanes == set(), (
