@@ -21,6 +21,8 @@ from hospes.models.tenant import (
     CommunicationEvent,
     Guest,
     GuestAccount,
+    InquiryQuote,
+    InquiryReminder,
     Payment,
     Property,
     ScheduledMessage,
@@ -233,6 +235,30 @@ class Loaders:
                 col(ScheduledMessage.booking_id),
                 col(ScheduledMessage.due_at).asc(),
                 col(ScheduledMessage.id).asc(),
+            )
+        )
+
+    @cached_property
+    def quotes_of_inquiry(self) -> DataLoader[uuid.UUID, list[InquiryQuote]]:
+        return DataLoader(
+            _children(
+                self._ctx,
+                InquiryQuote,
+                col(InquiryQuote.inquiry_id),
+                col(InquiryQuote.created_at).desc(),
+                col(InquiryQuote.id).desc(),
+            )
+        )
+
+    @cached_property
+    def reminders_of_inquiry(self) -> DataLoader[uuid.UUID, list[InquiryReminder]]:
+        return DataLoader(
+            _children(
+                self._ctx,
+                InquiryReminder,
+                col(InquiryReminder.inquiry_id),
+                col(InquiryReminder.created_at).desc(),
+                col(InquiryReminder.sequence).asc(),
             )
         )
 

@@ -13,6 +13,7 @@ from hospes.schema.access import AccessMutation, AccessQuery
 from hospes.schema.accounts import AccountMutation, AccountQuery
 from hospes.schema.extensions import ErrorPolicy
 from hospes.schema.history import BookingEvent, MessageEvent, PaymentEvent, ServiceRequestEvent
+from hospes.schema.inquiry_outbound import InquiryOutboundMutation
 from hospes.schema.limits import Limits
 from hospes.schema.messaging import MessagingMutation, MessagingQuery
 from hospes.schema.mutation import Mutation
@@ -46,6 +47,7 @@ MUTATIONS: tuple[type, ...] = (
     PortalMutation,
     AccessMutation,
     MessagingMutation,
+    InquiryOutboundMutation,
 )
 
 

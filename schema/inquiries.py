@@ -9,8 +9,10 @@ import strawberry
 
 from hospes.models.tenant import Inquiry as InquiryRow
 from hospes.models.tenant import InquirySource, InquiryStage, LostReason
+from hospes.resolvers import inquiry_outbound
 from hospes.resolvers.context import Info
 from hospes.schema.ids import encode_id
+from hospes.schema.inquiry_quotes import InquiryQuote, InquiryReminder
 from hospes.tenancy.encrypted_columns import INQUIRY_MESSAGE, INQUIRY_NOTES, INQUIRY_SUBJECT
 
 
@@ -63,3 +65,24 @@ class Inquiry:
     @strawberry.field(description="Staff notes. Stored encrypted.")
     async def notes(self, info: Info) -> str | None:
         return await info.context.decrypt(INQUIRY_NOTES, self.row)
+
+    # --- quotes and reminders (outbound) ---
+
+    @strawberry.field(description="Every quote made for the inquiry, newest first.")
+    async def quotes(self, info: Info) -> list[InquiryQuote]:
+        rows = await info.context.loaders.quotes_of_inquiry.load(self.pk)
+        today = await inquiry_outbound.today_of(info.context, self.row)
+        return [InquiryQuote.from_row(row, today=today) for row in rows]
+
+    @strawberry.field(description="The primary quote, if any: the one a confirmation uses.")
+    async def quote(self, info: Info) -> InquiryQuote | None:
+        rows = await info.context.loaders.quotes_of_inquiry.load(self.pk)
+        primary = next((row for row in rows if row.is_primary), None)
+        if primary is None:
+            return None
+        return InquiryQuote.from_row(primary, today=await inquiry_outbound.today_of(info.context, self.row))
+
+    @strawberry.field(description="Follow-up reminders, the latest schedule first, each in sequence.")
+    async def reminders(self, info: Info) -> list[InquiryReminder]:
+        rows = await info.context.loaders.reminders_of_inquiry.load(self.pk)
+        return [InquiryReminder.from_row(row) for row in rows]
