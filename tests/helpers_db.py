@@ -34,6 +34,10 @@ TENANT_TABLES = (
     "scheduled_message",
     "message_template",
     "audit_event",
+    "inquiry",
+    "inquiry_quote",
+    "inquiry_reminder",
+    "inquiry_event",
 )
 
 

@@ -75,6 +75,11 @@ ALLOWED: dict[str, set[str]] = {
     "upsertMessageTemplate": MANAGERS,
     "messagingSettings": {"owner"},
     "updateMessagingSettings": {"owner"},
+    # inquiries: what we send about them
+    "replyToInquiry": STAFF | {"key:inquiries:write"},
+    "quoteInquiry": STAFF | {"key:inquiries:write"},
+    "scheduleInquiryReminders": STAFF | {"key:inquiries:write"},
+    "cancelInquiryReminders": STAFF | {"key:inquiries:write"},
     # staff users and partner keys: owners only
     "staffUsers": {"owner"},
     "createStaffUser": {"owner"},

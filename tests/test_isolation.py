@@ -42,8 +42,22 @@ from tests.factories import (
 )
 from tests.helpers_cli import hospes
 from tests.helpers_db import row_counts, table_contents, tenant_keys
+from tests.inquiry_support import open_inquiry
 
 ME = "{ me { email tenant { slug } } }"
+REPLY_TO_INQUIRY = """mutation($input: ReplyToInquiryInput!) {
+  replyToInquiry(input: $input) { inquiry { id } errors { field code message } } }"""
+QUOTE_INQUIRY = """mutation($input: QuoteInquiryInput!) {
+  quoteInquiry(input: $input) { inquiry { id } quote { id } errors { field code message } } }"""
+SCHEDULE_REMINDERS = """mutation($input: ScheduleInquiryRemindersInput!) {
+  scheduleInquiryReminders(input: $input) { inquiry { id } errors { field code message } } }"""
+CANCEL_REMINDERS = """mutation($input: CancelInquiryRemindersInput!) {
+  cancelInquiryReminders(input: $input) { inquiry { id } errors { field code message } } }"""
+QUOTE_VALUES = {
+    "amount": "950.00",
+    "currency": "USD",
+    "lines": [{"description": "4 nights", "amount": "950.00"}],
+}
 GUEST = "query($id: ID!) { guest(id: $id) { id name email bookings { id } payments { id } } }"
 BOOKING = """query($id: ID!) {
   booking(id: $id) { id amount guest { id name } property { id name } payments { id amount }
@@ -183,6 +197,9 @@ def _populate(setup: TenantSetup, engine: sa.Engine, settings: Settings) -> None
         }
     )
     _add_communication(engine, setup)
+    setup.ids["inquiry"] = open_inquiry(
+        settings, engine, setup.tenant.schema_name, guest_id=made["guest"]["id"]
+    )
     # The same staff email in both companies, with different passwords.
     setup.front_desk_password = f"front-desk-{uuid.uuid4().hex[:12]}"
     created = hospes(
@@ -397,6 +414,21 @@ FOREIGN_ID_CASES = {
     "eraseGuest of B's guest": ForeignIdCase(
         ERASE_GUEST, "eraseGuest", {"guestId": ("Guest", "guest:anna")}, {"reason": "hostile request"}
     ),
+    "replyToInquiry to B's inquiry": ForeignIdCase(
+        REPLY_TO_INQUIRY, "replyToInquiry", {"inquiryId": ("Inquiry", "inquiry")}, {"body": "Hello"}
+    ),
+    "quoteInquiry on B's inquiry": ForeignIdCase(
+        QUOTE_INQUIRY, "quoteInquiry", {"inquiryId": ("Inquiry", "inquiry")}, {**QUOTE_VALUES, "send": True}
+    ),
+    "scheduleInquiryReminders on B's inquiry": ForeignIdCase(
+        SCHEDULE_REMINDERS,
+        "scheduleInquiryReminders",
+        {"inquiryId": ("Inquiry", "inquiry")},
+        {"afterHours": [1]},
+    ),
+    "cancelInquiryReminders of B's inquiry": ForeignIdCase(
+        CANCEL_REMINDERS, "cancelInquiryReminders", {"inquiryId": ("Inquiry", "inquiry")}, {}
+    ),
     "createServiceRequest on B's booking for B's service": ForeignIdCase(
         CREATE_SERVICE_REQUEST,
         "createServiceRequest",
@@ -560,6 +592,10 @@ def _operations() -> dict[str, tuple[str, Callable[[World], dict[str, Any]]]]:
         "setGuestConsent": (SET_CONSENT, inputs(guestId=b("guest:anna"), smsOptIn=True)),
         "mergeGuests": (MERGE_GUESTS, inputs(sourceGuestId=b("guest:ben"), targetGuestId=b("guest:anna"))),
         "eraseGuest": (ERASE_GUEST, inputs(guestId=b("guest:anna"), reason="hostile request")),
+        "replyToInquiry": (REPLY_TO_INQUIRY, inputs(inquiryId=b("inquiry"), body="Hello")),
+        "quoteInquiry": (QUOTE_INQUIRY, inputs(inquiryId=b("inquiry"), **QUOTE_VALUES)),
+        "scheduleInquiryReminders": (SCHEDULE_REMINDERS, inputs(inquiryId=b("inquiry"), afterHours=[1])),
+        "cancelInquiryReminders": (CANCEL_REMINDERS, inputs(inquiryId=b("inquiry"))),
     }
 
 
