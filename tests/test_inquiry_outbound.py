@@ -131,6 +131,20 @@ def _mails(rig: Rig, tenant: TenantFixture) -> list[dict[str, Any]]:
     ]
 
 
+def _refused(
+    rig: Rig, tenant: TenantFixture, attempt: Callable[[], dict[str, Any]], expected: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """The payload of `attempt`, which must answer exactly `expected` (field, code) errors, leave
+    the payload's objects empty, and write nothing (no message, quote, reminder, history line or
+    outbox row)."""
+    before = counts(rig_engine(rig), tenant.schema_name)
+    payload = attempt()
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == expected
+    assert [key for key, value in payload.items() if key != "errors" and value is not None] == []
+    assert counts(rig_engine(rig), tenant.schema_name) == before
+    return payload
+
+
 # --- replies --------------------------------------------------------------------------------------
 
 
@@ -211,12 +225,10 @@ def test_a_reply_no_channel_can_carry_is_a_field_error_and_queues_nothing(rig: R
     # A landline and no email: neither WhatsApp, SMS nor email reaches her.
     inquiry_id, _ = _inquiry(rig, company, source=InquirySource.PHONE, email=None, phone="+34910000000")
     engine = rig_engine(rig)
-    before = counts(engine, tenant.schema_name)
-    payload = _reply(api, inquiryId=inquiry_id, body="Hello")
-    assert payload["inquiry"] is None
-    assert [(e["field"], e["code"]) for e in payload["errors"]] == [("inquiryId", "INVALID_STATE")]
+    payload = _refused(
+        rig, tenant, lambda: _reply(api, inquiryId=inquiry_id, body="Hello"), [("inquiryId", "INVALID_STATE")]
+    )
     assert "cannot be reached" in payload["errors"][0]["message"]
-    assert counts(engine, tenant.schema_name) == before
     assert inquiry_row(engine, tenant.schema_name, inquiry_id)["stage"] == "new"
 
 
@@ -237,10 +249,7 @@ def test_a_bad_reply_is_refused_and_writes_nothing(
 ) -> None:
     tenant, api = company
     inquiry_id, _ = _inquiry(rig, company)
-    before = counts(rig_engine(rig), tenant.schema_name)
-    payload = _reply(api, inquiryId=inquiry_id, **values)
-    assert [(e["field"], e["code"]) for e in payload["errors"]] == expected and payload["inquiry"] is None
-    assert counts(rig_engine(rig), tenant.schema_name) == before
+    _refused(rig, tenant, lambda: _reply(api, inquiryId=inquiry_id, **values), expected)
 
 
 def test_an_unknown_or_other_companys_inquiry_is_not_found(
@@ -308,23 +317,23 @@ def test_a_bad_quote_is_refused_and_writes_nothing(
 ) -> None:
     tenant, api = company
     inquiry_id, _ = _inquiry(rig, company)
-    before = counts(rig_engine(rig), tenant.schema_name)
-    payload = _quote(api, inquiry_id, **values)
-    assert [(e["field"], e["code"]) for e in payload["errors"]] == expected
-    assert payload["inquiry"] is None and payload["quote"] is None
-    assert counts(rig_engine(rig), tenant.schema_name) == before
+    _refused(rig, tenant, lambda: _quote(api, inquiry_id, **values), expected)
     assert inquiry_row(rig_engine(rig), tenant.schema_name, inquiry_id)["stage"] == "new"
 
 
 @pytest.mark.parametrize("stage", ["confirmed", "lost"])
-def test_a_settled_inquiry_takes_no_quote(rig: Rig, company: Company, stage: str) -> None:
+@pytest.mark.parametrize("operation", ["quote", "reminders"])
+def test_a_settled_inquiry_takes_no_quote_and_no_reminders(
+    rig: Rig, company: Company, stage: str, operation: str
+) -> None:
     tenant, api = company
     inquiry_id, _ = _inquiry(rig, company)
     set_stage(rig_engine(rig), tenant.schema_name, inquiry_id, stage)
-    before = counts(rig_engine(rig), tenant.schema_name)
-    payload = _quote(api, inquiry_id)
-    assert [(e["field"], e["code"]) for e in payload["errors"]] == [("inquiryId", "INVALID_STATE")]
-    assert counts(rig_engine(rig), tenant.schema_name) == before
+    attempt = {
+        "quote": lambda: _quote(api, inquiry_id),
+        "reminders": lambda: _schedule(api, inquiry_id, [24]),
+    }
+    _refused(rig, tenant, attempt[operation], [("inquiryId", "INVALID_STATE")])
 
 
 def test_sending_a_quote_to_a_guest_without_email_is_refused_and_writes_nothing(
@@ -332,10 +341,7 @@ def test_sending_a_quote_to_a_guest_without_email_is_refused_and_writes_nothing(
 ) -> None:
     tenant, api = company
     inquiry_id, _ = _inquiry(rig, company, source=InquirySource.WHATSAPP, email=None)
-    before = counts(rig_engine(rig), tenant.schema_name)
-    payload = _quote(api, inquiry_id, send=True)
-    assert [(e["field"], e["code"]) for e in payload["errors"]] == [("send", "INVALID_STATE")]
-    assert counts(rig_engine(rig), tenant.schema_name) == before
+    _refused(rig, tenant, lambda: _quote(api, inquiry_id, send=True), [("send", "INVALID_STATE")])
     assert inquiry_row(rig_engine(rig), tenant.schema_name, inquiry_id)["stage"] == "new"
 
 
@@ -431,15 +437,22 @@ def _handled(rig: Rig, tenant: TenantFixture, inquiry_id: str, *sequences: int) 
     return result
 
 
+def _answered(rig: Rig, company: Company) -> str:
+    """An email inquiry we have answered (the reply at the provider), with the worker running."""
+    tenant, api = company
+    inquiry_id, _ = _inquiry(rig, company)
+    rig.start_worker()
+    assert _reply(api, inquiryId=inquiry_id, body="It is free.")["errors"] == []
+    sent_messages(rig, tenant.schema_name)
+    return inquiry_id
+
+
 def test_reminder_one_goes_once_then_the_guest_answers_and_two_and_three_never_go(
     rig: Rig, company: Company
 ) -> None:
     tenant, api = company
     engine, schema = rig_engine(rig), tenant.schema_name
-    inquiry_id, _ = _inquiry(rig, company)
-    rig.start_worker()
-    assert _reply(api, inquiryId=inquiry_id, body="It is free.")["errors"] == []
-    sent_messages(rig, schema)
+    inquiry_id = _answered(rig, company)
     scheduled = _schedule(api, inquiry_id, [72, 24, 0.5])
     assert scheduled["errors"] == []
     shown = scheduled["inquiry"]["reminders"]
@@ -517,24 +530,10 @@ def test_a_fourth_reminder_or_a_delay_not_ahead_is_refused_and_nothing_scheduled
     tenant, api = company
     inquiry_id, _ = _inquiry(rig, company)
     assert _schedule(api, inquiry_id, [24])["errors"] == []
-    before = counts(rig_engine(rig), tenant.schema_name)
-    payload = _schedule(api, inquiry_id, hours)
-    assert [(e["field"], e["code"]) for e in payload["errors"]] == [(field, code)]
-    assert counts(rig_engine(rig), tenant.schema_name) == before
+    _refused(rig, tenant, lambda: _schedule(api, inquiry_id, hours), [(field, code)])
     assert [row["status"] for row in reminders(rig_engine(rig), tenant.schema_name, inquiry_id)] == [
         "scheduled"
     ]
-
-
-@pytest.mark.parametrize("stage", ["lost", "confirmed"])
-def test_reminders_on_a_settled_inquiry_are_refused(rig: Rig, company: Company, stage: str) -> None:
-    tenant, api = company
-    inquiry_id, _ = _inquiry(rig, company)
-    set_stage(rig_engine(rig), tenant.schema_name, inquiry_id, stage)
-    before = counts(rig_engine(rig), tenant.schema_name)
-    payload = _schedule(api, inquiry_id, [24])
-    assert [(e["field"], e["code"]) for e in payload["errors"]] == [("inquiryId", "INVALID_STATE")]
-    assert counts(rig_engine(rig), tenant.schema_name) == before
 
 
 def test_a_new_schedule_replaces_the_pending_reminders_and_cancelling_leaves_none(
@@ -575,10 +574,7 @@ def test_reminders_due_while_the_scheduler_was_down_are_each_sent_once_after_its
 ) -> None:
     tenant, api = company
     engine, schema = rig_engine(rig), tenant.schema_name
-    inquiry_id, _ = _inquiry(rig, company)
-    rig.start_worker()
-    assert _reply(api, inquiryId=inquiry_id, body="It is free.")["errors"] == []
-    sent_messages(rig, schema)
+    inquiry_id = _answered(rig, company)
     assert _schedule(api, inquiry_id, [1, 2, 3])["errors"] == []
     scheduler = rig.command("scheduler", HOSPES_SCHEDULER_INTERVAL_SECONDS="0.2")
     time.sleep(0.5)  # let it start and tick over nothing due

@@ -24,14 +24,14 @@ from hospes.models.tenant import (
 )
 from hospes.notifications import inquiry_messages, outgoing, routing
 from hospes.notifications.inquiry_trail import record_event
-from hospes.services import guests
 from hospes.services import validation as check
 from hospes.services.caller import Caller
-from hospes.services.inquiries.core import change_stage, we_replied
+from hospes.services.inquiries.core import change_stage
 from hospes.services.inquiries.replies import (
     addressee,
     inquiry_not_found,
     locked_inquiry,
+    send_reply,
     unreachable,
     who_of,
 )
@@ -185,21 +185,16 @@ async def quote_inquiry(
     inquiry.last_activity_at = utcnow()
     if send:
         try:
-            communication = await inquiry_messages.queue_about_inquiry(
+            communication = await send_reply(
                 session,
-                tenant=caller.tenant,
-                keys=to.keys,
+                caller=caller,
                 inquiry=inquiry,
-                guest=to.guest,
+                to=to,
                 way=inquiry_messages.Way(Channel.EMAIL, pinned=True),
                 key=QUOTE_KEY,
                 quote=quote,
-                staff_id=who.staff_id,
-                lease_seconds=caller.outbox_lease_seconds,
             )
         except outgoing.NoTemplate:
             return rejected("send", UserErrorCode.NOT_FOUND, f"No {QUOTE_KEY} template.")
         quote.communication_id = communication.id
-        we_replied(session, inquiry=inquiry, communication=communication, who=who)
-        await guests.touch(session, to.guest.id)
     return Quoted(inquiry=inquiry, quote=quote)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from hospes.models.tenant import Guest, Inquiry
+from hospes.models.tenant import Communication, Guest, Inquiry, InquiryQuote
 from hospes.notifications import inquiry_messages, outgoing, routing
 from hospes.notifications.inquiry_trail import Who
 from hospes.services import guests
@@ -79,23 +79,51 @@ async def reply_to_inquiry(
     to = await addressee(session, caller=caller, inquiry=inquiry)
     if isinstance(to.way, routing.Suppressed):
         return unreachable("inquiryId", to.way.reason)
-    who = who_of(caller.actor)
     try:
-        communication = await inquiry_messages.queue_about_inquiry(
+        await send_reply(
             session,
-            tenant=caller.tenant,
-            keys=to.keys,
+            caller=caller,
             inquiry=inquiry,
-            guest=to.guest,
+            to=to,
             way=to.way,
             key=template_key or REPLY_KEY,
             subject=subject,
             extra={"message": body} if body is not None else None,
-            staff_id=who.staff_id,
-            lease_seconds=caller.outbox_lease_seconds,
         )
     except outgoing.NoTemplate:
         return rejected("templateKey", UserErrorCode.NOT_FOUND, "No template with this key.")
+    return inquiry
+
+
+async def send_reply(
+    session: AsyncSession,
+    *,
+    caller: Caller,
+    inquiry: Inquiry,
+    to: Addressee,
+    way: inquiry_messages.Way,
+    key: str,
+    subject: str | None = None,
+    extra: dict[str, str] | None = None,
+    quote: InquiryQuote | None = None,
+) -> Communication:
+    """Queue the `key` message to the inquiry's guest and count it as our reply (`we_replied`).
+    Raises `outgoing.NoTemplate` before writing anything when the key has no template."""
+    who = who_of(caller.actor)
+    communication = await inquiry_messages.queue_about_inquiry(
+        session,
+        tenant=caller.tenant,
+        keys=to.keys,
+        inquiry=inquiry,
+        guest=to.guest,
+        way=way,
+        key=key,
+        subject=subject,
+        extra=extra,
+        quote=quote,
+        staff_id=who.staff_id,
+        lease_seconds=caller.outbox_lease_seconds,
+    )
     we_replied(session, inquiry=inquiry, communication=communication, who=who)
     await guests.touch(session, to.guest.id)
-    return inquiry
+    return communication
