@@ -499,6 +499,25 @@ def _reminder_outbox(engine: sa.Engine, tenant: TenantFixture) -> list[Any]:
         )
 
 
+def test_a_reminder_falling_due_before_we_ever_answered_is_cancelled_not_sent(
+    rig: Rig, company: Company
+) -> None:
+    tenant, api = company
+    engine, schema = rig_engine(rig), tenant.schema_name
+    inquiry_id, _ = _inquiry(rig, company)  # the guest wrote; nobody has answered
+    assert _schedule(api, inquiry_id, [2])["errors"] == []
+    rig.start_worker()
+    fall_due(engine, schema, inquiry_id)
+    assert _handled(rig, tenant, inquiry_id, 1)[0]["status"] == "cancelled"
+    assert communications(engine, schema) == []
+    [line] = [
+        (actor, data)
+        for kind, actor, data in history(engine, schema, inquiry_id)
+        if kind == "reminder_cancelled"
+    ]
+    assert line == ("system", {"sequence": 1, "reason": "guest_wrote"})
+
+
 def test_a_reminder_follows_up_on_the_channel_of_our_last_reply(rig: Rig, company: Company) -> None:
     tenant, api = company
     inquiry_id, _ = _inquiry(rig, company, source=InquirySource.WHATSAPP, email=None)
