@@ -25,6 +25,8 @@ from hospes.models.tenant import (
     DeliveryStep,
     Direction,
     Guest,
+    Inquiry,
+    InquiryQuote,
     MessageClass,
     MessageTemplate,
     Payment,
@@ -79,13 +81,17 @@ class NoTemplate(LookupError):
 
 @dataclass(frozen=True)
 class Draft:
-    """What to send to a guest: a template key (rendered here) or a free subject/body (the key then
-    only labels it), and either a channel a person chose or none (routing decides). Without a
-    guest (an address no guest record holds yet), a free body to an explicit `recipient`."""
+    """What to send to a guest: a template key (rendered here; a given `subject` replaces the
+    template's) or a free subject/body (the key then only labels it), and either a channel a person
+    chose or none (routing decides). Without a guest (an address no guest record holds yet), a free
+    body to an explicit `recipient`. A message about an inquiry is filed on it and fills the
+    inquiry's placeholders (and its quote's)."""
 
     guest: Guest | None
     booking: Booking | None = None
     payment: Payment | None = None
+    inquiry: Inquiry | None = None
+    quote: InquiryQuote | None = None
     template_key: str | None = None
     subject: str | None = None
     body: str | None = None
@@ -152,6 +158,8 @@ async def render(
     guest: Guest,
     booking: Booking | None,
     payment: Payment | None = None,
+    inquiry: Inquiry | None = None,
+    quote: InquiryQuote | None = None,
     extra: Mapping[str, str] | None = None,
 ) -> Rendered:
     """The template of `key` for the guest's language and the channel (with the fallback chain),
@@ -175,6 +183,8 @@ async def render(
         guest=guest,
         booking=booking,
         payment=payment,
+        inquiry=inquiry,
+        quote=quote,
         extra=extra,
     )
     subject = templates.render(chosen.subject, filled) if chosen.subject else None
@@ -244,15 +254,20 @@ async def queue(
             guest=guest,
             booking=draft.booking,
             payment=draft.payment,
+            inquiry=draft.inquiry,
+            quote=draft.quote,
             extra=shown,
         )
         subject, body, language = rendered.subject, rendered.body, rendered.language
+        if draft.subject is not None:
+            subject = subject_for(channel, draft.subject, tenant)
     else:
         subject, body = subject_for(channel, draft.subject, tenant), draft.body or ""
     communication = Communication(
         id=uuid.uuid4(),
         guest_id=guest.id if guest else None,
         booking_id=draft.booking.id if draft.booking else None,
+        inquiry_id=draft.inquiry.id if draft.inquiry else None,
         channel=channel.value,
         direction=Direction.OUT.value,
         template_key=draft.template_key,

@@ -252,6 +252,11 @@ def _base(language: str) -> str:
     return language.split("-", 1)[0]
 
 
+def base_language(language: str | None) -> str:
+    """The base language of a BCP 47 tag, lower-case: `es-CR` → `es`."""
+    return _base(_normalise(language or ""))
+
+
 def language_chain(language: str | None, default_language: str) -> list[str]:
     """The languages to try, most specific first, without repeats: the guest's language, its base
     language, the tenant's default language, that one's base language, then English."""

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from hospes.models.tenant import Booking, Guest, Payment, PaymentStatus, Property
-from hospes.notifications.templates import format_date, format_money, placeholders_for
+from hospes.models.tenant import Booking, Guest, Inquiry, InquiryQuote, Payment, PaymentStatus, Property
+from hospes.notifications.templates import base_language, format_date, format_money, placeholders_for
 from hospes.tenancy.crypto import TenantKeys
 from hospes.tenancy.encrypted_columns import CHECK_IN_INSTRUCTIONS
 
@@ -37,6 +37,41 @@ async def _amount_paid(session: AsyncSession, booking: Booking) -> Decimal:
     return Decimal(paid or 0)
 
 
+# The sentence under a quote's total; English for languages without their own.
+_VALID_UNTIL = {
+    "en": "This offer is valid until {date}.",
+    "es": "Esta oferta es válida hasta el {date}.",
+}
+
+
+def quote_values(quote: InquiryQuote, language: str) -> dict[str, str]:
+    """A quote's placeholders: its total and each line formatted for `language` (one line per
+    item), and the validity as a sentence (empty when the quote has no end date)."""
+    lines = [
+        f"- {line['description']}: {format_money(Decimal(str(line['amount'])), quote.currency, language)}"
+        for line in quote.lines
+    ]
+    valid_until = ""
+    if quote.valid_until is not None:
+        sentence = _VALID_UNTIL.get(base_language(language), _VALID_UNTIL["en"])
+        valid_until = sentence.replace("{date}", format_date(quote.valid_until, language))
+    return {
+        "quote_amount": format_money(quote.amount, quote.currency, language),
+        "quote_lines": "\n".join(lines),
+        "quote_valid_until": valid_until,
+    }
+
+
+async def _inquiry_values(session: AsyncSession, inquiry: Inquiry, language: str) -> dict[str, str]:
+    """The stay an inquiry asks about, as far as it is known (empty where it is not)."""
+    place = await session.get(Property, inquiry.property_id) if inquiry.property_id else None
+    return {
+        "property_name": place.name if place else "",
+        "check_in": format_date(inquiry.check_in, language) if inquiry.check_in else "",
+        "check_out": format_date(inquiry.check_out, language) if inquiry.check_out else "",
+    }
+
+
 async def values_for(
     session: AsyncSession,
     *,
@@ -47,10 +82,12 @@ async def values_for(
     guest: Guest,
     booking: Booking | None,
     payment: Payment | None = None,
+    inquiry: Inquiry | None = None,
+    quote: InquiryQuote | None = None,
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Every placeholder of `key`, filled from the guest, booking, property and payment (`keys`
-    open the property's check-in instructions)."""
+    """Every placeholder of `key`, filled from the guest, booking (or inquiry), property, payment
+    and quote (`keys` open the property's check-in instructions)."""
     values: dict[str, str] = {
         "guest_name": guest.name,
         "guest_first_name": first_name(guest.name),
@@ -74,6 +111,10 @@ async def values_for(
         if "amount_due" in offered:
             due = max(booking.amount - await _amount_paid(session, booking), Decimal(0))
             values["amount_due"] = format_money(due, booking.currency, language)
+    elif inquiry is not None:
+        values |= await _inquiry_values(session, inquiry, language)
+    if quote is not None:
+        values |= quote_values(quote, language)
     if payment is not None:
         values["payment_amount"] = format_money(payment.amount, payment.currency, language)
         values["payment_method"] = payment.method

@@ -293,6 +293,30 @@ class Loaders:
         )
 
     @cached_property
+    def quotes_of_inquiry(self) -> DataLoader[uuid.UUID, list[InquiryQuote]]:
+        return DataLoader(
+            _children(
+                self._ctx,
+                InquiryQuote,
+                col(InquiryQuote.inquiry_id),
+                col(InquiryQuote.created_at).desc(),
+                col(InquiryQuote.id).desc(),
+            )
+        )
+
+    @cached_property
+    def reminders_of_inquiry(self) -> DataLoader[uuid.UUID, list[InquiryReminder]]:
+        return DataLoader(
+            _children(
+                self._ctx,
+                InquiryReminder,
+                col(InquiryReminder.inquiry_id),
+                col(InquiryReminder.created_at).desc(),
+                col(InquiryReminder.sequence).asc(),
+            )
+        )
+
+    @cached_property
     def payments_of_guest(self) -> DataLoader[uuid.UUID, list[Payment]]:
         ctx = self._ctx
 

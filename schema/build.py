@@ -26,6 +26,7 @@ from hospes.schema.inquiry_history import (
     InquiryQuoteItem,
     InquiryReminderItem,
 )
+from hospes.schema.inquiry_outbound import InquiryOutboundMutation
 from hospes.schema.limits import Limits
 from hospes.schema.messaging import MessagingMutation, MessagingQuery
 from hospes.schema.mutation import Mutation
@@ -61,6 +62,7 @@ MUTATIONS: tuple[type, ...] = (
     AccessMutation,
     MessagingMutation,
     InquiryMutation,
+    InquiryOutboundMutation,
 )
 
 

@@ -6,16 +6,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import date, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from hospes.models.tenant import Inquiry as InquiryRow
-from hospes.models.tenant import InquiryQuote as InquiryQuoteRow
-from hospes.models.tenant import InquiryReminder as InquiryReminderRow
-from hospes.models.tenant import InquirySource, InquiryStage, LostReason, ReminderStatus
-from hospes.resolvers import inquiries
+from hospes.models.tenant import InquirySource, InquiryStage, LostReason
+from hospes.resolvers import inquiries, inquiry_outbound
 from hospes.resolvers.context import Info
 from hospes.resolvers.loaders import existing
 from hospes.resolvers.payloads import to_payload
@@ -33,6 +30,7 @@ from hospes.schema.inputs import (
     ReopenInquiryInput,
     UpdateInquiryInput,
 )
+from hospes.schema.inquiry_quotes import InquiryQuote, InquiryReminder
 from hospes.schema.pagination import Connection, connection
 from hospes.schema.properties import Property
 from hospes.tenancy.encrypted_columns import (
@@ -45,59 +43,6 @@ from hospes.tenancy.encrypted_columns import (
 if TYPE_CHECKING:
     from hospes.schema.guests import Guest
     from hospes.schema.inquiry_history import InquiryHistoryItem
-
-
-@strawberry.type(description="One line of a quote.")
-class InquiryQuoteLine:
-    description: str
-    amount: Decimal
-
-
-@strawberry.type(description="A price offered for an inquiry; its lines add up to its amount.")
-class InquiryQuote:
-    id: strawberry.ID
-    amount: Decimal
-    currency: str
-    valid_until: date | None
-    lines: list[InquiryQuoteLine]
-    is_primary: bool
-    created_at: datetime
-    pk: strawberry.Private[uuid.UUID]
-
-    @classmethod
-    def from_row(cls, row: InquiryQuoteRow) -> InquiryQuote:
-        return cls(
-            id=strawberry.ID(encode_id("InquiryQuote", row.id)),
-            amount=row.amount,
-            currency=row.currency,
-            valid_until=row.valid_until,
-            lines=[
-                InquiryQuoteLine(description=line["description"], amount=Decimal(line["amount"]))
-                for line in row.lines
-            ],
-            is_primary=row.is_primary,
-            created_at=row.created_at,
-            pk=row.id,
-        )
-
-
-@strawberry.type(description="A follow-up to the guest, due later.")
-class InquiryReminder:
-    id: strawberry.ID
-    sequence: int
-    due_at: datetime
-    status: ReminderStatus
-    pk: strawberry.Private[uuid.UUID]
-
-    @classmethod
-    def from_row(cls, row: InquiryReminderRow) -> InquiryReminder:
-        return cls(
-            id=strawberry.ID(encode_id("InquiryReminder", row.id)),
-            sequence=row.sequence,
-            due_at=row.due_at,
-            status=ReminderStatus(row.status),
-            pk=row.id,
-        )
 
 
 @strawberry.type(description="A guest's question before they book, worked from NEW to CONFIRMED or LOST.")
@@ -197,6 +142,25 @@ class Inquiry:
         return list(await asyncio.gather(*(item_of(info, row) for row in rows)))
 
     # --- quotes and reminders (outbound) ---
+
+    @strawberry.field(description="Every quote made for the inquiry, newest first.")
+    async def quotes(self, info: Info) -> list[InquiryQuote]:
+        rows = await info.context.loaders.quotes_of_inquiry.load(self.pk)
+        today = await inquiry_outbound.today_of(info.context, self.row)
+        return [InquiryQuote.from_row(row, today=today) for row in rows]
+
+    @strawberry.field(description="The primary quote, if any: the one a confirmation uses.")
+    async def quote(self, info: Info) -> InquiryQuote | None:
+        rows = await info.context.loaders.quotes_of_inquiry.load(self.pk)
+        primary = next((row for row in rows if row.is_primary), None)
+        if primary is None:
+            return None
+        return InquiryQuote.from_row(primary, today=await inquiry_outbound.today_of(info.context, self.row))
+
+    @strawberry.field(description="Follow-up reminders, the latest schedule first, each in sequence.")
+    async def reminders(self, info: Info) -> list[InquiryReminder]:
+        rows = await info.context.loaders.reminders_of_inquiry.load(self.pk)
+        return [InquiryReminder.from_row(row) for row in rows]
 
 
 @strawberry.type(description="How many inquiries are in a stage, and how many of them wait on us.")

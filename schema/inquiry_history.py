@@ -13,11 +13,12 @@ import strawberry
 
 from hospes.models.tenant import InquiryActor, InquiryEventKind, InquirySource, InquiryStage, LostReason
 from hospes.models.tenant import InquiryEvent as InquiryEventRow
+from hospes.resolvers import inquiry_outbound
 from hospes.resolvers.context import Info
 from hospes.resolvers.loaders import existing
 from hospes.schema.access import StaffUser
 from hospes.schema.communications import Communication
-from hospes.schema.inquiries import InquiryQuote, InquiryReminder
+from hospes.schema.inquiry_quotes import InquiryQuote, InquiryReminder
 
 
 async def _staff_user(info: Info, pk: uuid.UUID | None) -> StaffUser | None:
@@ -106,7 +107,9 @@ async def item_of(info: Info, row: InquiryEventRow) -> InquiryHistoryItem:
         return InquiryMessageItem(**common, communication=Communication.from_row(message))
     if row.quote_id is not None:
         quote = await existing(loaders.inquiry_quote, row.quote_id)
-        return InquiryQuoteItem(**common, quote=InquiryQuote.from_row(quote))
+        inquiry = await existing(loaders.inquiry, row.inquiry_id)
+        today = await inquiry_outbound.today_of(info.context, inquiry)
+        return InquiryQuoteItem(**common, quote=InquiryQuote.from_row(quote, today=today))
     if row.reminder_id is not None:
         reminder = await existing(loaders.inquiry_reminder, row.reminder_id)
         reason = data.get("reason")

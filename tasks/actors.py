@@ -12,6 +12,7 @@ from dramatiq.broker import Broker
 from hospes.models.public import OutboxKind
 from hospes.tasks.broker import ACTOR_NAMES, QUEUE
 from hospes.tasks.delivery import deliver
+from hospes.tasks.inquiry_reminders import send_reminder
 from hospes.tasks.runtime import Runtime
 from hospes.tasks.scheduled import send_scheduled
 
@@ -28,9 +29,13 @@ def install(broker: Broker, runtime: Runtime) -> None:
     async def send_lifecycle_message(tenant_id: str, scheduled_id: str) -> None:
         await send_scheduled(runtime, tenant_id=uuid.UUID(tenant_id), scheduled_id=uuid.UUID(scheduled_id))
 
+    async def send_inquiry_reminder(tenant_id: str, reminder_id: str) -> None:
+        await send_reminder(runtime, tenant_id=uuid.UUID(tenant_id), reminder_id=uuid.UUID(reminder_id))
+
     functions: dict[OutboxKind, Callable[[str, str], Awaitable[None]]] = {
         OutboxKind.DELIVER: deliver_message,
         OutboxKind.LIFECYCLE: send_lifecycle_message,
+        OutboxKind.INQUIRY_REMINDER: send_inquiry_reminder,
     }
     for kind, function in functions.items():
         declare = dramatiq.actor(

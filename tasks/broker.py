@@ -15,7 +15,11 @@ from hospes.models.public import OutboxKind
 from hospes.tasks.outbox import OutboxItem
 
 QUEUE = "messages"
-ACTOR_NAMES = {OutboxKind.DELIVER: "messages.deliver", OutboxKind.LIFECYCLE: "messages.send_scheduled"}
+ACTOR_NAMES = {
+    OutboxKind.DELIVER: "messages.deliver",
+    OutboxKind.LIFECYCLE: "messages.send_scheduled",
+    OutboxKind.INQUIRY_REMINDER: "inquiries.send_reminder",
+}
 
 
 def make_broker(redis_url: str, *, namespace: str, socket_timeout: float = 5.0) -> RedisBroker:

@@ -37,9 +37,10 @@ from hospes.models.tenant import (
     DeliveryStep,
     Direction,
     Guest,
+    Inquiry,
     MessageClass,
 )
-from hospes.notifications import outgoing, routing
+from hospes.notifications import inquiry_addresses, outgoing, routing
 from hospes.notifications.providers.base import (
     Accepted,
     DeliveryError,
@@ -179,6 +180,9 @@ async def _claim(  # noqa: PLR0911  (each early return is one reason not to send
         address = recipient.email if decision.channel is Channel.EMAIL else recipient.phone
         assert address is not None  # routing only picks a channel it can reach
         subject, body = outgoing.as_sent(communication, keys)
+        reply_to, message_id = await _inquiry_headers(
+            runtime, session, tenant, communication, decision.channel
+        )
         return Attempt(
             provider=provider,
             message=OutboundMessage(
@@ -189,8 +193,32 @@ async def _claim(  # noqa: PLR0911  (each early return is one reason not to send
                 subject=subject,
                 body=body,
                 status_callback=_status_callback(runtime, tenant, communication.id, decision.channel),
+                reply_to=reply_to,
+                message_id=message_id,
             ),
         )
+
+
+async def _inquiry_headers(
+    runtime: Runtime,
+    session: AsyncSession,
+    tenant: TenantRef,
+    communication: Communication,
+    channel: Channel,
+) -> tuple[str | None, str | None]:
+    """Reply-To and Message-ID of an email about an inquiry, on the inbound domain: the guest's
+    answer comes back to that inquiry (by its Reply-To address, or by the Message-ID quoted in
+    In-Reply-To). Without an inbound domain, neither: the provider sets its own Message-ID."""
+    domain = runtime.settings.inbound_email_domain
+    if channel is not Channel.EMAIL or communication.inquiry_id is None or not domain:
+        return None, None
+    inquiry = await session.get(Inquiry, communication.inquiry_id)
+    if inquiry is None:
+        return None, None
+    return (
+        inquiry_addresses.reply_address(tenant.slug, inquiry.reply_token, domain),
+        inquiry_addresses.message_id(communication.id, domain),
+    )
 
 
 async def _guest_of(session: AsyncSession, communication: Communication) -> Guest | None:

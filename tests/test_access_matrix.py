@@ -85,6 +85,11 @@ ALLOWED: dict[str, set[str]] = {
     "markInquiryLost": STAFF | {"key:inquiries:write"},
     "reopenInquiry": STAFF | {"key:inquiries:write"},
     "confirmInquiry": STAFF | {"key:inquiries:write"},
+    # inquiries: what we send about them
+    "replyToInquiry": STAFF | {"key:inquiries:write"},
+    "quoteInquiry": STAFF | {"key:inquiries:write"},
+    "scheduleInquiryReminders": STAFF | {"key:inquiries:write"},
+    "cancelInquiryReminders": STAFF | {"key:inquiries:write"},
     # staff users and partner keys: owners only
     "staffUsers": {"owner"},
     "createStaffUser": {"owner"},

@@ -45,6 +45,19 @@ from tests.helpers_cli import hospes
 from tests.helpers_db import row_counts, table_contents, tenant_keys
 
 ME = "{ me { email tenant { slug } } }"
+REPLY_TO_INQUIRY = """mutation($input: ReplyToInquiryInput!) {
+  replyToInquiry(input: $input) { inquiry { id } errors { field code message } } }"""
+QUOTE_INQUIRY = """mutation($input: QuoteInquiryInput!) {
+  quoteInquiry(input: $input) { inquiry { id } quote { id } errors { field code message } } }"""
+SCHEDULE_REMINDERS = """mutation($input: ScheduleInquiryRemindersInput!) {
+  scheduleInquiryReminders(input: $input) { inquiry { id } errors { field code message } } }"""
+CANCEL_REMINDERS = """mutation($input: CancelInquiryRemindersInput!) {
+  cancelInquiryReminders(input: $input) { inquiry { id } errors { field code message } } }"""
+QUOTE_VALUES = {
+    "amount": "950.00",
+    "currency": "USD",
+    "lines": [{"description": "4 nights", "amount": "950.00"}],
+}
 GUEST = "query($id: ID!) { guest(id: $id) { id name email bookings { id } payments { id } } }"
 BOOKING = """query($id: ID!) {
   booking(id: $id) { id amount guest { id name } property { id name } payments { id amount }
@@ -501,6 +514,21 @@ FOREIGN_ID_CASES = {
     "confirmInquiry with B's quote": ForeignIdCase(
         CONFIRM_INQUIRY, "confirmInquiry", {"quoteId": ("InquiryQuote", "quote")}, {"inquiryId": "a:inquiry"}
     ),
+    "replyToInquiry to B's inquiry": ForeignIdCase(
+        REPLY_TO_INQUIRY, "replyToInquiry", {"inquiryId": ("Inquiry", "inquiry")}, {"body": "Hello"}
+    ),
+    "quoteInquiry on B's inquiry": ForeignIdCase(
+        QUOTE_INQUIRY, "quoteInquiry", {"inquiryId": ("Inquiry", "inquiry")}, {**QUOTE_VALUES, "send": True}
+    ),
+    "scheduleInquiryReminders on B's inquiry": ForeignIdCase(
+        SCHEDULE_REMINDERS,
+        "scheduleInquiryReminders",
+        {"inquiryId": ("Inquiry", "inquiry")},
+        {"afterHours": [1]},
+    ),
+    "cancelInquiryReminders of B's inquiry": ForeignIdCase(
+        CANCEL_REMINDERS, "cancelInquiryReminders", {"inquiryId": ("Inquiry", "inquiry")}, {}
+    ),
     "createServiceRequest on B's booking for B's service": ForeignIdCase(
         CREATE_SERVICE_REQUEST,
         "createServiceRequest",
@@ -673,6 +701,10 @@ def _operations() -> dict[str, tuple[str, Callable[[World], dict[str, Any]]]]:
         "markInquiryLost": (MARK_INQUIRY_LOST, inputs(inquiryId=b("inquiry"), reason="PRICE")),
         "reopenInquiry": (REOPEN_INQUIRY, inputs(inquiryId=b("inquiry"))),
         "confirmInquiry": (CONFIRM_INQUIRY, inputs(inquiryId=b("inquiry"), quoteId=b("quote"))),
+        "replyToInquiry": (REPLY_TO_INQUIRY, inputs(inquiryId=b("inquiry"), body="Hello")),
+        "quoteInquiry": (QUOTE_INQUIRY, inputs(inquiryId=b("inquiry"), **QUOTE_VALUES)),
+        "scheduleInquiryReminders": (SCHEDULE_REMINDERS, inputs(inquiryId=b("inquiry"), afterHours=[1])),
+        "cancelInquiryReminders": (CANCEL_REMINDERS, inputs(inquiryId=b("inquiry"))),
     }
 
 

@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -120,6 +121,21 @@ def test_email_reaches_sendgrid_with_its_content_and_the_keys_to_match_events(pr
     assert accepted.provider == "sendgrid"
     assert accepted.provider_message_id  # SendGrid's X-Message-Id
     assert accepted.provider_message_id != str(message.communication_id)
+
+
+def test_inquiry_email_reaches_sendgrid_with_its_reply_to_and_our_message_id(provider_server):
+    message = replace(
+        _email(),
+        reply_to="demo+i0123456789abcdef0123456789abcdef@in.hospes.test",
+        message_id="<c.1@in.hospes.test>",
+    )
+
+    _sendgrid(provider_server).send(message)
+
+    [call] = provider_server.calls("sendgrid")
+    # Reply-To is reserved in SendGrid's `headers`: it goes in its own field; Message-ID is not.
+    assert call.body["reply_to"] == {"email": message.reply_to}
+    assert call.body["headers"] == {"Message-ID": "<c.1@in.hospes.test>"}
 
 
 def test_email_accepted_without_a_message_id_is_known_by_its_communication(provider_server):
@@ -457,6 +473,20 @@ def test_log_provider_logs_a_masked_recipient_and_records_the_message(caplog):
     assert logged.message == message
     assert logged.provider_message_id == accepted.provider_message_id
     assert before <= logged.at <= time.monotonic()
+
+
+def test_log_provider_records_an_inquiry_mails_headers_and_logs_no_reply_token(caplog):
+    provider = LogProvider()
+    token = "i0123456789abcdef0123456789abcdef"
+    message = replace(_email(), reply_to=f"demo+{token}@in.hospes.test", message_id="<c.1@in.hospes.test>")
+
+    with caplog.at_level(logging.INFO, logger="hospes.messages"):
+        provider.send(message)
+
+    [record] = [r for r in caplog.records if r.name == "hospes.messages"]
+    assert "<c.1@in.hospes.test>" in record.getMessage() and token not in record.getMessage()
+    [logged] = provider.sent
+    assert (logged.message.reply_to, logged.message.message_id) == (message.reply_to, message.message_id)
 
 
 def test_log_provider_keeps_only_the_most_recent_messages_until_cleared():

@@ -24,6 +24,10 @@ class OutboundMessage:
     body: str
     # Where the provider should report delivery status (Twilio), or None.
     status_callback: str | None = None
+    # Email about an inquiry: the inquiry's own Reply-To address and our Message-ID for the mail
+    # (`notifications/inquiry_addresses.py`), so the guest's answer finds its inquiry again.
+    reply_to: str | None = None
+    message_id: str | None = None
 
 
 @dataclass(frozen=True)

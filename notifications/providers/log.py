@@ -37,6 +37,15 @@ def masked(address: str) -> str:
     return f"{address[:1]}{_MASK}"
 
 
+def _threading(message: OutboundMessage) -> str:
+    """The mail's threading headers as the log may show them: our Message-ID, and only the fact of a
+    Reply-To (its token lets whoever knows it write into the inquiry)."""
+    parts = [f"Message-ID {message.message_id}"] if message.message_id else []
+    if message.reply_to:
+        parts.append("Reply-To of its inquiry")
+    return "".join(f", {part}" for part in parts)
+
+
 @dataclass(frozen=True)
 class LoggedMessage:
     """One call to `LogProvider.send`: the message, the `time.monotonic()` of the call, the id given."""
@@ -63,12 +72,13 @@ class LogProvider:
         with self._lock:
             self._sent.append(LoggedMessage(message=message, at=at, provider_message_id=provider_message_id))
         logger.info(
-            "%s message %s to %s (subject %r, %d characters) logged, not sent",
+            "%s message %s to %s (subject %r, %d characters%s) logged, not sent",
             message.channel.value,
             message.communication_id,
             masked(message.to),
             message.subject,
             len(message.body),
+            _threading(message),
         )
         return Accepted(self.name, provider_message_id)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import CustomArg, Mail
+from sendgrid.helpers.mail import CustomArg, Header, Mail, ReplyTo
 
 from hospes.models.tenant import Channel
 from hospes.notifications.providers import failures
@@ -82,6 +82,13 @@ def _mail(message: OutboundMessage, *, sender: str) -> dict[str, Any]:
         CustomArg("hospes_tenant", str(message.tenant_id)),
         CustomArg("hospes_communication", str(message.communication_id)),
     ]
+    if message.reply_to:
+        # Reply-To is one of SendGrid's reserved headers: it goes in the `reply_to` field.
+        mail.reply_to = ReplyTo(message.reply_to)
+    if message.message_id:
+        # Message-ID is not reserved, so SendGrid sends ours; the guest's mail program quotes it back
+        # in In-Reply-To and References.
+        mail.header = Header("Message-ID", message.message_id)
     body: dict[str, Any] = mail.get()
     return body
 
