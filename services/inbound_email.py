@@ -166,7 +166,7 @@ async def _proven_inquiry(
             col(Communication.direction) == Direction.OUT.value,
         )
     )
-    inquiry_of = {communication_id: inquiry_id for communication_id, inquiry_id in rows.tuples()}
+    inquiry_of = {communication_id: inquiry_id for communication_id, inquiry_id in rows}
     for communication_id in quoted:
         if communication_id in inquiry_of:
             return await session.get(Inquiry, inquiry_of[communication_id], with_for_update=True)
