@@ -16,6 +16,7 @@ from urllib3 import encode_multipart_formdata
 
 from hospes.models.columns import TEXT_MAX
 from hospes.notifications.html_text import html_to_text
+from hospes.notifications.inbound_email import parse_inbound_email
 from hospes.notifications.inquiry_addresses import message_id, reply_address
 from hospes.schema.ids import decode_id, encode_id
 from hospes.settings import Settings
@@ -284,6 +285,43 @@ def test_answer_quoting_our_mail_joins_its_inquiry(rig: Rig, company: Company, h
     assert again["needs_action"] is True  # the guest wrote last
     answer = inbound_messages(rig, schema)[-1]
     assert (answer["inquiry_id"], answer["guest_id"]) == (inquiry["id"], inquiry["guest_id"])
+
+
+def test_answer_cancels_the_inquirys_pending_reminders(rig: Rig, company: Company) -> None:
+    tenant, _ = company
+    schema = tenant.schema_name
+    send_mail(rig, to=f"{tenant.slug}@{DOMAIN}")
+    [inquiry] = inquiries(rig, schema)
+    with rig_engine(rig).begin() as connection:
+        for sequence in (1, 2):
+            connection.execute(
+                sa.text(
+                    f'INSERT INTO "{schema}".inquiry_reminder (id, inquiry_id, sequence, due_at, status, '
+                    "created_at, updated_at) VALUES (:id, :i, :s, now() + interval '1 day', 'scheduled', now(), now())"
+                ),
+                {"id": uuid.uuid4(), "i": inquiry["id"], "s": sequence},
+            )
+    send_mail(rig, to=reply_address(tenant.slug, inquiry["reply_token"], DOMAIN), text="Still deciding.")
+    with rig_engine(rig).connect() as connection:
+        statuses = (
+            connection.execute(sa.text(f'SELECT status FROM "{schema}".inquiry_reminder')).scalars().all()
+        )
+    assert statuses == ["cancelled", "cancelled"]
+
+
+def test_reply_token_of_another_company_proves_nothing_here(
+    rig: Rig, company: Company, make_tenant: Callable[..., TenantFixture]
+) -> None:
+    tenant, _ = company
+    other = make_tenant("inb")
+    send_mail(rig, to=f"{other.slug}@{DOMAIN}")
+    [theirs] = inquiries(rig, other.schema_name)
+    # Their inquiry's token, at our company's address, from a sender nobody here knows.
+    to = reply_address(tenant.slug, theirs["reply_token"], DOMAIN)
+    send_mail(rig, to=to, sender="Mallory <mallory@elsewhere.example.org>", spf="fail", dkim="")
+    [ours] = inquiries(rig, tenant.schema_name)
+    assert ours["guest_id"] != theirs["guest_id"] and ours["source"] == "email"
+    assert len(inbound_messages(rig, other.schema_name)) == 1
 
 
 def test_answer_to_a_closed_inquiry_opens_a_new_one_for_its_guest(rig: Rig, company: Company) -> None:
@@ -558,6 +596,8 @@ def test_message_from_someone_without_inquiry_or_stay_opens_an_inquiry(
     _text(rig, to=wa if whatsapp else sms, sender="+34600999888", body="Free in May?", whatsapp=whatsapp)
     [inquiry] = inquiries(rig, tenant.schema_name)
     assert inquiry["source"] == ("whatsapp" if whatsapp else "sms") and inquiry["message"] == "Free in May?"
+    [newcomer] = guest_rows(rig, tenant.schema_name)  # a new person: a new guest
+    assert inquiry["guest_id"] == newcomer["id"]
     assert inbound_messages(rig, tenant.schema_name)[0]["inquiry_id"] == inquiry["id"]
 
 
@@ -693,6 +733,30 @@ def test_contact_form_with_bad_stay_details_is_refused_and_writes_nothing(
 
 
 # --- pure parts -------------------------------------------------------------------------------------------
+
+
+def test_a_long_message_id_is_kept_as_its_hash_and_a_missing_one_as_the_posts() -> None:
+    long_id = f"Message-ID: <{'a' * 300}@mail.example.com>\n"
+    parsed = parse_inbound_email(*reversed(mail_body(to=f"acme@{DOMAIN}", headers=long_id)))
+    assert parsed.message_id.startswith("sha256:") and len(parsed.message_id) <= 200
+    body, content_type = mail_body(to=f"acme@{DOMAIN}", headers="")
+    assert (
+        parse_inbound_email(content_type, body).message_id
+        == parse_inbound_email(content_type, body).message_id
+    )
+    assert parse_inbound_email(content_type, body).message_id.startswith("sha256:")
+
+
+def test_a_body_in_the_charset_sendgrid_names_is_decoded() -> None:
+    fields = [
+        ("envelope", json.dumps({"to": [f"acme@{DOMAIN}"], "from": "a@example.com"})),
+        ("from", "a@example.com"),
+        ("charsets", json.dumps({"text": "iso-8859-1", "subject": "UTF-8"})),
+        ("text", ("", "¿Está libre en año nuevo?".encode("iso-8859-1"), "text/plain")),
+    ]
+    body, content_type = encode_multipart_formdata(fields)
+    body = body.replace(b'; filename=""', b"")  # a plain field holding ISO-8859-1 bytes
+    assert parse_inbound_email(content_type, body).text == "¿Está libre en año nuevo?"
 
 
 def test_html_to_text_drops_scripts_and_keeps_line_breaks() -> None:
