@@ -84,7 +84,13 @@ def parse_inbound_email(content_type: str, body: bytes) -> InboundEmail:
         plain = _clean_text(html_to_text(text_of["html"]))
     attachments = max(files, _count(fields.get("attachments", b"").decode("ascii", errors="replace")))
     return InboundEmail(
-        message_id=_message_id(headers.get("Message-ID"), fallback=body),
+        message_id=_message_id(
+            headers.get("Message-ID"),
+            # Without a Message-ID, the mail's own fields (a retry's multipart boundary may differ).
+            fallback=b"\0".join(
+                fields.get(name, b"") for name in ("envelope", "from", "subject", "headers", "text", "html")
+            ),
+        ),
         recipients=tuple(address.strip().lower() for address in recipients if address.strip()),
         sender=sender,
         sender_name=sender_name,
@@ -265,7 +271,7 @@ def _decoded_words(value: str) -> str:
 
 def _message_id(header: str | None, *, fallback: bytes) -> str:
     """The mail's Message-ID as `<id>`, hashed when longer than the column; a mail without one is
-    known by a hash of the whole post (a retry posts the same bytes)."""
+    known by a hash of its fields (`fallback`)."""
     match = _MESSAGE_ID.search(str(header or ""))
     if match is None:
         return "sha256:" + hashlib.sha256(fallback).hexdigest()
