@@ -47,14 +47,15 @@ class InboundEmailError(ValueError):
 @dataclass(frozen=True)
 class InboundEmail:
     """One received mail. `message_id` fits the provider_message_id column and is the same for
-    every retry of the same mail; `references` are the raw In-Reply-To and References values."""
+    every retry of the same mail; `in_reply_to` and `references` are those headers' raw values."""
 
     message_id: str
     recipients: tuple[str, ...]
     sender: str | None
     sender_name: str | None
     authenticated: bool
-    references: tuple[str, ...]
+    in_reply_to: str
+    references: str
     subject: str
     text: str
     attachments: int
@@ -98,7 +99,8 @@ def parse_inbound_email(content_type: str, body: bytes) -> InboundEmail:
         and _authenticated(
             sender, envelope_from=envelope_from, spf=text_of["SPF"] or "", dkim=text_of["dkim"] or ""
         ),
-        references=tuple(str(headers.get(name) or "") for name in ("In-Reply-To", "References")),
+        in_reply_to=str(headers.get("In-Reply-To") or ""),
+        references=str(headers.get("References") or ""),
         subject=subject,
         text=capped_text(plain, attachments=attachments),
         attachments=attachments,

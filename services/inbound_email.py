@@ -72,7 +72,7 @@ class EmailOutcome(StrEnum):
 
 
 class _AlreadyStored(Exception):
-    """The mail was stored by a concurrent post: undo this one's work (the caller rolls back)."""
+    """The mail was stored meanwhile by another post: this one's work is undone (its savepoint)."""
 
 
 async def record_inbound_email(
@@ -102,9 +102,9 @@ async def _file(
     session: AsyncSession, keys: TenantKeys, mail: InboundEmail, *, domain: str, reply_token: str | None
 ) -> EmailOutcome:
     proven = await _proven_inquiry(session, mail, domain=domain, reply_token=reply_token)
-    if proven is not None:
-        guest = await session.get(Guest, proven.guest_id)
-        assert guest is not None  # an inquiry's guest is never deleted (erasure keeps the row)
+    guest = await session.get(Guest, proven.guest_id) if proven is not None else None
+    # An erased guest's inquiry proves nobody: the mail is matched like any other.
+    if proven is not None and guest is not None and guest.erased_at is None:
         communication = await _store(session, keys, guest, mail)
         if proven.stage in _OPEN:
             await guest_wrote(session, inquiry=proven, communication=communication)
@@ -152,10 +152,9 @@ async def _proven_inquiry(
         )
         if by_token is not None:
             return by_token
-    in_reply_to, references = mail.references
     quoted = [
-        *communications_referenced(in_reply_to, domain),
-        *reversed(communications_referenced(references, domain)),
+        *communications_referenced(mail.in_reply_to, domain),
+        *reversed(communications_referenced(mail.references, domain)),
     ][:_MAX_REFERENCES]
     if not quoted:
         return None

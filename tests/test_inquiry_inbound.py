@@ -324,6 +324,22 @@ def test_reply_token_of_another_company_proves_nothing_here(
     assert len(inbound_messages(rig, other.schema_name)) == 1
 
 
+def test_reply_token_of_an_erased_guests_inquiry_proves_nobody(rig: Rig, company: Company) -> None:
+    tenant, api = company
+    schema = tenant.schema_name
+    send_mail(rig, to=f"{tenant.slug}@{DOMAIN}")
+    [inquiry] = inquiries(rig, schema)
+    erased = api.data(
+        "mutation($input: EraseGuestInput!) { eraseGuest(input: $input) { errors { code } } }",
+        {"input": {"guestId": encode_id("Guest", inquiry["guest_id"]), "reason": "guest request"}},
+    )["eraseGuest"]
+    assert erased["errors"] == []
+    to = reply_address(tenant.slug, inquiry["reply_token"], DOMAIN)
+    send_mail(rig, to=to, sender="Someone <someone@other.example.org>", spf="fail", dkim="")
+    newest = inbound_messages(rig, schema)[-1]
+    assert newest["guest_id"] != inquiry["guest_id"] and newest["inquiry_id"] != inquiry["id"]
+
+
 def test_answer_to_a_closed_inquiry_opens_a_new_one_for_its_guest(rig: Rig, company: Company) -> None:
     tenant, _ = company
     schema = tenant.schema_name
