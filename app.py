@@ -26,14 +26,14 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 from strawberry.http.typevars import RootValue
 
-from hospes.notifications.webhooks import Webhooks
+from hospes.notifications.webhooks import INBOUND_EMAIL_PATH, Webhooks
 from hospes.resolvers.context import Context
 from hospes.schema.build import build_schema
 from hospes.schema.errors import TIMED_OUT, UNAVAILABLE, ErrorCode
 from hospes.schema.json_walk import holds_lone_surrogate, nests_deeper_than
 from hospes.schema.outcome import has_code, must_roll_back, report_failed_commit, report_nothing_written
 from hospes.schema.validation import OFF_LOOP_CHARS, VALIDATION_THREAD
-from hospes.services import inbound
+from hospes.services import inbound, inbound_email
 from hospes.settings import Settings, get_settings
 from hospes.tasks.broker import make_broker
 from hospes.tenancy.credentials import CredentialResolver
@@ -120,18 +120,21 @@ class RequestIdMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Refuses request bodies over `max_bytes` (413) before anything parses them."""
+    """Refuses request bodies over `max_bytes` (413) before anything parses them; a path in
+    `path_limits` has its own limit instead."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, path_limits: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.path_limits = path_limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.path_limits.get(scope["path"], self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await JSONResponse({"errors": [{"message": "Request body too large."}]}, status_code=413)(
                 scope, receive, send
             )
@@ -142,7 +145,7 @@ class BodySizeLimitMiddleware:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_bytes:
+            if received > limit:
                 raise _BodyTooLarge
             return message
 
@@ -366,11 +369,20 @@ def create_app(settings: Settings, *, database_url: str, redis_url: str) -> Star
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
-            *Webhooks(resources, store_inbound=inbound.record_inbound).routes(),
+            *Webhooks(
+                resources,
+                store_inbound=inbound.record_inbound,
+                store_inbound_email=inbound_email.record_inbound_email,
+            ).routes(),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
-            Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes),
+            Middleware(
+                BodySizeLimitMiddleware,
+                max_bytes=settings.max_request_bytes,
+                # A mail with its attachments is bigger than any GraphQL request; the route caps it.
+                path_limits={INBOUND_EMAIL_PATH: settings.inbound_email_max_bytes},
+            ),
             Middleware(
                 TenancyMiddleware,
                 resolver=CredentialResolver(

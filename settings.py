@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     # mails carry no Reply-To of their own.
     inbound_email_domain: str | None = None
     sendgrid_inbound_public_key: str | None = None
+    # The largest Inbound Parse post accepted (the mail with its attachments, which are never
+    # stored); a bigger one is answered 413 and changes nothing.
+    inbound_email_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     twilio_base_url: str = "https://api.twilio.com"

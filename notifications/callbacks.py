@@ -307,8 +307,8 @@ def twilio_inbound(form: Mapping[str, str]) -> InboundMessage:
     if not raw_to:
         raise CallbackError("To is missing.")
     is_whatsapp = raw_from.lower().startswith(WHATSAPP_PREFIX)
-    body = _plain_text(_field(form, "Body") or "").strip()[:MAX_INBOUND_BODY]
-    profile_name = _plain_text(_field(form, "ProfileName") or "").strip()[:MAX_PROFILE_NAME]
+    body = storable_text(_field(form, "Body") or "").strip()[:MAX_INBOUND_BODY]
+    profile_name = storable_text(_field(form, "ProfileName") or "").strip()[:MAX_PROFILE_NAME]
     return InboundMessage(
         provider_message_id=provider_message_id,
         channel=Channel.WHATSAPP if is_whatsapp else Channel.SMS,
@@ -353,7 +353,7 @@ def scrub(text: str) -> str:
     """`text` fit to store as a failure detail: email addresses and phone numbers replaced (bounce
     reasons quote the recipient), control characters removed, whitespace collapsed, length capped."""
     # Bound the work of the phone matcher on a hostile reason before anything else.
-    cleaned = _WHITESPACE.sub(" ", _plain_text(text[: MAX_DETAIL * 4])).strip()
+    cleaned = _WHITESPACE.sub(" ", storable_text(text[: MAX_DETAIL * 4])).strip()
     cleaned = _EMAIL.sub("[email]", cleaned)
     for match in reversed(
         list(phonenumbers.PhoneNumberMatcher(cleaned, None, phonenumbers.Leniency.POSSIBLE))
@@ -363,7 +363,7 @@ def scrub(text: str) -> str:
     return cleaned[:MAX_DETAIL]
 
 
-def _plain_text(text: str) -> str:
+def storable_text(text: str) -> str:
     # PostgreSQL text cannot hold NUL, and other control characters only garble logs. Format
     # characters stay: emoji sequences and right-to-left text need them.
     return _CONTROL.sub("", text)

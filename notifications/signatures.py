@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from sendgrid.helpers.eventwebhook import EventWebhook
 from twilio.request_validator import RequestValidator
@@ -38,15 +39,9 @@ def verify_sendgrid(
 
     `payload` is the raw request body, exactly as received. `public_key` is the verification key from
     SendGrid's Mail Settings (base64 DER; a full PEM block is accepted too)."""
-    if not signature or not timestamp or len(signature) > _MAX_SIGNATURE_CHARS:
+    if not _fresh_sendgrid_headers(signature, timestamp, max_age_seconds=max_age_seconds, now=now):
         return False
-    # Digits only: the value is signed as sent, so it must also be the number we checked the age of.
-    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
-        return False
-    current = time.time() if now is None else now
-    age = current - int(timestamp)
-    if age > max_age_seconds or age < -FUTURE_SKEW_SECONDS:
-        return False
+    assert signature is not None and timestamp is not None  # _fresh_sendgrid_headers checked them
     try:
         # SendGrid's helper decodes leniently (it drops stray characters); insist on clean base64.
         base64.b64decode(signature, validate=True)
@@ -56,6 +51,45 @@ def verify_sendgrid(
     except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
         # binascii.Error and UnicodeDecodeError are ValueErrors; a malformed key raises ValueError.
         return False
+
+
+def verify_sendgrid_raw(
+    *,
+    payload: bytes,
+    signature: str | None,
+    timestamp: str | None,
+    public_key: str,
+    max_age_seconds: int = 600,
+    now: float | None = None,
+) -> bool:
+    """`verify_sendgrid` over the raw bytes of the body, whatever their encoding: SendGrid's Inbound
+    Parse posts `multipart/form-data` whose parts (an attachment, a body in ISO-8859-1) need not be
+    UTF-8, so the signature over timestamp + body is checked with `cryptography` directly (the same
+    ECDSA P-256 / SHA-256 scheme and the same timestamp window)."""
+    if not _fresh_sendgrid_headers(signature, timestamp, max_age_seconds=max_age_seconds, now=now):
+        return False
+    assert signature is not None and timestamp is not None  # _fresh_sendgrid_headers checked them
+    try:
+        der_signature = base64.b64decode(signature, validate=True)
+        key = _sendgrid_verifier(_key_body(public_key)).public_key
+        key.verify(der_signature, timestamp.encode("ascii") + payload, ec.ECDSA(hashes.SHA256()))
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        return False
+    return True
+
+
+def _fresh_sendgrid_headers(
+    signature: str | None, timestamp: str | None, *, max_age_seconds: int, now: float | None
+) -> bool:
+    """Both headers present and sane, and the timestamp inside the accepted window."""
+    if not signature or not timestamp or len(signature) > _MAX_SIGNATURE_CHARS:
+        return False
+    # Digits only: the value is signed as sent, so it must also be the number we checked the age of.
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        return False
+    current = time.time() if now is None else now
+    age = current - int(timestamp)
+    return not (age > max_age_seconds or age < -FUTURE_SKEW_SECONDS)
 
 
 def verify_twilio(

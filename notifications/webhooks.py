@@ -1,7 +1,8 @@
-"""Provider callbacks: `/webhooks/sendgrid` (event webhook), `/webhooks/twilio/status` and
-`/webhooks/twilio/inbound`. Every request is verified against the provider's signature before
-anything is changed (403 otherwise); statuses only move forward; inbound messages are matched to
-their guest by blind index inside the company that owns the receiving number."""
+"""Provider callbacks: `/webhooks/sendgrid` (event webhook), `/webhooks/sendgrid/inbound` (Inbound
+Parse: mail to a company's addresses), `/webhooks/twilio/status` and `/webhooks/twilio/inbound`.
+Every request is verified against the provider's signature before anything is changed (403
+otherwise); statuses only move forward; inbound messages are matched to their guest by blind index
+inside the company that owns the receiving number or address."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from hospes.models.tenant import (
     Direction,
 )
 from hospes.notifications import callbacks, credentials, outgoing, signatures
+from hospes.notifications.inbound_email import InboundEmail, InboundEmailError, parse_inbound_email
+from hospes.notifications.inquiry_addresses import Recipient, parse_recipient
 from hospes.notifications.providers import ProviderConfig
 from hospes.tenancy.keyring import Keyring
 from hospes.tenancy.registry import TenantRef
@@ -35,6 +38,7 @@ log = logging.getLogger("hospes.webhooks")
 _SENDGRID_SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
 _SENDGRID_TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
 _TWILIO_SIGNATURE = "X-Twilio-Signature"
+INBOUND_EMAIL_PATH = "/webhooks/sendgrid/inbound"
 _EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 _STEP = {
     CommunicationStatus.SENT: DeliveryStep.SENT,
@@ -58,6 +62,22 @@ class InboundStore(Protocol):
     ) -> None: ...
 
 
+class InboundEmailStore(Protocol):
+    """Files an inbound mail on its guest and inquiry, in the caller's transaction, and says what
+    became of it (a short word for the log). Passed in by the app, like `InboundStore`."""
+
+    async def __call__(
+        self,
+        session: AsyncSession,
+        *,
+        keyring: Keyring,
+        tenant: TenantRef,
+        mail: InboundEmail,
+        domain: str,
+        reply_token: str | None,
+    ) -> str: ...
+
+
 def _refused() -> Response:
     return JSONResponse({"error": "invalid signature"}, status_code=403)
 
@@ -65,13 +85,17 @@ def _refused() -> Response:
 class Webhooks:
     """The webhook endpoints, over the app's shared resources."""
 
-    def __init__(self, resources: Resources, *, store_inbound: InboundStore) -> None:
+    def __init__(
+        self, resources: Resources, *, store_inbound: InboundStore, store_inbound_email: InboundEmailStore
+    ) -> None:
         self.resources = resources
         self.store_inbound = store_inbound
+        self.store_inbound_email = store_inbound_email
 
     def routes(self) -> list[Route]:
         return [
             Route("/webhooks/sendgrid", self.sendgrid, methods=["POST"]),
+            Route(INBOUND_EMAIL_PATH, self.sendgrid_inbound, methods=["POST"]),
             Route("/webhooks/twilio/status", self.twilio_status, methods=["POST"]),
             Route("/webhooks/twilio/inbound", self.twilio_inbound, methods=["POST"]),
         ]
@@ -163,6 +187,48 @@ class Webhooks:
                 await self._apply(tenant, tenant_updates)
         return JSONResponse({"ok": True})
 
+    async def sendgrid_inbound(self, request: Request) -> Response:
+        """A mail SendGrid's Inbound Parse received for one of our addresses: at most
+        `inbound_email_max_bytes` (413), signed with the inbound key (403), for a company that
+        exists and is active (404, as for an address nobody owns), readable (400); filed once."""
+        settings = self.resources.settings
+        payload = await _body_within(request, settings.inbound_email_max_bytes)
+        if payload is None:
+            return JSONResponse({"error": "mail too large"}, status_code=413)
+        key = settings.sendgrid_inbound_public_key
+        if not key or not signatures.verify_sendgrid_raw(
+            payload=payload,
+            signature=request.headers.get(_SENDGRID_SIGNATURE),
+            timestamp=request.headers.get(_SENDGRID_TIMESTAMP),
+            public_key=key,
+        ):
+            return _refused()
+        domain = settings.inbound_email_domain
+        if not domain:
+            log.warning("inbound email posted, but no HOSPES_INBOUND_EMAIL_DOMAIN is set")
+            return JSONResponse({"error": "unknown address"}, status_code=404)
+        try:
+            mail = parse_inbound_email(request.headers.get("content-type", ""), payload)
+        except InboundEmailError as error:
+            return JSONResponse({"error": str(error)}, status_code=400)
+        recipient = _our_recipient(mail.recipients, domain)
+        tenant = await self.resources.registry.by_slug(recipient.slug) if recipient else None
+        if recipient is None or tenant is None or not tenant.active:
+            # A suspended company answers like an unknown one, as for the Twilio numbers.
+            log.warning("inbound email to an address no company owns")
+            return JSONResponse({"error": "unknown address"}, status_code=404)
+        async with self._session(tenant) as session, session.begin():
+            outcome = await self.store_inbound_email(
+                session,
+                keyring=self.resources.keyring,
+                tenant=tenant,
+                mail=mail,
+                domain=domain,
+                reply_token=recipient.reply_token,
+            )
+        log.info("inbound email for tenant %s: %s", tenant.slug, outcome)  # no address, subject or text
+        return JSONResponse({"ok": True})
+
     # --- Twilio -------------------------------------------------------------------------------
 
     async def _verified_twilio(self, request: Request, tenant: TenantRef | None) -> bool:
@@ -228,6 +294,31 @@ class Webhooks:
     async def _store_inbound(self, tenant: TenantRef, inbound: callbacks.InboundMessage) -> None:
         async with self._session(tenant) as session, session.begin():
             await self.store_inbound(session, keyring=self.resources.keyring, tenant=tenant, inbound=inbound)
+
+
+async def _body_within(request: Request, limit: int) -> bytes | None:
+    """The raw body, or None as soon as it is longer than `limit` bytes (declared or received)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _our_recipient(addresses: Iterable[str], domain: str) -> Recipient | None:
+    """The company the mail is for (the first of our addresses in the envelope), with an
+    inquiry's reply token if the mail went to that company's Reply-To address of one."""
+    ours = [found for found in (parse_recipient(address, domain) for address in addresses) if found]
+    if not ours:
+        return None
+    same_company = [found for found in ours if found.slug == ours[0].slug]
+    return next((found for found in same_company if found.reply_token), same_company[0])
 
 
 async def _find(session: AsyncSession, update: callbacks.StatusUpdate) -> Communication | None:

@@ -14,6 +14,7 @@ from hospes.schema.errors import UserErrorCode
 from hospes.schema.ids import encode_id
 from hospes.schema.inputs import GuestDetailsInput, SubmitBookingFormInput, SubmitContactFormInput
 from hospes.services import forms
+from hospes.services.inquiries.asked import clean_request
 from hospes.services.intake import GuestDetails
 from hospes.services.rejections import Problems, Rejection
 from hospes.tenancy.crypto import TenantKeys
@@ -103,7 +104,8 @@ async def submit_booking_form(ctx: Context, data: SubmitBookingFormInput) -> str
 
 
 async def submit_contact_form(ctx: Context, data: SubmitContactFormInput) -> str | Rejection:
-    """A message from the site's contact form, stored as an inbound communication of the guest."""
+    """A message from the site's contact form, stored as an inbound communication of the guest and
+    filed on an inquiry (the guest's open one, else a new one with the form's stay details)."""
     problems = Problems()
     details = clean_details(
         problems,
@@ -113,6 +115,19 @@ async def submit_contact_form(ctx: Context, data: SubmitContactFormInput) -> str
         require_contact=True,
     )
     message = check.text(problems, "message", data.message, max_length=TEXT_MAX, required=True)
+    request = clean_request(
+        problems,
+        property_pk=(
+            check.object_id(problems, "propertyId", "Property", data.property_id)
+            if data.property_id is not None
+            else None
+        ),
+        check_in=data.check_in,
+        check_out=data.check_out,
+        adults=data.adults,
+        children=data.children,
+        message=message,
+    )
     keys = await ctx.keys()
     await _limit(ctx, form="contact_form", keys=keys, details=details)
     if problems or details is None or message is None:
@@ -121,7 +136,7 @@ async def submit_contact_form(ctx: Context, data: SubmitContactFormInput) -> str
     actor = ctx.principal
     outcome = await ctx.write(
         lambda session: forms.record_contact_message(
-            session, keys=keys, actor=actor, details=details, consent=consent, message=message
+            session, keys=keys, actor=actor, details=details, consent=consent, request=request
         )
     )
     return outcome if isinstance(outcome, Rejection) else encode_id("Communication", outcome.id)

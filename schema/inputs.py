@@ -148,6 +148,13 @@ class SubmitContactFormInput:
     phone: str | None = None
     sms_opt_in: bool = False
     marketing_email_consent: bool = False
+    property_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The property asked about, if the form names one."
+    )
+    check_in: date | None = strawberry.field(default=None, description="Not in the past.")
+    check_out: date | None = strawberry.field(default=None, description="After checkIn; not in the past.")
+    adults: int | None = strawberry.field(default=None, description="1 to 50.")
+    children: int | None = strawberry.field(default=None, description="0 to 50.")
 
 
 @strawberry.input(description="Staff record consent as the guest gave it; both flags can be set or cleared.")

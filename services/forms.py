@@ -1,6 +1,6 @@
 """What the public forms of a company's site record: a booking request (a guest, an INQUIRY
-booking, maybe an account) and a contact message. The request's checks and rate limits stay in the
-API; these run in the caller's transaction and never commit."""
+booking, maybe an account) and a contact message (on an inquiry). The request's checks and rate
+limits stay in the API; these run in the caller's transaction and never commit."""
 
 from __future__ import annotations
 
@@ -18,11 +18,14 @@ from hospes.models.tenant import (
     CommunicationStatus,
     Direction,
     Guest,
+    InquirySource,
 )
 from hospes.services import guests, intake
 from hospes.services.accounts import checkout
 from hospes.services.accounts.deps import AccountDeps
 from hospes.services.bookings import Stay, StayGuest, add_booking
+from hospes.services.inquiries.core import Request
+from hospes.services.inquiries.intake import fill_blanks, join_or_open
 from hospes.services.intake import GuestDetails
 from hospes.services.properties import property_exists
 from hospes.services.rejections import Rejection, UserErrorCode, rejected
@@ -101,14 +104,29 @@ async def record_contact_message(
     actor: Principal | None,
     details: GuestDetails,
     consent: Consent,
-    message: str,
-) -> Communication:
-    """The contact form's message as an inbound communication of its (found or new) guest."""
+    request: Request,
+) -> Communication | Rejection:
+    """The contact form's message (`request.message`) as an inbound communication of its (found or
+    new) guest, on an inquiry (source CONTACT_FORM): it joins the guest's open inquiry, filling only
+    what that inquiry does not know yet (`fill_blanks`), or opens a new one with the form's
+    property, dates and party."""
+    if request.property_id is not None and not await property_exists(session, request.property_id):
+        return rejected("propertyId", UserErrorCode.NOT_FOUND, "Property not found.")
     guest = await _intake_guest(session, keys, details, consent, actor=actor, source="contact_form")
-    communication = _inbound(guest, keys, subject="Contact form", body=message)
+    communication = _inbound(guest, keys, subject="Contact form", body=request.message or "")
     session.add(communication)
     await session.flush()
     await guests.touch(session, guest.id)
+    inquiry, opened = await join_or_open(
+        session,
+        keys=keys,
+        guest=guest,
+        communication=communication,
+        source=InquirySource.CONTACT_FORM,
+        request=request,
+    )
+    if not opened:
+        fill_blanks(session, inquiry, request)
     return communication
 
 

@@ -1,5 +1,8 @@
 """Inbound messages (SMS and WhatsApp replies): filed on the sender's guest record, found by the
-phone's blind index inside the company; an unknown sender becomes a new guest."""
+phone's blind index inside the company; an unknown sender becomes a new guest. The message joins
+the guest's open inquiry; from someone with neither an open inquiry nor an upcoming stay it opens
+one (source WHATSAPP or SMS); a guest with a stay coming and no open inquiry is just answered as
+a guest (the message stays on their history)."""
 
 from __future__ import annotations
 
@@ -11,19 +14,25 @@ from sqlmodel import col
 
 from hospes.models.columns import utcnow
 from hospes.models.tenant import (
+    Channel,
     Communication,
     CommunicationStatus,
     DeliveryStep,
     Direction,
     Guest,
+    InquirySource,
     MessageClass,
 )
 from hospes.notifications import outgoing
 from hospes.notifications.callbacks import InboundMessage
 from hospes.services import guests, intake
+from hospes.services.inquiries.core import Request, open_inquiry_of
+from hospes.services.inquiries.intake import has_upcoming_booking, join_or_open
 from hospes.tenancy.encrypted_columns import MESSAGE_BODY
 from hospes.tenancy.keyring import Keyring
 from hospes.tenancy.registry import TenantRef
+
+_SOURCE = {Channel.WHATSAPP: InquirySource.WHATSAPP, Channel.SMS: InquirySource.SMS}
 
 
 async def record_inbound(
@@ -75,3 +84,13 @@ async def record_inbound(
     await session.flush()
     outgoing.add_event(session, communication, DeliveryStep.RECEIVED, provider="twilio")
     await guests.touch(session, guest.id)
+    # A guest with a stay coming writes about the stay, unless an inquiry of theirs is open.
+    if not await has_upcoming_booking(session, guest.id) or await open_inquiry_of(session, guest.id):
+        await join_or_open(
+            session,
+            keys=keys,
+            guest=guest,
+            communication=communication,
+            source=_SOURCE[inbound.channel],
+            request=Request(message=inbound.body or None),
+        )

@@ -268,7 +268,11 @@ def outbox_rows(engine: sa.Engine, tenant: uuid.UUID) -> list[dict[str, Any]]:
 
 
 @contextmanager
-def running_rig(settings: Settings, provider_server: ProviderServer) -> Iterator[Rig]:
+def running_rig(
+    settings: Settings, provider_server: ProviderServer, *, inbound_email_domain: str | None = None
+) -> Iterator[Rig]:
+    """The rig; with `inbound_email_domain`, inbound email is on, its posts signed with the same
+    key as the event webhook's (`Rig.sendgrid_signature`)."""
     private, public = _key_pair()
     rig_settings = settings.model_copy(
         update={
@@ -289,6 +293,8 @@ def running_rig(settings: Settings, provider_server: ProviderServer) -> Iterator
             "delivery_max_attempts": 3,
             "provider_timeout_seconds": 5.0,
             "tenant_cache_seconds": 0.0,
+            "inbound_email_domain": inbound_email_domain,
+            "sendgrid_inbound_public_key": public if inbound_email_domain else None,
         }
     )
     # SecretStr fields: model_copy does not validate, so wrap them as the settings would.
@@ -310,6 +316,15 @@ def running_rig(settings: Settings, provider_server: ProviderServer) -> Iterator
             yield made
         finally:
             made.stop_worker()
+
+
+# A company on a rig: its tenant and its owner's API client.
+Company = tuple[TenantFixture, GraphQLClient]
+
+
+def new_company(rig: Rig, make_tenant: Callable[..., TenantFixture], prefix: str) -> Company:
+    tenant = make_tenant(prefix)
+    return tenant, rig.api(tenant)
 
 
 _ENGINES: dict[str, sa.Engine] = {}

@@ -26,9 +26,11 @@ from tests.factories import create_booking, create_guest, create_property
 from tests.helpers_accounts import REGISTER
 from tests.helpers_db import plaintext_found
 from tests.messaging_support import (
+    Company,
     Rig,
     calls_for,
     communications,
+    new_company,
     outbox_rows,
     rig_engine,
     running_rig,
@@ -72,13 +74,9 @@ def rig(settings: Settings, provider_server: ProviderServer) -> Iterator[Rig]:
         yield made
 
 
-Company = tuple[TenantFixture, GraphQLClient]
-
-
 @pytest.fixture
 def company(rig: Rig, make_tenant: Callable[..., TenantFixture]) -> Company:
-    tenant = make_tenant("msg")
-    return tenant, rig.api(tenant)
+    return new_company(rig, make_tenant, "msg")
 
 
 # --- channels, consent, classes ------------------------------------------------------------------
