@@ -14,6 +14,7 @@ HISTORY = """query($id: ID!, $first: Int, $after: String) {
         ... on MessageEvent { communication { channel direction status } }
         ... on ServiceRequestEvent { serviceRequest { id service { name } } }
         ... on PaymentEvent { payment { id amount } }
+        ... on InquiryEvent { inquiry { source stage } }
       } }
       pageInfo { hasNextPage endCursor }
     }
@@ -31,8 +32,10 @@ def test_history_lists_every_kind_newest_first_and_pages(tenant: TenantFixture) 
 
     full = tenant.api.data(HISTORY, {"id": guest_id, "first": 10})["guest"]["history"]
     nodes = [edge["node"] for edge in full["edges"]]
-    # The payment's receipt and the booking's confirmation are messages on the history too.
+    # The payment's receipt and the booking's confirmation are messages on the history too; the
+    # contact form's message opened an inquiry.
     assert [node["__typename"] for node in nodes] == [
+        "InquiryEvent",
         "MessageEvent",
         "ServiceRequestEvent",
         "MessageEvent",
@@ -41,10 +44,11 @@ def test_history_lists_every_kind_newest_first_and_pages(tenant: TenantFixture) 
         "BookingEvent",
     ]
     assert [node["at"] for node in nodes] == sorted((node["at"] for node in nodes), reverse=True)
-    assert nodes[0]["communication"] == {"channel": "EMAIL", "direction": "IN", "status": "DELIVERED"}
-    assert nodes[1]["serviceRequest"]["service"]["name"] == "Zip-line tour"
-    assert nodes[3]["payment"]["amount"] == "600.00"
-    assert nodes[5]["booking"]["property"]["name"] == "Casa del Sol"
+    assert nodes[0]["inquiry"] == {"source": "CONTACT_FORM", "stage": "NEW"}
+    assert nodes[1]["communication"] == {"channel": "EMAIL", "direction": "IN", "status": "DELIVERED"}
+    assert nodes[2]["serviceRequest"]["service"]["name"] == "Zip-line tour"
+    assert nodes[4]["payment"]["amount"] == "600.00"
+    assert nodes[6]["booking"]["property"]["name"] == "Casa del Sol"
     assert full["pageInfo"]["hasNextPage"] is False
 
     paged: list[str] = []

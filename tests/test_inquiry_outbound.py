@@ -71,7 +71,7 @@ def _today() -> date:
 
 @pytest.fixture
 def rig(settings: Settings, provider_server: ProviderServer) -> Iterator[Rig]:
-    with running_rig(settings.model_copy(update={"inbound_email_domain": DOMAIN}), provider_server) as made:
+    with running_rig(settings, provider_server, inbound_email_domain=DOMAIN) as made:
         yield made
 
 
