@@ -6,12 +6,14 @@ plain-SQL views of what the API does not show."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from urllib3 import encode_multipart_formdata
 
 from hospes.models.columns import utcnow
 from hospes.models.tenant import (
@@ -31,8 +33,11 @@ from hospes.settings import Settings
 from hospes.tenancy.database import ConnectionPolicy, Role, TenantSessions, create_engine_async
 from hospes.tenancy.encrypted_columns import MESSAGE_BODY
 from tests.helpers_db import tenant_keys
+from tests.messaging_support import Rig
 
 T = TypeVar("T")
+SIGNED_BY_EXAMPLE = "{@example.com : pass}"
+INBOUND_PATH = "/webhooks/sendgrid/inbound"
 
 
 def _in_tenant(settings: Settings, schema: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -186,3 +191,53 @@ def fall_due(engine: sa.Engine, schema: str, inquiry_id: str, *sequences: int) -
             sa.text("UPDATE public.outbox SET due_at = now() - interval '1 minute' WHERE ref_id = ANY(:ids)"),
             {"ids": list(ids)},
         )
+
+
+# --- inbound mail, as SendGrid Inbound Parse posts it ---------------------------------------
+
+
+def mail_body(
+    *,
+    to: str,
+    sender: str = "Anna Hemm <anna@example.com>",
+    subject: str = "Casa del Sol in March?",
+    text: str | None = "Is it free for four of us?",
+    html: str | None = None,
+    headers: str | None = None,
+    spf: str = "pass",
+    dkim: str = SIGNED_BY_EXAMPLE,
+    envelope: Any = None,
+    attachments: list[tuple[str, bytes, str]] = (),  # type: ignore[assignment]
+) -> tuple[bytes, str]:
+    """An Inbound Parse post as SendGrid encodes it, with a real multipart encoder."""
+    address = sender.rpartition("<")[2].rstrip(">").strip()
+    fields: list[tuple[str, Any]] = [
+        (
+            "headers",
+            headers if headers is not None else f"Message-ID: <{uuid.uuid4().hex}@mail.example.com>\n",
+        ),
+        ("dkim", dkim),
+        ("to", to),
+        ("from", sender),
+        ("subject", subject),
+        ("SPF", spf),
+        ("envelope", json.dumps({"to": [to], "from": address}) if envelope is None else envelope),
+        ("charsets", json.dumps({"to": "UTF-8", "from": "UTF-8", "subject": "UTF-8", "text": "UTF-8"})),
+        ("attachments", str(len(attachments))),
+    ]
+    if text is not None:
+        fields.append(("text", text))
+    if html is not None:
+        fields.append(("html", html))
+    for number, (filename, data, media_type) in enumerate(attachments, start=1):
+        fields.append((f"attachment{number}", (filename, data, media_type)))
+    body, content_type = encode_multipart_formdata(fields)
+    return body, content_type
+
+
+def post_mail(
+    rig: Rig, body: bytes, content_type: str, *, sign: bool = True, timestamp: str | None = None
+) -> Any:
+    headers = rig.sendgrid_signature(body, timestamp) if sign else {}
+    headers["Content-Type"] = content_type
+    return rig.client.post(INBOUND_PATH, content=body, headers=headers)

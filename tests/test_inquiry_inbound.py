@@ -25,6 +25,7 @@ from tests.conftest import GraphQLClient, TenantFixture
 from tests.dates import AHEAD, iso
 from tests.factories import create_booking, create_guest, create_property
 from tests.helpers_db import plaintext_found, tenant_keys
+from tests.inquiry_support import INBOUND_PATH, mail_body, post_mail
 from tests.messaging_support import (
     Company,
     Rig,
@@ -40,8 +41,6 @@ from tests.provider_server import (
 )
 
 DOMAIN = "in.hospes.test"
-PATH = "/webhooks/sendgrid/inbound"
-SIGNED_BY_EXAMPLE = "{@example.com : pass}"
 
 
 @pytest.fixture
@@ -56,53 +55,6 @@ def company(rig: Rig, make_tenant: Callable[..., TenantFixture]) -> Company:
 
 
 # --- helpers ----------------------------------------------------------------------------------------
-
-
-def mail_body(
-    *,
-    to: str,
-    sender: str = "Anna Hemm <anna@example.com>",
-    subject: str = "Casa del Sol in March?",
-    text: str | None = "Is it free for four of us?",
-    html: str | None = None,
-    headers: str | None = None,
-    spf: str = "pass",
-    dkim: str = SIGNED_BY_EXAMPLE,
-    envelope: Any = None,
-    attachments: list[tuple[str, bytes, str]] = (),  # type: ignore[assignment]
-) -> tuple[bytes, str]:
-    """An Inbound Parse post as SendGrid encodes it, with a real multipart encoder."""
-    address = sender.rpartition("<")[2].rstrip(">").strip()
-    fields: list[tuple[str, Any]] = [
-        (
-            "headers",
-            headers if headers is not None else f"Message-ID: <{uuid.uuid4().hex}@mail.example.com>\n",
-        ),
-        ("dkim", dkim),
-        ("to", to),
-        ("from", sender),
-        ("subject", subject),
-        ("SPF", spf),
-        ("envelope", json.dumps({"to": [to], "from": address}) if envelope is None else envelope),
-        ("charsets", json.dumps({"to": "UTF-8", "from": "UTF-8", "subject": "UTF-8", "text": "UTF-8"})),
-        ("attachments", str(len(attachments))),
-    ]
-    if text is not None:
-        fields.append(("text", text))
-    if html is not None:
-        fields.append(("html", html))
-    for number, (filename, data, media_type) in enumerate(attachments, start=1):
-        fields.append((f"attachment{number}", (filename, data, media_type)))
-    body, content_type = encode_multipart_formdata(fields)
-    return body, content_type
-
-
-def post_mail(
-    rig: Rig, body: bytes, content_type: str, *, sign: bool = True, timestamp: str | None = None
-) -> Any:
-    headers = rig.sendgrid_signature(body, timestamp) if sign else {}
-    headers["Content-Type"] = content_type
-    return rig.client.post(PATH, content=body, headers=headers)
 
 
 def send_mail(rig: Rig, **fields: Any) -> Any:
@@ -385,7 +337,7 @@ def test_unsigned_or_badly_signed_mail_is_refused_and_changes_nothing(
     else:
         headers = rig.sendgrid_signature(body)
         headers["Content-Type"] = content_type
-        response = rig.client.post(PATH, content=body.replace(b"four", b"five"), headers=headers)
+        response = rig.client.post(INBOUND_PATH, content=body.replace(b"four", b"five"), headers=headers)
     assert response.status_code == 403
     assert counts(rig, tenant.schema_name) == before
 
