@@ -18,7 +18,7 @@ from hospes.schema.inquiry_outbound_inputs import (
     ReplyToInquiryInput,
     ScheduleInquiryRemindersInput,
 )
-from hospes.services.inquiries import quotes, reminders, replies
+from hospes.services.inquiries import calendar, quotes, reminders, replies
 from hospes.services.rejections import Problems, Rejection, UserErrorCode
 
 
@@ -108,7 +108,7 @@ async def cancel_reminders(ctx: Context, data: CancelInquiryRemindersInput) -> I
 async def today_of(ctx: Context, inquiry: Inquiry) -> date:
     """The tenant's today for the inquiry (at its property), which decides whether a quote expired."""
     place = await ctx.loaders.property.load(inquiry.property_id) if inquiry.property_id else None
-    return quotes.today_in(place.timezone if place else None)
+    return calendar.today_in(place.timezone if place else None)
 
 
 def expired(quote: InquiryQuote, today: date) -> bool:

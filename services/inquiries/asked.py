@@ -4,18 +4,13 @@ fields, except that every one of them may be missing: a question need not know i
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 from hospes.services import validation as check
 from hospes.services.bookings import MAX_PARTY
+from hospes.services.inquiries import calendar
 from hospes.services.inquiries.core import Request
-from hospes.services.rejections import Problems, UserErrorCode
-
-
-def earliest_today() -> date:
-    """The earliest calendar date that is today somewhere on Earth (UTC-12): a guest may ask for a
-    stay from their own today, whatever our clock's date."""
-    return (datetime.now(UTC) - timedelta(hours=12)).date()
+from hospes.services.rejections import Problems
 
 
 def clean_request(
@@ -32,10 +27,10 @@ def clean_request(
     """The request with the fields given; each bad one is a field error in `problems`: a date in
     the past, check-out not after check-in (or a stay past the longest a booking may be), a party
     out of range."""
-    today = earliest_today()
+    # Checked before any property is looked up: the earliest today on Earth (see `calendar`).
+    today = calendar.today_in(None)
     for field_name, day in (("checkIn", check_in), ("checkOut", check_out)):
-        if day is not None and day < today:
-            problems.add(field_name, UserErrorCode.OUT_OF_RANGE, "Must not be in the past.")
+        calendar.check_not_past(problems, field_name, day, today)
     if check_in is not None and check_out is not None:
         check.stay_dates(problems, check_in, check_out)
     return Request(
@@ -53,9 +48,3 @@ def clean_request(
         subject=subject,
         message=message,
     )
-
-
-def _party(problems: Problems, field_name: str, value: int | None, *, minimum: int) -> int | None:
-    if value is None:
-        return None
-    return check.count(problems, field_name, value, minimum=minimum, maximum=MAX_PARTY)

@@ -6,26 +6,26 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from hospes.models.columns import utcnow, zone_of
+from hospes.models.columns import utcnow
 from hospes.models.tenant import (
     Channel,
     Inquiry,
     InquiryEventKind,
     InquiryQuote,
     InquiryStage,
-    Property,
 )
 from hospes.notifications import inquiry_messages, outgoing, routing
 from hospes.notifications.inquiry_trail import record_event
 from hospes.services import validation as check
 from hospes.services.caller import Caller
+from hospes.services.inquiries import calendar
 from hospes.services.inquiries.core import change_stage
 from hospes.services.inquiries.replies import (
     addressee,
@@ -104,17 +104,6 @@ def clean_quote(
     return QuoteTerms(clean_amount, clean_currency, valid_until, cleaned)
 
 
-async def local_today(session: AsyncSession, inquiry: Inquiry) -> date:
-    """The tenant's today for the inquiry: the date at its property, or in UTC when it names none."""
-    place = await session.get(Property, inquiry.property_id) if inquiry.property_id else None
-    return today_in(place.timezone if place else None)
-
-
-def today_in(timezone: str | None, *, now: datetime | None = None) -> date:
-    moment = now or utcnow()
-    return moment.astimezone(zone_of(timezone)).date() if timezone else moment.date()
-
-
 async def _has_primary(session: AsyncSession, inquiry_id: uuid.UUID) -> bool:
     found = await session.scalar(
         sa.select(col(InquiryQuote.id))
@@ -144,7 +133,9 @@ async def quote_inquiry(
         return rejected(
             "inquiryId", UserErrorCode.INVALID_STATE, f"The inquiry is {inquiry.stage}: no new quotes."
         )
-    if terms.valid_until is not None and terms.valid_until < await local_today(session, inquiry):
+    if terms.valid_until is not None and terms.valid_until < await calendar.today_at(
+        session, inquiry.property_id
+    ):
         return rejected("validUntil", UserErrorCode.OUT_OF_RANGE, "Must not be in the past.")
     to = await addressee(session, caller=caller, inquiry=inquiry)
     if send:

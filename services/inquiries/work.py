@@ -5,13 +5,12 @@ line with who did it and bumps the inquiry's activity. Nothing here commits."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hospes.models.columns import utcnow, zone_of
+from hospes.models.columns import utcnow
 from hospes.models.tenant import (
     Inquiry,
     InquiryEventKind,
@@ -25,6 +24,7 @@ from hospes.notifications.inquiry_trail import Who, cancel_pending_reminders, re
 from hospes.services import intake
 from hospes.services import validation as check
 from hospes.services.caller import Caller
+from hospes.services.inquiries import calendar
 from hospes.services.inquiries.core import Request, change_stage, open_inquiry
 from hospes.services.intake import GuestDetails
 from hospes.services.rejections import Problems, Rejection, UserErrorCode, rejected
@@ -32,8 +32,6 @@ from hospes.tenancy.crypto import TenantKeys
 from hospes.tenancy.encrypted_columns import INQUIRY_LOST_NOTE, INQUIRY_NOTES
 from hospes.tenancy.principal import PrincipalKind
 
-# Where no property (so no timezone) is known yet, a date is past only once it is past everywhere.
-_EARLIEST_ZONE = ZoneInfo("Etc/GMT+12")
 # The fields `update_inquiry` may change, by their input names.
 UPDATABLE = ("propertyId", "checkIn", "checkOut", "adults", "children", "notes")
 _ATTRIBUTES = {
@@ -92,18 +90,10 @@ async def create_inquiry(
     )
 
 
-async def _today_at(session: AsyncSession, property_id: uuid.UUID | None) -> date:
-    place = await session.get(Property, property_id) if property_id is not None else None
-    zone = zone_of(place.timezone) if place is not None else _EARLIEST_ZONE
-    return datetime.now(zone).date()
-
-
 async def _not_past(
     session: AsyncSession, problems: Problems, field_name: str, day: date, property_id: uuid.UUID | None
 ) -> None:
-    """A stay date must not have passed at the property (anywhere at all, with no property yet)."""
-    if day < await _today_at(session, property_id):
-        problems.add(field_name, UserErrorCode.OUT_OF_RANGE, "The date has passed.")
+    calendar.check_not_past(problems, field_name, day, await calendar.today_at(session, property_id))
 
 
 async def update_inquiry(
