@@ -66,18 +66,11 @@ async def record_inbound(
         guest, _ = await intake.find_or_create_guest(
             session, keys, details, actor=None, source=f"inbound:{inbound.channel.value}"
         )
-    now = utcnow()
-    communication = Communication(
-        id=uuid.uuid4(),
+    communication = received(
         guest_id=guest.id,
-        channel=inbound.channel.value,
-        direction=Direction.IN.value,
-        message_class=MessageClass.TRANSACTIONAL.value,
-        status=CommunicationStatus.DELIVERED.value,
+        channel=inbound.channel,
         provider="twilio",
         provider_message_id=inbound.provider_message_id,
-        status_at=now,
-        sent_at=now,
     )
     MESSAGE_BODY.write(communication, keys, inbound.body)
     session.add(communication)
@@ -94,3 +87,23 @@ async def record_inbound(
             source=_SOURCE[inbound.channel],
             request=Request(message=inbound.body or None),
         )
+
+
+def received(
+    *, guest_id: uuid.UUID, channel: Channel, provider: str, provider_message_id: str | None
+) -> Communication:
+    """A message a guest sent us, as delivered to us now (its text is the caller's to write)."""
+    now = utcnow()
+    return Communication(
+        id=uuid.uuid4(),
+        guest_id=guest_id,
+        channel=channel.value,
+        direction=Direction.IN.value,
+        message_class=MessageClass.TRANSACTIONAL.value,
+        status=CommunicationStatus.DELIVERED.value,
+        provider=provider,
+        provider_message_id=provider_message_id,
+        status_at=now,
+        sent_at=now,
+        created_at=now,
+    )

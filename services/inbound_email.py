@@ -20,7 +20,6 @@ SendGrid's retries of it change nothing. Runs in the caller's transaction and ne
 
 from __future__ import annotations
 
-import uuid
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -28,24 +27,22 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from hospes.models.columns import utcnow
 from hospes.models.tenant import (
     OPEN_STAGES,
     Channel,
     Communication,
-    CommunicationStatus,
     DeliveryStep,
     Direction,
     Guest,
     Inquiry,
     InquirySource,
-    MessageClass,
 )
 from hospes.notifications import outgoing
 from hospes.notifications.inbound_email import InboundEmail
 from hospes.notifications.inquiry_addresses import communications_referenced
 from hospes.services import guests, intake
 from hospes.services import validation as check
+from hospes.services.inbound import received
 from hospes.services.inquiries.core import Request, guest_wrote
 from hospes.services.inquiries.intake import join_or_open
 from hospes.services.rejections import Problems
@@ -194,19 +191,8 @@ async def _address_is_held(session: AsyncSession, keys: TenantKeys, address: str
 async def _store(session: AsyncSession, keys: TenantKeys, guest: Guest, mail: InboundEmail) -> Communication:
     """The mail as the guest's inbound email, its subject and text encrypted, keyed by its
     Message-ID: INSERT … ON CONFLICT DO NOTHING, so a concurrent copy cannot store it twice."""
-    now = utcnow()
-    row = Communication(
-        id=uuid.uuid4(),
-        guest_id=guest.id,
-        channel=Channel.EMAIL.value,
-        direction=Direction.IN.value,
-        message_class=MessageClass.TRANSACTIONAL.value,
-        status=CommunicationStatus.DELIVERED.value,
-        provider=SENDGRID,
-        provider_message_id=mail.message_id,
-        status_at=now,
-        sent_at=now,
-        created_at=now,
+    row = received(
+        guest_id=guest.id, channel=Channel.EMAIL, provider=SENDGRID, provider_message_id=mail.message_id
     )
     MESSAGE_SUBJECT.write(row, keys, mail.subject or None)
     MESSAGE_BODY.write(row, keys, mail.text)

@@ -15,19 +15,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from urllib3 import encode_multipart_formdata
 
-from hospes.models.columns import utcnow
 from hospes.models.tenant import (
     Channel,
-    Communication,
-    CommunicationStatus,
-    Direction,
     Guest,
     Inquiry,
     InquirySource,
-    MessageClass,
 )
 from hospes.notifications.inquiry_trail import SYSTEM
 from hospes.schema.ids import decode_id, encode_id
+from hospes.services.inbound import received
 from hospes.services.inquiries import core
 from hospes.settings import Settings
 from hospes.tenancy.database import ConnectionPolicy, Role, TenantSessions, create_engine_async
@@ -92,16 +88,8 @@ def guest_writes(settings: Settings, engine: sa.Engine, schema: str, *, inquiry_
     async def work(session: AsyncSession) -> None:
         inquiry = await session.scalar(sa.select(Inquiry).where(Inquiry.id == inquiry_pk).with_for_update())  # type: ignore[arg-type]
         assert inquiry is not None
-        now = utcnow()
-        communication = Communication(
-            id=uuid.uuid4(),
-            guest_id=inquiry.guest_id,
-            channel=Channel.WHATSAPP.value,
-            direction=Direction.IN.value,
-            message_class=MessageClass.TRANSACTIONAL.value,
-            status=CommunicationStatus.DELIVERED.value,
-            status_at=now,
-            sent_at=now,
+        communication = received(
+            guest_id=inquiry.guest_id, channel=Channel.WHATSAPP, provider="twilio", provider_message_id=None
         )
         MESSAGE_BODY.write(communication, keys, body)
         session.add(communication)
