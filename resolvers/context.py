@@ -21,6 +21,7 @@ from hospes.services.rejections import Rejection
 from hospes.tasks import outbox
 from hospes.tasks.relay import relay
 from hospes.tenancy.crypto import TenantKeys, versions_in
+from hospes.tenancy.database import died_at_begin
 from hospes.tenancy.encrypted_columns import EncryptedColumn
 from hospes.tenancy.principal import AuthResult, Principal, PrincipalKind
 from hospes.tenancy.registry import TenantRef
@@ -90,6 +91,19 @@ class Context:
         if self._session is None:
             self._session = self.resources.tenant_sessions.open(self.tenant.schema_name)
         return self._session
+
+    @property
+    def connection_died_unused(self) -> bool:
+        """Whether the request's transaction failed at its very first statement because its pooled
+        connection was dead: none of its statements ran, so it may be started again."""
+        return self._session is not None and died_at_begin(self._session)
+
+    async def restart(self) -> None:
+        """Forget the failed attempt (its session and the DataLoaders' cached answers) so the
+        request can run again on a fresh connection; only after `connection_died_unused`."""
+        await self.finish(commit=False)
+        self._wrote = False
+        self.__dict__.pop("loaders", None)
 
     @cached_property
     def loaders(self) -> Loaders:

@@ -19,6 +19,7 @@ from sqlmodel import col
 
 from hospes.models.public import ApiKey, PortalToken
 from hospes.tenancy import tokens
+from hospes.tenancy.database import first_row
 from hospes.tenancy.logins import LoginStore
 from hospes.tenancy.principal import AuthResult, FailureCode, Principal, PrincipalKind
 from hospes.tenancy.registry import TenantRef, TenantRegistry
@@ -101,16 +102,14 @@ class CredentialResolver:
         """Expired, revoked, unknown and cancelled-booking links (cancelling revokes) answer alike."""
         if not token.startswith(tokens.PORTAL_PREFIX) or len(token) > 100:
             return AuthResult.failed(FailureCode.UNAUTHENTICATED, INVALID_LINK)
-        async with self._engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(col(PortalToken.tenant_id), col(PortalToken.booking_id)).where(
-                        col(PortalToken.token_hash) == tokens.digest(token),
-                        col(PortalToken.revoked_at).is_(None),
-                        col(PortalToken.expires_at) > sa.func.now(),
-                    )
-                )
-            ).first()
+        row = await first_row(
+            self._engine,
+            sa.select(col(PortalToken.tenant_id), col(PortalToken.booking_id)).where(
+                col(PortalToken.token_hash) == tokens.digest(token),
+                col(PortalToken.revoked_at).is_(None),
+                col(PortalToken.expires_at) > sa.func.now(),
+            ),
+        )
         tenant = await self._registry.by_id(row.tenant_id) if row is not None else None
         if row is None or tenant is None or not tenant.active:
             return AuthResult.failed(FailureCode.UNAUTHENTICATED, INVALID_LINK)
@@ -122,14 +121,12 @@ class CredentialResolver:
         prefix = tokens.api_key_prefix(key)
         if prefix is None:
             return AuthResult.failed(FailureCode.UNAUTHENTICATED, INVALID_KEY)
-        async with self._engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(
-                        col(ApiKey.id), col(ApiKey.tenant_id), col(ApiKey.key_hash), col(ApiKey.scopes)
-                    ).where(col(ApiKey.prefix) == prefix, col(ApiKey.revoked_at).is_(None))
-                )
-            ).first()
+        row = await first_row(
+            self._engine,
+            sa.select(col(ApiKey.id), col(ApiKey.tenant_id), col(ApiKey.key_hash), col(ApiKey.scopes)).where(
+                col(ApiKey.prefix) == prefix, col(ApiKey.revoked_at).is_(None)
+            ),
+        )
         if row is None or not tokens.same_digest(key, row.key_hash):
             return AuthResult.failed(FailureCode.UNAUTHENTICATED, INVALID_KEY)
         tenant = await self._registry.by_id(row.tenant_id)

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.exc
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import (
@@ -28,6 +29,7 @@ from hospes.settings import Settings
 SCHEMA_NAME = re.compile(r"^t_[a-z][a-z0-9_]{1,40}$")
 _SEARCH_PATH_KEY = "hospes.search_path"
 _TIMEOUT_KEY = "hospes.statement_timeout"
+_DIED_AT_BEGIN_KEY = "hospes.connection_died_at_begin"
 _SET_SEARCH_PATH = sa.text("SELECT set_config('search_path', :path, true)")
 # All transaction-local (never a startup option), so they also work behind PgBouncer. The lock
 # timeout also bounds COMMIT, where PostgreSQL starts no statement timer but deferred triggers may
@@ -72,7 +74,35 @@ def _bind_tenant(session: Session, _tx: SessionTransaction, connection: Connecti
     if schema_name is None:
         raise UnboundTenantError("tenant session used without a tenant")
     timeout = session.info.get(_TIMEOUT_KEY, 0)
-    connection.execute(_BIND, {"path": quoted_schema(schema_name), "timeout": f"{int(timeout)}ms"})
+    try:
+        connection.execute(_BIND, {"path": quoted_schema(schema_name), "timeout": f"{int(timeout)}ms"})
+    except sqlalchemy.exc.DBAPIError as error:
+        # The transaction's first statement found its pooled connection dead (SQLAlchemy has
+        # invalidated it and the pool's older connections): nothing of this transaction ran, so
+        # its work may be started again on a fresh connection (`died_at_begin`).
+        if error.connection_invalidated:
+            session.info[_DIED_AT_BEGIN_KEY] = True
+        raise
+
+
+def died_at_begin(session: AsyncSession) -> bool:
+    """Whether `session`'s transaction failed at its first statement because its pooled connection
+    was dead: no statement of it ran, so nothing was written and the work may be retried once."""
+    return bool(session.info.get(_DIED_AT_BEGIN_KEY))
+
+
+async def first_row(engine: AsyncEngine, statement: sa.Executable) -> sa.Row[Any] | None:
+    """The first row of one read on a pooled connection. Pooled connections are not pinged before
+    use: when this read, the connection's first statement, finds it dead, it is sent once more on
+    a fresh one (a read writes nothing)."""
+    for attempt in (1, 2):
+        try:
+            async with engine.connect() as conn:
+                return (await conn.execute(statement)).first()
+        except sqlalchemy.exc.DBAPIError as error:
+            if attempt == 2 or not error.connection_invalidated:
+                raise
+    raise AssertionError("unreachable")
 
 
 class Role(StrEnum):
@@ -121,7 +151,9 @@ def create_engine_async(
     pre_ping: bool = True,
 ) -> AsyncEngine:
     """An async engine. `pre_ping` tests each pooled connection before use (a round trip); callers
-    whose work is retried anyway may skip it and rely on recycling alone."""
+    whose work is retried anyway skip it and rely on recycling alone. The API skips it: a request
+    whose connection was dead before any of its statements ran is retried once on a fresh one
+    (`died_at_begin`, `first_row`)."""
     return create_async_engine(
         sqlalchemy_url(url),
         pool_size=pool_size,

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
 from hospes.models.public import Tenant, TenantStatus
+from hospes.tenancy.database import first_row
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,7 @@ class TenantRegistry:
         now = time.monotonic()
         if cached is not None and cached[0] > now:
             return cached[1]
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(sa.select(*_COLUMNS).where(condition))).first()
+        row = await first_row(self._engine, sa.select(*_COLUMNS).where(condition))
         if row is None:
             self._by_key.pop(key, None)
             return None
