@@ -15,6 +15,7 @@ import os
 import random
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -314,8 +315,17 @@ async def _bench(
         await logout(base_url, token)
 
 
-def run(settings: Settings, *, database_url: str, redis_url: str, options: Options) -> str:
-    """Run the whole benchmark and return the report; leaves no tenant and no server behind."""
+def run(
+    settings: Settings,
+    *,
+    database_url: str,
+    redis_url: str,
+    options: Options,
+    then: Callable[[str, SeededTenant], str] | None = None,
+) -> str:
+    """Run the whole benchmark and return the report; leaves no tenant and no server behind.
+    `then(base_url, tenant)`, if given, runs last against the same server and tenant (it may
+    change the tenant's data) and its report is appended."""
     # httpx logs every request at INFO, alembic every migration step: they would bury the report.
     for noisy in ("httpx", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -345,6 +355,7 @@ def run(settings: Settings, *, database_url: str, redis_url: str, options: Optio
                         findings=findings,
                     )
                 )
+                appended = then(base_url, tenant) if then is not None else ""
         except (httpx.HTTPError, psycopg.Error) as error:
             raise BenchError(f"{type(error).__name__}: {error}") from error
         finally:
@@ -353,4 +364,4 @@ def run(settings: Settings, *, database_url: str, redis_url: str, options: Optio
     finally:
         engine.dispose()
     findings.load_after = os.getloadavg()[0]
-    return report(findings)
+    return report(findings) + appended

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import click
 
 from hospes.cli.servers import Servers, fail, load_settings, open_servers
+
+if TYPE_CHECKING:
+    from hospes.bench.seed import SeededTenant
+
+
+def _bookings(_ctx: Any, _param: Any, value: str) -> tuple[int, ...]:
+    """`5,50,200` → (5, 50, 200): rising counts from 5 (what a seeded guest has) up to 1000."""
+    try:
+        counts = tuple(int(part) for part in value.split(","))
+    except ValueError:
+        raise click.BadParameter("comma-separated whole numbers, such as 5,50,200") from None
+    if counts[0] != 5 or list(counts) != sorted(set(counts)) or counts[-1] > 1000:
+        raise click.BadParameter("rising counts that start at 5 and end at most at 1000, such as 5,50,200")
+    return counts
 
 
 @click.command()
@@ -27,6 +43,26 @@ from hospes.cli.servers import Servers, fail, load_settings, open_servers
     help="Cap per phase [default: 30; at least 60 for customers; 600 for messages].",
 )
 @click.option("--profile", is_flag=True, help="Also cProfile guest detail in-process.")
+@click.option(
+    "--peer/--no-peer",
+    default=True,
+    show_default=True,
+    help="graph: also Hospes, the floor and PostGraphile 4 (when node is here) side by side.",
+)
+@click.option(
+    "--peer-seconds",
+    default=8.0,
+    show_default=True,
+    type=click.FloatRange(0.2),
+    help="graph: seconds per side and phase in the side-by-side part.",
+)
+@click.option(
+    "--peer-bookings",
+    default="5,50,200",
+    show_default=True,
+    callback=_bookings,
+    help="graph: bookings of the guests whose detail shows the cost growth (the first is 5).",
+)
 @click.option("--show-sql", is_flag=True, help="Print the statements each operation sends.")
 @click.option("--customers", is_flag=True, help="The same as SUITE customers.")
 @click.option(
@@ -52,6 +88,9 @@ def bench(
     warmup: int,
     max_seconds: float | None,
     profile: bool,
+    peer: bool,
+    peer_seconds: float,
+    peer_bookings: tuple[int, ...],
     show_sql: bool,
     customers: bool,
     messages: int,
@@ -121,11 +160,29 @@ def bench(
                     messages=messages, tenants=tenants or 10, warmup=warmup, max_seconds=max_seconds or 600.0
                 ),
             )
-        from hospes.bench import guest_graph
+        from hospes.bench import graph_peer, guest_graph
+        from hospes.bench.peer_findings import PeerOptions
+
+        def with_peer(base_url: str, tenant: SeededTenant) -> str:
+            if not peer:
+                return ""
+            return graph_peer.run(
+                data_dir=settings.data_dir,
+                database_url=servers.database_url,
+                base_url=base_url,
+                tenant=tenant,
+                options=PeerOptions(
+                    concurrency=concurrency,
+                    seconds=peer_seconds,
+                    warmup=warmup,
+                    detail_bookings=peer_bookings,
+                ),
+            )
 
         return guest_graph.run(
             settings,
             **urls,
+            then=with_peer,
             options=guest_graph.Options(
                 guests=guests or 1000,
                 requests=requests,
