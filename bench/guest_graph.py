@@ -364,4 +364,4 @@ def run(
     finally:
         engine.dispose()
     findings.load_after = os.getloadavg()[0]
-    return report(findings) + appended
+    return report(findings) + ("\n" + appended if appended else "")

@@ -14,7 +14,7 @@ from sqlalchemy import event
 @dataclass
 class SqlCount:
     statements: int = 0
-    checkouts: int = 0  # each one is a pre-ping round trip (pool_pre_ping=True)
+    checkouts: int = 0  # pre-ping round trips: one per checkout when the pool pings (pool_pre_ping)
     transactions: int = 0
     ends: int = 0  # COMMIT / ROLLBACK
     texts: list[str] = field(default_factory=list)
@@ -30,6 +30,8 @@ class SqlCounter:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.current = SqlCount()
+        # The API's pool does not ping (a dead connection is met by a retry instead): no round trip.
+        self._pings = bool(getattr(engine.pool, "_pre_ping", False))
         event.listen(engine, "before_cursor_execute", self._statement)
         event.listen(engine, "begin", self._begin)
         event.listen(engine, "commit", self._end)
@@ -51,7 +53,7 @@ class SqlCounter:
         self.current.ends += 1
 
     def _checkout(self, *_args: Any) -> None:
-        self.current.checkouts += 1
+        self.current.checkouts += int(self._pings)
 
 
 def typical(counts: Sequence[SqlCount]) -> SqlCount:
