@@ -8,8 +8,10 @@ import json
 import signal
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -615,3 +617,63 @@ def test_stored_confirmation_shows_a_marker_where_the_sent_one_carries_the_link(
     create_booking(api, property_id=place["id"], guest_id=guest["id"])
     stored = communications(rig_engine(rig), tenant.schema_name)[0]
     assert "[portal link]" in stored["body"] and "/p/" not in stored["body"]
+
+
+# --- hospes worker --processes N ---------------------------------------------------------------
+
+PROCESS_MESSAGES = 12
+
+
+def _worker_children(parent: int) -> list[int]:
+    """The multiprocessing children of `parent` that run a worker (not its resource tracker)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == parent and b"spawn_main" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_hospes_worker_with_two_processes_sends_each_message_exactly_once(rig: Rig, company: Company) -> None:
+    tenant, api = company
+    worker = rig.command("worker", "--processes", "2", "--threads", "2")
+    try:
+        children = wait_until(lambda: len(_worker_children(worker.pid)) == 2, what="two worker processes")
+        assert children
+        for number in range(PROCESS_MESSAGES):
+            guest = create_guest(
+                api, name=f"Proc Guest{number}", email=f"proc{number}@example.com", phone=None
+            )
+            sent = api.data(
+                SEND, {"input": {"guestId": guest["id"], "subject": "Hi", "body": f"Number {number}"}}
+            )
+            assert sent["sendMessage"]["errors"] == []
+        engine = rig_engine(rig)
+        rows = wait_until(
+            lambda: (
+                found
+                if len(found := communications(engine, tenant.schema_name)) == PROCESS_MESSAGES
+                and all(row["status"] == "sent" for row in found)
+                else None
+            ),
+            what=f"{PROCESS_MESSAGES} messages sent by the two processes",
+        )
+        assert len(_worker_children(worker.pid)) == 2  # both still running
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        status = worker.wait(timeout=60)
+    assert status == 0  # the parent stopped its children and exited cleanly
+    calls = calls_for(rig.provider, tenant_id(rig_engine(rig), tenant.slug))
+    sent_ids = Counter(call.body["custom_args"]["hospes_communication"] for call in calls)
+    assert sent_ids == Counter({str(row["id"]): 1 for row in rows})
+    for row in rows:
+        assert timeline(rig_engine(rig), tenant.schema_name, row["id"]) == [
+            ("queued", "email"),
+            ("sending", "email"),
+            ("sent", "email"),
+        ]
+    assert _worker_children(worker.pid) == []
