@@ -4,6 +4,7 @@ that plays the providers."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import threading
@@ -18,10 +19,13 @@ import pytest
 import sqlalchemy as sa
 
 from hospes.models.public import OutboxKind
+from hospes.models.tenant import Booking, Guest
+from hospes.notifications import lifecycle
 from hospes.schema.ids import encode_id
 from hospes.settings import Settings
 from hospes.tasks.broker import make_broker, message_for
 from hospes.tasks.outbox import OutboxItem
+from hospes.tasks.runtime import Runtime
 from tests.conftest import GraphQLClient, TenantFixture
 from tests.dates import AHEAD, days_from_today, iso
 from tests.factories import create_booking, create_guest, create_property
@@ -546,6 +550,64 @@ def test_a_due_lifecycle_message_is_rendered_then_with_a_fresh_portal_link(
     )["booking"]["scheduledMessages"]
     done = next(item for item in schedule if item["templateKey"] == "pre_arrival")
     assert done["status"] == "DONE" and done["communicationId"]
+
+
+CANCEL = """mutation($input: CancelBookingInput!) { cancelBooking(input: $input) { errors { code } } }"""
+
+
+def test_a_lifecycle_message_whose_booking_was_cancelled_after_it_was_queued_is_suppressed_at_send_time(
+    rig: Rig, company: Company
+) -> None:
+    tenant, api = company
+    place = create_property(api, name="Villa Nube")
+    guest = create_guest(api, name="Cal Cancel", email="cal@example.com", phone=None)
+    booking = create_booking(
+        api, property_id=place["id"], guest_id=guest["id"], checkIn=iso(AHEAD + 30), checkOut=iso(AHEAD + 32)
+    )
+    tid = tenant_id(rig_engine(rig), tenant.slug)
+    with rig_engine(rig).connect() as connection:
+        booking_id, guest_id = connection.execute(
+            sa.text(f'SELECT id, guest_id FROM "{tenant.schema_name}".booking')
+        ).one()
+
+    async def queue_pre_arrival() -> uuid.UUID:
+        # Queued while the booking stood (as the lifecycle actor does), not yet delivered.
+        runtime = Runtime.build(rig.settings, database_url=rig.settings.database_url or "", broker=None)
+        try:
+            ref = await runtime.registry.by_id(tid)
+            assert ref is not None
+            async with runtime.transaction(ref) as session:
+                guest_row = await session.get(Guest, guest_id)
+                booking_row = await session.get(Booking, booking_id)
+                assert guest_row is not None and booking_row is not None
+                keys = await runtime.keys(session, ref, guest_row.email_enc, guest_row.phone_enc)
+                queued = await lifecycle.queue_for_booking(
+                    session,
+                    tenant=ref,
+                    keys=keys,
+                    booking=booking_row,
+                    guest=guest_row,
+                    key="pre_arrival",
+                    portal_link=None,
+                    lease_seconds=rig.settings.outbox_lease_seconds,
+                )
+                return queued.id
+        finally:
+            await runtime.close()
+
+    pre_arrival = asyncio.run(queue_pre_arrival())
+    assert api.data(CANCEL, {"input": {"bookingId": booking["id"]}})["cancelBooking"]["errors"] == []
+    rig.start_worker()
+    rows = sent_messages(rig, tenant.schema_name, 2)  # the confirmation and the pre-arrival message
+    row = next(row for row in rows if row["id"] == pre_arrival)
+    assert row["status"] == "suppressed" and row["error"] == "booking cancelled"
+    assert timeline(rig_engine(rig), tenant.schema_name, pre_arrival) == [
+        ("queued", "email"),
+        ("suppressed", "email"),
+    ]
+    [confirmation] = calls_for(rig.provider, tid)  # nothing before arrival went out
+    assert confirmation.body["custom_args"]["hospes_communication"] != str(pre_arrival)
+    assert not [item for item in outbox_rows(rig_engine(rig), tid) if item["ref_id"] == pre_arrival]
 
 
 def test_check_in_instructions_go_out_in_clear_and_stay_encrypted_at_rest(rig: Rig, company: Company) -> None:
