@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import threading
 import uuid
@@ -739,3 +740,19 @@ def test_hospes_worker_with_two_processes_sends_each_message_exactly_once(rig: R
             ("sent", "email"),
         ]
     assert _worker_children(worker.pid) == []
+
+
+def test_hospes_worker_processes_stop_together_when_one_dies(rig: Rig) -> None:
+    worker = rig.command("worker", "--processes", "2", "--threads", "1")
+    try:
+        children = wait_until(
+            lambda: found if len(found := _worker_children(worker.pid)) == 2 else None,
+            what="two worker processes",
+        )
+        os.kill(children[0], signal.SIGKILL)
+        status = worker.wait(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert status == 1  # for the supervisor to restart the group
+    assert not Path(f"/proc/{children[1]}").exists()  # the other one was stopped (and reaped)
