@@ -20,6 +20,7 @@ class Options:
     producers: int = 4
     warmup: int = 20
     in_flight_samples: int = 200
+    backlog: int = 1000  # at most `messages`
     max_seconds: float = 600.0  # per phase
 
 
@@ -32,6 +33,20 @@ class Burst:
     # Deliveries per second once the producers were done: the worker without them competing for
     # the two cores and the GIL of this one process.
     worker_alone_rps: float
+
+
+@dataclass
+class Backlog:
+    """A backlog released at once: how fast the worker drains it, the producers out of the way."""
+
+    lane: str
+    delivered: int
+    seconds: float  # release -> last arrival
+    stopped_by_time: bool
+
+    @property
+    def rps(self) -> float:
+        return self.delivered / self.seconds if self.seconds > 0 else float("nan")
 
 
 @dataclass
@@ -48,6 +63,7 @@ class Findings:
     load_before: float
     bursts: list[Burst] = field(default_factory=list)
     in_flight: list[InFlight] = field(default_factory=list)
+    backlogs: list[Backlog] = field(default_factory=list)
     check: str = ""
     setup_seconds: float = 0.0
 
@@ -112,6 +128,19 @@ def _burst_table(findings: Findings) -> str:
                 _ratio(real.p95 / floor.p95),
             )
         )
+    return _table(rows)
+
+
+def _backlog_table(findings: Findings) -> str:
+    by_lane = {found.lane: found for found in findings.backlogs}
+    rows: list[tuple[str, ...]] = [("", "delivered", "seconds", "msg/s")]
+    for found in findings.backlogs:
+        rows.append(
+            (_LABELS[found.lane], f"{found.delivered:,}", f"{found.seconds:.1f}", f"{found.rps:,.0f}")
+        )
+    if {"floor", "real"} <= by_lane.keys():
+        floor, real = by_lane["floor"], by_lane["real"]
+        rows.append(("ratio real/floor (throughput)", "", "", f"{real.rps / floor.rps:.2f}"))
     return _table(rows)
 
 
@@ -187,6 +216,14 @@ def report(findings: Findings, *, redis_version: str) -> str:
         "  burst latency is mostly time queued behind earlier messages: it grows with the number of",
         "  messages and with how far the producers outrun the worker; the pipeline's own latency follows.",
     ]
+    if findings.backlogs:
+        lines += [
+            "",
+            f"backlog: {findings.backlogs[0].delivered:,} messages per lane committed first (real: not "
+            "relayed), then released at once;",
+            "the worker drains them with the producers out of the way (from the release to the last arrival)",
+            _backlog_table(findings),
+        ]
     if findings.in_flight:
         lines += [
             "",
@@ -196,6 +233,7 @@ def report(findings: Findings, *, redis_version: str) -> str:
         ]
     stopped = [found.lane for found in findings.bursts if found.delivery.stopped_by_time]
     stopped += [f"{found.lane} (in flight)" for found in findings.in_flight if found.stats.stopped_by_time]
+    stopped += [f"{found.lane} (backlog)" for found in findings.backlogs if found.stopped_by_time]
     if stopped:
         lines.append(f"stopped by the time cap ({options.max_seconds:.0f}s per phase): {', '.join(stopped)}")
     lines += ["", f"check: {findings.check}"]

@@ -82,6 +82,7 @@ class FloorLane:
         self.arrivals: list[tuple[int, float, float]] = []
         self.sent: list[int] = []  # every message number enqueued, all phases
         self._baseline = 0
+        self._held = 0
         producer.declare_queue(FLOOR_QUEUE)
 
         async def floor_noop(number: int, enqueued_at: float) -> None:
@@ -104,6 +105,26 @@ class FloorLane:
         )
         # Off the event loop, as the API's relay does (the Redis client is synchronous).
         await asyncio.to_thread(self.producer.enqueue, message)
+
+    async def prepare(self, count: int) -> None:
+        """Ready `count` messages for `release` (nothing to commit: the floor only enqueues)."""
+        self._held = count
+
+    async def release(self) -> None:
+        """Enqueue the prepared messages, one after another, as fast as the broker takes them."""
+        numbers = [next(self.numbers) for _ in range(self._held)]
+        self.sent.extend(numbers)
+        messages: list[dramatiq.Message[None]] = [
+            dramatiq.Message(
+                queue_name=FLOOR_QUEUE,
+                actor_name=FLOOR_ACTOR,
+                args=(number, time.monotonic()),
+                kwargs={},
+                options={},
+            )
+            for number in numbers
+        ]
+        await asyncio.to_thread(lambda: [self.producer.enqueue(message) for message in messages])
 
     def delivered(self) -> int:
         return len(self.arrivals) - self._baseline
@@ -155,12 +176,38 @@ class RealLane:
         self.tenant_of: dict[uuid.UUID, uuid.UUID] = {}
         self._phase: set[uuid.UUID] = set()
         self._baseline = 0
+        self._held: list[tuple[uuid.UUID, list[outbox.OutboxItem]]] = []
 
     def begin(self) -> None:
         self._phase = set()
         self._baseline = len(self.provider.sent)
 
     async def send(self, _number: int) -> None:
+        communication_id, items = await self._commit()
+        self.committed[communication_id] = time.monotonic()
+        self._phase.add(communication_id)
+        if await relay(self.producer, items) != 1:
+            raise BenchError("the relay could not enqueue a message (is Redis up?)")
+
+    async def prepare(self, count: int) -> None:
+        """Commit `count` messages without relaying them: a backlog for `release`."""
+        for _ in range(count):
+            communication_id, items = await self._commit()
+            self._held.append((communication_id, items))
+
+    async def release(self) -> None:
+        """Relay every prepared message at once (one relay call, as a scheduler tick would)."""
+        held, self._held = self._held, []
+        now = time.monotonic()
+        for communication_id, _items in held:
+            self.committed[communication_id] = now
+            self._phase.add(communication_id)
+        items = [item for _id, batch in held for item in batch]
+        if await relay(self.producer, items) != len(items):
+            raise BenchError("the relay could not enqueue the backlog (is Redis up?)")
+
+    async def _commit(self) -> tuple[uuid.UUID, list[outbox.OutboxItem]]:
+        """One transaction that queues one email; its id and the outbox items it wrote."""
         target = self.targets[next(self.numbers) % len(self.targets)]
         tenant = target.tenant
         session = self.sessions.open(tenant.schema_name)
@@ -184,11 +231,8 @@ class RealLane:
                     ),
                     lease_seconds=self.settings.outbox_lease_seconds,
                 )
-            self.committed[communication.id] = time.monotonic()
             self.tenant_of[communication.id] = tenant.id
-            self._phase.add(communication.id)
-            if await relay(self.producer, outbox.take_pending(session)) != 1:
-                raise BenchError("the relay could not enqueue a message (is Redis up?)")
+            return communication.id, outbox.take_pending(session)
         finally:
             await session.close()
 

@@ -11,8 +11,11 @@ the same broker and worker moving empty messages (the floor), measured in the sa
    - real: one short transaction per message that loads a guest and calls `outgoing.queue` (as
      `sendMessage` does), commit, note the time, relay the outbox items (`tasks.relay.relay`, as the
      API does after commit); latency = the log provider's call time - the commit time;
-4. one message in flight at a time, floor and real alternately: the latency without a backlog;
-5. check that every message was delivered exactly once, then print the table.
+4. a backlog per lane: N messages committed first (the real lane's outbox rows are not relayed yet),
+   then released at once (one relay call, as a scheduler tick would): the worker's own rate,
+   with the producers out of the way;
+5. one message in flight at a time, floor and real alternately: the latency without a backlog;
+6. check that every message was delivered exactly once, then print the table.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
 from hospes.bench.measure import run_clients
-from hospes.bench.message_findings import Burst, Findings, InFlight, Options, report
+from hospes.bench.message_findings import Backlog, Burst, Findings, InFlight, Options, report
 from hospes.bench.message_lanes import FloorLane, Lane, RealLane, Target
 from hospes.bench.seed import scratch_database, tenant_keys
 from hospes.bench.server import BenchError, progress, server_version
@@ -150,6 +153,21 @@ async def burst(lane: Lane, *, count: int, producers: int, max_seconds: float) -
     )
 
 
+async def backlog(lane: Lane, *, count: int, max_seconds: float) -> Backlog:
+    """`count` messages prepared (committed, not relayed), then released at once; the time from
+    the release to the last of them arriving."""
+    await lane.prepare(count)
+    lane.begin()
+    started = time.monotonic()
+    await lane.release()
+    drained = await _until(
+        lambda: lane.delivered() >= count, deadline=started + max_seconds, poll=DRAIN_POLL_SECONDS
+    )
+    arrivals = lane.timings().arrivals
+    seconds = max(arrivals) - started if arrivals else 0.0
+    return Backlog(lane.name, len(arrivals), seconds, stopped_by_time=not drained)
+
+
 def _more_than(lane: Lane, count: int) -> Callable[[], bool]:
     return lambda: lane.delivered() > count
 
@@ -221,6 +239,15 @@ async def _measure(
             )
             if found.delivery.stopped_by_time:
                 return real  # what is left in Redis would skew the next phase
+        if options.backlog:
+            for lane in lanes:
+                count = min(options.backlog, options.messages)
+                progress(f"{lane.name}: a backlog of {count:,} messages, released at once")
+                drained = await backlog(lane, count=count, max_seconds=options.max_seconds)
+                findings.backlogs.append(drained)
+                progress(f"{lane.name}: drained in {drained.seconds:.1f}s ({drained.rps:,.0f}/s)")
+                if drained.stopped_by_time:
+                    return real
         if options.in_flight_samples:
             for lane in lanes:
                 progress(f"{lane.name}: {options.in_flight_samples} messages, one in flight")
@@ -340,6 +367,10 @@ def run(settings: Settings, *, database_url: str, redis_url: str, options: Optio
         with contextlib.suppress(redis.RedisError):
             _delete_namespace(redis_url, namespace)
     text = report(findings, redis_version=redis_version)
-    if findings.check.startswith("FAILED") or any(b.delivery.stopped_by_time for b in findings.bursts):
+    if (
+        findings.check.startswith("FAILED")
+        or any(b.delivery.stopped_by_time for b in findings.bursts)
+        or any(b.stopped_by_time for b in findings.backlogs)
+    ):
         raise BenchError(text)
     return text

@@ -182,18 +182,41 @@ def _stop_on_signal() -> Any:
 
 @click.command()
 @click.option("--threads", default=None, type=click.IntRange(1, 256), help="Default HOSPES_WORKER_THREADS.")
-def worker(threads: int | None) -> None:
+@click.option(
+    "--processes",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes, each with its own threads, event loop and connections.",
+)
+def worker(threads: int | None, processes: int) -> None:
     """Run the message actors (Dramatiq on Redis) until interrupted."""
-    from hospes.tasks.worker import Worker, run_until
+    from hospes.tasks.worker import Worker, run_processes, run_until
 
     settings = load_settings()
     with open_servers(settings) as servers:
         stop = _stop_on_signal()
-        click.echo(f"worker: {threads or settings.worker_threads} threads on queue 'messages'")
-        run_until(
+        each = threads or settings.worker_threads
+        if processes == 1:
+            click.echo(f"worker: {each} threads on queue 'messages'")
+            run_until(
+                stop,
+                Worker(
+                    settings, database_url=servers.database_url, redis_url=servers.redis_url, threads=threads
+                ),
+            )
+            return
+        click.echo(f"worker: {processes} processes of {each} threads each on queue 'messages'")
+        status = run_processes(
             stop,
-            Worker(settings, database_url=servers.database_url, redis_url=servers.redis_url, threads=threads),
+            settings,
+            database_url=servers.database_url,
+            redis_url=servers.redis_url,
+            threads=threads,
+            processes=processes,
         )
+    if status:
+        raise SystemExit(status)
 
 
 @click.command()

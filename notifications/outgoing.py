@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,11 +65,22 @@ def reveal(text: str | None, secrets: Mapping[str, str]) -> str | None:
     return text
 
 
-def as_sent(communication: Communication, keys: TenantKeys) -> tuple[str | None, str]:
+class SealedText(Protocol):
+    """A stored message's ciphertexts: a `Communication`, or a row the delivery path read with Core."""
+
+    @property
+    def subject_enc(self) -> bytes | None: ...
+    @property
+    def body_enc(self) -> bytes | None: ...
+    @property
+    def secrets_enc(self) -> bytes | None: ...
+
+
+def as_sent(communication: SealedText, keys: TenantKeys) -> tuple[str | None, str]:
     """Subject and body as they go to the guest: decrypted, the markers replaced by the links."""
-    secrets: dict[str, str] = json.loads(MESSAGE_SECRETS.read(communication, keys) or "{}")
-    subject = reveal(MESSAGE_SUBJECT.read(communication, keys), secrets)
-    return subject, reveal(MESSAGE_BODY.read(communication, keys), secrets) or ""
+    secrets: dict[str, str] = json.loads(MESSAGE_SECRETS.unseal(keys, communication.secrets_enc) or "{}")
+    subject = reveal(MESSAGE_SUBJECT.unseal(keys, communication.subject_enc), secrets)
+    return subject, reveal(MESSAGE_BODY.unseal(keys, communication.body_enc), secrets) or ""
 
 
 # Messages that only make sense while their booking stands.
@@ -110,7 +122,24 @@ class Rendered:
     body: str
 
 
-def recipient_of(guest: Guest | None, keys: TenantKeys, *, override: str | None = None) -> Recipient:
+class Contact(Protocol):
+    """What routing needs of a guest: a `Guest`, or a row the delivery path read with Core."""
+
+    @property
+    def email_enc(self) -> bytes | None: ...
+    @property
+    def phone_enc(self) -> bytes | None: ...
+    @property
+    def preferred_channel(self) -> str | None: ...
+    @property
+    def sms_opt_in(self) -> bool: ...
+    @property
+    def marketing_email_consent(self) -> bool: ...
+    @property
+    def erased_at(self) -> datetime | None: ...
+
+
+def recipient_of(guest: Contact | None, keys: TenantKeys, *, override: str | None = None) -> Recipient:
     """The guest as routing sees them, contact decrypted; an override address replaces both (and
     stands alone when there is no guest: transactional mail only)."""
     if override is not None or guest is None:
@@ -123,8 +152,8 @@ def recipient_of(guest: Guest | None, keys: TenantKeys, *, override: str | None 
             erased=guest is not None and guest.erased_at is not None,
         )
     return Recipient(
-        email=GUEST_EMAIL.read(guest, keys),
-        phone=GUEST_PHONE.read(guest, keys),
+        email=GUEST_EMAIL.unseal(keys, guest.email_enc),
+        phone=GUEST_PHONE.unseal(keys, guest.phone_enc),
         preferred_channel=Channel(guest.preferred_channel) if guest.preferred_channel else None,
         sms_opt_in=guest.sms_opt_in,
         marketing_email_consent=guest.marketing_email_consent,

@@ -12,7 +12,12 @@ guest, so neither is retried: the message is marked `unknown`, and the provider'
 (matched by the communication id we hand the provider) settles it.
 
 Consent and channel are checked again here, at send time: a guest who withdrew consent after the
-message was queued is not contacted."""
+message was queued is not contacted.
+
+The path is Core statements, no ORM (`tasks/delivery_sql.py`): the claim is one `SELECT … FOR UPDATE
+SKIP LOCKED` that reads the row with everything the decision needs (guest, booking, inquiry, failed
+channels), then one statement that writes the decision (the row, its timeline, the outbox); the
+outcome is one statement (a permanent failure reads the facts again first, to fall back)."""
 
 from __future__ import annotations
 
@@ -21,23 +26,14 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
-from hospes.models.columns import utcnow
-from hospes.models.public import OutboxKind
 from hospes.models.tenant import (
-    Booking,
     BookingStatus,
     Channel,
-    Communication,
-    CommunicationEvent,
     CommunicationStatus,
     DeliveryStep,
     Direction,
-    Guest,
-    Inquiry,
     MessageClass,
 )
 from hospes.notifications import inquiry_addresses, outgoing, routing
@@ -51,7 +47,17 @@ from hospes.notifications.providers.base import (
     UnknownOutcome,
 )
 from hospes.notifications.providers.failures import unanswered
-from hospes.tasks import outbox
+from hospes.tasks.delivery_sql import (
+    Change,
+    Event,
+    Facts,
+    Outbox,
+    apply,
+    claimed,
+    facts_of,
+    finished,
+    released,
+)
 from hospes.tasks.runtime import Runtime
 from hospes.tenancy.crypto import TenantKeys
 from hospes.tenancy.encrypted_columns import MESSAGE_RECIPIENT, MESSAGE_SUBJECT
@@ -67,10 +73,11 @@ INTERRUPTED = (
 
 @dataclass(frozen=True)
 class Attempt:
-    """A claimed attempt: what to hand the provider."""
+    """A claimed attempt: what to hand the provider, and the attempt's number."""
 
     provider: Provider
     message: OutboundMessage
+    attempts: int
 
 
 async def deliver(runtime: Runtime, *, tenant_id: uuid.UUID, communication_id: uuid.UUID) -> None:
@@ -89,166 +96,123 @@ async def deliver(runtime: Runtime, *, tenant_id: uuid.UUID, communication_id: u
             return
 
 
-async def _done(session: AsyncSession, tenant: TenantRef, communication_id: uuid.UUID) -> None:
-    await outbox.done(session, tenant_id=tenant.id, kind=OutboxKind.DELIVER, ref_id=communication_id)
-
-
-async def _claim(  # noqa: PLR0911  (each early return is one reason not to send)
-    runtime: Runtime, tenant: TenantRef, communication_id: uuid.UUID
-) -> Attempt | None:
-    """Phase 1: lock the row, decide whether this task may send it, and claim it."""
-    settings = runtime.settings
+def _lease(runtime: Runtime) -> float:
     # A claim is only abandoned once its provider call must have ended, however slow the provider.
-    lease = settings.outbox_lease_seconds + settings.provider_timeout_seconds
+    return runtime.settings.outbox_lease_seconds + runtime.settings.provider_timeout_seconds
+
+
+async def _claim(runtime: Runtime, tenant: TenantRef, communication_id: uuid.UUID) -> Attempt | None:
+    """Phase 1: lock the row, decide whether this task may send it, and claim it."""
     async with runtime.transaction(tenant) as session:
-        row = (
-            await session.execute(
-                sa.select(
-                    Communication,
-                    (
-                        col(Communication.sending_since)
-                        < sa.func.now() - sa.func.make_interval(0, 0, 0, 0, 0, 0, lease)
-                    ).label("stale"),
-                )
-                .where(col(Communication.id) == communication_id)
-                .with_for_update(skip_locked=True)
-            )
-        ).first()
-        if row is None:
+        facts = await facts_of(session, communication_id, lease_seconds=_lease(runtime), skip_locked=True)
+        if facts is None:
             # Locked by a task working on it right now, or gone: either way, not ours.
             return None
-        communication, stale = row
-        if (
-            communication.direction != Direction.OUT.value
-            or communication.status != CommunicationStatus.QUEUED
-        ):
-            await _done(session, tenant, communication_id)
+        if facts.direction != Direction.OUT.value or facts.status != CommunicationStatus.QUEUED:
+            await apply(session, tenant, facts.id, Change(), outbox=Outbox.DONE)
             return None
-        if communication.sending_since is not None:
-            if not stale:
-                return None  # a live attempt owns it
-            _finish(communication, CommunicationStatus.UNKNOWN, error=INTERRUPTED)
-            outgoing.add_event(session, communication, DeliveryStep.UNKNOWN, detail=INTERRUPTED)
-            await _done(session, tenant, communication_id)
+        if facts.sending_since is not None:
+            if facts.stale:
+                await _finish(session, tenant, facts, CommunicationStatus.UNKNOWN, error=INTERRUPTED)
+            return None  # else a live attempt owns it
+        if facts.guest is None and facts.recipient_enc is None:
             return None
-        guest = await _guest_of(session, communication)
-        if guest is None and communication.recipient_enc is None:
-            return None
+        guest = facts.guest
         keys = await runtime.keys(
             session,
             tenant,
             guest.email_enc if guest else None,
             guest.phone_enc if guest else None,
-            communication.subject_enc,
-            communication.body_enc,
-            communication.recipient_enc,
-            communication.secrets_enc,
+            facts.subject_enc,
+            facts.body_enc,
+            facts.recipient_enc,
+            facts.secrets_enc,
         )
-        override = MESSAGE_RECIPIENT.read(communication, keys)
+        override = MESSAGE_RECIPIENT.unseal(keys, facts.recipient_enc)
         recipient = outgoing.recipient_of(guest, keys, override=override)
-        reason = await _still_wanted(session, communication)
+        reason = _no_longer_wanted(facts)
         decision: routing.Routed | routing.Suppressed = (
             routing.Suppressed(reason)
             if reason
             else routing.route(
                 recipient,
-                message_class=MessageClass(communication.message_class),
-                requested=Channel(communication.channel) if communication.channel_requested else None,
-                # A first attempt has failed nowhere yet: spare the query.
-                exclude=await _failed_channels(session, communication_id) if communication.attempts else (),
+                message_class=MessageClass(facts.message_class),
+                requested=Channel(facts.channel) if facts.channel_requested else None,
+                exclude=facts.failed_channels,
             )
         )
         if isinstance(decision, routing.Suppressed):
-            _finish(communication, CommunicationStatus.SUPPRESSED, error=decision.reason)
-            outgoing.add_event(session, communication, DeliveryStep.SUPPRESSED, detail=decision.reason)
-            await _done(session, tenant, communication_id)
+            await _finish(session, tenant, facts, CommunicationStatus.SUPPRESSED, error=decision.reason)
             return None
-        if decision.channel.value != communication.channel:
-            _reroute(
-                session,
-                communication,
+        providers = await runtime.providers(session, tenant)
+        provider = providers[decision.channel]
+        change = claimed()
+        events: list[Event] = []
+        subject_enc = facts.subject_enc
+        if decision.channel.value != facts.channel:
+            change, subject_enc, rerouted = _reroute(
+                change,
+                facts,
                 tenant,
                 keys,
                 channel=decision.channel,
                 why="the guest's channels or consent changed",
             )
-        providers = await runtime.providers(session, tenant)
-        provider = providers[decision.channel]
-        communication.sending_since = utcnow()
-        communication.attempts += 1
-        outgoing.add_event(session, communication, DeliveryStep.SENDING, provider=provider.name)
+            events.append(rerouted)
+        events.append(Event(DeliveryStep.SENDING, decision.channel.value, provider=provider.name))
+        await apply(session, tenant, facts.id, change, events=events)
         address = recipient.email if decision.channel is Channel.EMAIL else recipient.phone
         assert address is not None  # routing only picks a channel it can reach
-        subject, body = outgoing.as_sent(communication, keys)
-        reply_to, message_id = await _inquiry_headers(
-            runtime, session, tenant, communication, decision.channel
-        )
+        subject, body = outgoing.as_sent(_Sealed(subject_enc, facts.body_enc, facts.secrets_enc), keys)
+        reply_to, message_id = _inquiry_headers(runtime, tenant, facts, decision.channel)
         return Attempt(
             provider=provider,
             message=OutboundMessage(
-                communication_id=communication.id,
+                communication_id=facts.id,
                 tenant_id=tenant.id,
                 channel=decision.channel,
                 to=address,
                 subject=subject,
                 body=body,
-                status_callback=_status_callback(runtime, tenant, communication.id, decision.channel),
+                status_callback=_status_callback(runtime, tenant, facts.id, decision.channel),
                 reply_to=reply_to,
                 message_id=message_id,
             ),
+            attempts=facts.attempts + 1,
         )
 
 
-async def _inquiry_headers(
-    runtime: Runtime,
-    session: AsyncSession,
-    tenant: TenantRef,
-    communication: Communication,
-    channel: Channel,
+@dataclass(frozen=True)
+class _Sealed:
+    subject_enc: bytes | None
+    body_enc: bytes | None
+    secrets_enc: bytes | None
+
+
+def _inquiry_headers(
+    runtime: Runtime, tenant: TenantRef, facts: Facts, channel: Channel
 ) -> tuple[str | None, str | None]:
     """Reply-To and Message-ID of an email about an inquiry, on the inbound domain: the guest's
     answer comes back to that inquiry (by its Reply-To address, or by the Message-ID quoted in
     In-Reply-To). Without an inbound domain, neither: the provider sets its own Message-ID."""
     domain = runtime.settings.inbound_email_domain
-    if channel is not Channel.EMAIL or communication.inquiry_id is None or not domain:
-        return None, None
-    inquiry = await session.get(Inquiry, communication.inquiry_id)
-    if inquiry is None:
+    if channel is not Channel.EMAIL or facts.inquiry_reply_token is None or not domain:
         return None, None
     return (
-        inquiry_addresses.reply_address(tenant.slug, inquiry.reply_token, domain),
-        inquiry_addresses.message_id(communication.id, domain),
+        inquiry_addresses.reply_address(tenant.slug, facts.inquiry_reply_token, domain),
+        inquiry_addresses.message_id(facts.id, domain),
     )
 
 
-async def _guest_of(session: AsyncSession, communication: Communication) -> Guest | None:
-    """The message's guest; None for a mail to an address no guest record holds yet."""
-    if communication.guest_id is None:
-        return None
-    return await session.get(Guest, communication.guest_id)
-
-
-async def _still_wanted(session: AsyncSession, communication: Communication) -> str | None:
+def _no_longer_wanted(facts: Facts) -> str | None:
     """Why a queued message should no longer go, if it should not: a lifecycle message whose
     booking was cancelled meanwhile."""
-    if communication.template_key in outgoing.LIFECYCLE_KEYS and communication.booking_id is not None:
-        booking = await session.get(Booking, communication.booking_id)
-        if booking is not None and booking.status == BookingStatus.CANCELLED.value:
-            return "booking cancelled"
+    if (
+        facts.template_key in outgoing.LIFECYCLE_KEYS
+        and facts.booking_status == BookingStatus.CANCELLED.value
+    ):
+        return "booking cancelled"
     return None
-
-
-async def _failed_channels(session: AsyncSession, communication_id: uuid.UUID) -> list[Channel]:
-    """The channels this message already failed on for good (skipped when routing again)."""
-    rows = await session.scalars(
-        sa.select(col(CommunicationEvent.channel))
-        .where(
-            col(CommunicationEvent.communication_id) == communication_id,
-            col(CommunicationEvent.step) == DeliveryStep.FAILED.value,
-        )
-        .distinct()
-    )
-    return [Channel(channel) for channel in rows if channel]
 
 
 def _status_callback(
@@ -261,22 +225,31 @@ def _status_callback(
 
 
 def _reroute(
-    session: AsyncSession,
-    communication: Communication,
-    tenant: TenantRef,
-    keys: TenantKeys,
-    *,
-    channel: Channel,
-    why: str,
+    change: Change, facts: Facts, tenant: TenantRef, keys: TenantKeys, *, channel: Channel, why: str
+) -> tuple[Change, bytes | None, Event]:
+    """Move the message to another channel: the change with its new channel and subject, the new
+    subject's ciphertext, and the timeline's step. The text stays the one rendered when it was
+    queued (it may hold a link issued only then)."""
+    subject = MESSAGE_SUBJECT.unseal(keys, facts.subject_enc)
+    subject_enc = MESSAGE_SUBJECT.seal(keys, outgoing.subject_for(channel, subject, tenant))
+    moved = change.with_(channel=channel.value, subject_enc=subject_enc)
+    event = Event(DeliveryStep.REROUTED, channel.value, detail=f"{facts.channel} → {channel.value}: {why}")
+    return moved, subject_enc, event
+
+
+async def _finish(
+    session: AsyncSession, tenant: TenantRef, facts: Facts, status: CommunicationStatus, *, error: str
 ) -> None:
-    """Move the message to another channel. The text stays the one rendered when it was queued (it
-    may hold a link issued only then)."""
-    before = communication.channel
-    communication.channel = channel.value
-    subject = MESSAGE_SUBJECT.read(communication, keys)
-    MESSAGE_SUBJECT.write(communication, keys, outgoing.subject_for(channel, subject, tenant))
-    outgoing.add_event(
-        session, communication, DeliveryStep.REROUTED, detail=f"{before} → {channel.value}: {why}"
+    """A claim-time end (suppressed, or an interrupted attempt now unknown): the row, its step, the
+    outbox row gone."""
+    step = DeliveryStep.SUPPRESSED if status is CommunicationStatus.SUPPRESSED else DeliveryStep.UNKNOWN
+    await apply(
+        session,
+        tenant,
+        facts.id,
+        finished(status, error=error),
+        events=[Event(step, facts.channel, detail=error)],
+        outbox=Outbox.DONE,
     )
 
 
@@ -293,15 +266,6 @@ async def _call_provider(attempt: Attempt) -> Accepted | DeliveryError:
         return unanswered(error, provider=provider.name)
 
 
-def _finish(communication: Communication, status: CommunicationStatus, *, error: str | None = None) -> None:
-    communication.status = status.value
-    communication.status_at = utcnow()
-    communication.sending_since = None
-    communication.error = error
-    if status is CommunicationStatus.SENT:
-        communication.sent_at = communication.status_at
-
-
 def backoff_seconds(runtime: Runtime, attempts: int, retry_after: float | None) -> float:
     """Exponential backoff from the first retry, capped; a provider's Retry-After is honoured."""
     settings = runtime.settings
@@ -311,84 +275,101 @@ def backoff_seconds(runtime: Runtime, attempts: int, retry_after: float | None) 
     return max(delay, retry_after or 0.0)
 
 
-async def _record(  # noqa: PLR0911  (one return per kind of outcome)
+async def _record(
     runtime: Runtime,
     tenant: TenantRef,
     communication_id: uuid.UUID,
     attempt: Attempt,
     outcome: Accepted | DeliveryError,
 ) -> bool:
-    """Phase 3: record the outcome. True when the message should be tried again at once on a
-    fallback channel (a permanent failure with somewhere else to go)."""
+    """Phase 3: record the outcome, in one statement. True when the message should be tried again
+    at once on a fallback channel (a permanent failure with somewhere else to go)."""
+    channel = attempt.message.channel.value
     async with runtime.transaction(tenant) as session:
-        communication = await session.scalar(
-            sa.select(Communication).where(col(Communication.id) == communication_id).with_for_update()
-        )
-        if communication is None:
-            return False
         if isinstance(outcome, Accepted):
-            communication.provider = outcome.provider
-            communication.provider_message_id = outcome.provider_message_id
-            _finish(communication, CommunicationStatus.SENT)
-            outgoing.add_event(session, communication, DeliveryStep.SENT, provider=outcome.provider)
-            await _done(session, tenant, communication_id)
-            return False
-        communication.provider = outcome.provider
-        if isinstance(outcome, UnknownOutcome):
-            _finish(communication, CommunicationStatus.UNKNOWN, error=outcome.reason)
-            outgoing.add_event(
-                session, communication, DeliveryStep.UNKNOWN, provider=outcome.provider, detail=outcome.reason
+            change = finished(CommunicationStatus.SENT).with_(
+                provider=outcome.provider, provider_message_id=outcome.provider_message_id
             )
-            await _done(session, tenant, communication_id)
+            step = Event(DeliveryStep.SENT, channel, provider=outcome.provider)
+            await apply(session, tenant, communication_id, change, events=[step], outbox=Outbox.DONE)
+            return False
+        if isinstance(outcome, UnknownOutcome):
+            change = finished(CommunicationStatus.UNKNOWN, error=outcome.reason).with_(
+                provider=outcome.provider
+            )
+            step = Event(DeliveryStep.UNKNOWN, channel, provider=outcome.provider, detail=outcome.reason)
+            await apply(session, tenant, communication_id, change, events=[step], outbox=Outbox.DONE)
             return False
         if isinstance(outcome, TransientFailure):
-            if communication.attempts >= runtime.settings.delivery_max_attempts:
-                error = f"gave up after {communication.attempts} attempts: {outcome.reason}"
-                _finish(communication, CommunicationStatus.FAILED, error=error)
-                outgoing.add_event(
-                    session, communication, DeliveryStep.FAILED, provider=outcome.provider, detail=error
-                )
-                await _done(session, tenant, communication_id)
-                return False
-            delay = backoff_seconds(runtime, communication.attempts, outcome.retry_after)
-            communication.sending_since = None
-            communication.error = outcome.reason
-            outgoing.add_event(
-                session,
-                communication,
-                DeliveryStep.RETRYING,
-                provider=outcome.provider,
-                detail=f"{outcome.reason}; next attempt in {delay:.0f} s",
-            )
-            await outbox.retry_later(
-                session,
-                tenant_id=tenant.id,
-                kind=OutboxKind.DELIVER,
-                ref_id=communication_id,
-                delay_seconds=delay,
+            await _transient(
+                runtime, session, tenant, communication_id=communication_id, attempt=attempt, outcome=outcome
             )
             return False
         assert isinstance(outcome, PermanentFailure)
-        outgoing.add_event(
-            session, communication, DeliveryStep.FAILED, provider=outcome.provider, detail=outcome.reason
+        return await _permanent(
+            runtime, session, tenant, communication_id=communication_id, attempt=attempt, outcome=outcome
         )
-        communication.sending_since = None
-        communication.error = outcome.reason
-        guest = await _guest_of(session, communication)
-        fallback: routing.Routed | routing.Suppressed = routing.Suppressed("no guest")
-        if guest is not None and not communication.channel_requested:
-            keys = await runtime.keys(
-                session, tenant, guest.email_enc, guest.phone_enc, communication.subject_enc
-            )
-            fallback = routing.fallback_after(
-                attempt.message.channel,
-                outgoing.recipient_of(guest, keys),
-                message_class=MessageClass(communication.message_class),
-                tried=[*await _failed_channels(session, communication_id), attempt.message.channel],
-            )
-            if isinstance(fallback, routing.Routed):
-                _reroute(session, communication, tenant, keys, channel=fallback.channel, why=outcome.reason)
-                return True
-        _finish(communication, CommunicationStatus.FAILED, error=outcome.reason)
-        await _done(session, tenant, communication_id)
+
+
+async def _transient(
+    runtime: Runtime,
+    session: AsyncSession,
+    tenant: TenantRef,
+    *,
+    communication_id: uuid.UUID,
+    attempt: Attempt,
+    outcome: TransientFailure,
+) -> None:
+    """Try again later (the outbox's due time), or give up after the last attempt."""
+    channel = attempt.message.channel.value
+    if attempt.attempts >= runtime.settings.delivery_max_attempts:
+        error = f"gave up after {attempt.attempts} attempts: {outcome.reason}"
+        change = finished(CommunicationStatus.FAILED, error=error).with_(provider=outcome.provider)
+        step = Event(DeliveryStep.FAILED, channel, provider=outcome.provider, detail=error)
+        await apply(session, tenant, communication_id, change, events=[step], outbox=Outbox.DONE)
+        return
+    delay = backoff_seconds(runtime, attempt.attempts, outcome.retry_after)
+    step = Event(
+        DeliveryStep.RETRYING,
+        channel,
+        provider=outcome.provider,
+        detail=f"{outcome.reason}; next attempt in {delay:.0f} s",
+    )
+    change = released(error=outcome.reason).with_(provider=outcome.provider)
+    await apply(session, tenant, communication_id, change, events=[step], outbox=Outbox.LATER, delay=delay)
+
+
+async def _permanent(
+    runtime: Runtime,
+    session: AsyncSession,
+    tenant: TenantRef,
+    *,
+    communication_id: uuid.UUID,
+    attempt: Attempt,
+    outcome: PermanentFailure,
+) -> bool:
+    """Refused for good on this channel: fall back to another if the guest has one, else failed."""
+    channel = attempt.message.channel
+    facts = await facts_of(session, communication_id, lease_seconds=_lease(runtime), skip_locked=False)
+    if facts is None:
         return False
+    failed = Event(DeliveryStep.FAILED, channel.value, provider=outcome.provider, detail=outcome.reason)
+    guest = facts.guest
+    if guest is not None and not facts.channel_requested:
+        keys = await runtime.keys(session, tenant, guest.email_enc, guest.phone_enc, facts.subject_enc)
+        fallback = routing.fallback_after(
+            channel,
+            outgoing.recipient_of(guest, keys),
+            message_class=MessageClass(facts.message_class),
+            tried=[*facts.failed_channels, channel],
+        )
+        if isinstance(fallback, routing.Routed):
+            change = released(error=outcome.reason).with_(provider=outcome.provider)
+            change, _subject, rerouted = _reroute(
+                change, facts, tenant, keys, channel=fallback.channel, why=outcome.reason
+            )
+            await apply(session, tenant, communication_id, change, events=[failed, rerouted])
+            return True
+    change = finished(CommunicationStatus.FAILED, error=outcome.reason).with_(provider=outcome.provider)
+    await apply(session, tenant, communication_id, change, events=[failed], outbox=Outbox.DONE)
+    return False

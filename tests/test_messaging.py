@@ -4,22 +4,29 @@ that plays the providers."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import signal
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from hospes.models.public import OutboxKind
+from hospes.models.tenant import Booking, Guest
+from hospes.notifications import lifecycle
 from hospes.schema.ids import encode_id
 from hospes.settings import Settings
 from hospes.tasks.broker import make_broker, message_for
 from hospes.tasks.outbox import OutboxItem
+from hospes.tasks.runtime import Runtime
 from tests.conftest import GraphQLClient, TenantFixture
 from tests.dates import AHEAD, days_from_today, iso
 from tests.factories import create_booking, create_guest, create_property
@@ -546,6 +553,64 @@ def test_a_due_lifecycle_message_is_rendered_then_with_a_fresh_portal_link(
     assert done["status"] == "DONE" and done["communicationId"]
 
 
+CANCEL = """mutation($input: CancelBookingInput!) { cancelBooking(input: $input) { errors { code } } }"""
+
+
+def test_a_lifecycle_message_whose_booking_was_cancelled_after_it_was_queued_is_suppressed_at_send_time(
+    rig: Rig, company: Company
+) -> None:
+    tenant, api = company
+    place = create_property(api, name="Villa Nube")
+    guest = create_guest(api, name="Cal Cancel", email="cal@example.com", phone=None)
+    booking = create_booking(
+        api, property_id=place["id"], guest_id=guest["id"], checkIn=iso(AHEAD + 30), checkOut=iso(AHEAD + 32)
+    )
+    tid = tenant_id(rig_engine(rig), tenant.slug)
+    with rig_engine(rig).connect() as connection:
+        booking_id, guest_id = connection.execute(
+            sa.text(f'SELECT id, guest_id FROM "{tenant.schema_name}".booking')
+        ).one()
+
+    async def queue_pre_arrival() -> uuid.UUID:
+        # Queued while the booking stood (as the lifecycle actor does), not yet delivered.
+        runtime = Runtime.build(rig.settings, database_url=rig.settings.database_url or "", broker=None)
+        try:
+            ref = await runtime.registry.by_id(tid)
+            assert ref is not None
+            async with runtime.transaction(ref) as session:
+                guest_row = await session.get(Guest, guest_id)
+                booking_row = await session.get(Booking, booking_id)
+                assert guest_row is not None and booking_row is not None
+                keys = await runtime.keys(session, ref, guest_row.email_enc, guest_row.phone_enc)
+                queued = await lifecycle.queue_for_booking(
+                    session,
+                    tenant=ref,
+                    keys=keys,
+                    booking=booking_row,
+                    guest=guest_row,
+                    key="pre_arrival",
+                    portal_link=None,
+                    lease_seconds=rig.settings.outbox_lease_seconds,
+                )
+                return queued.id
+        finally:
+            await runtime.close()
+
+    pre_arrival = asyncio.run(queue_pre_arrival())
+    assert api.data(CANCEL, {"input": {"bookingId": booking["id"]}})["cancelBooking"]["errors"] == []
+    rig.start_worker()
+    rows = sent_messages(rig, tenant.schema_name, 2)  # the confirmation and the pre-arrival message
+    row = next(row for row in rows if row["id"] == pre_arrival)
+    assert row["status"] == "suppressed" and row["error"] == "booking cancelled"
+    assert timeline(rig_engine(rig), tenant.schema_name, pre_arrival) == [
+        ("queued", "email"),
+        ("suppressed", "email"),
+    ]
+    [confirmation] = calls_for(rig.provider, tid)  # nothing before arrival went out
+    assert confirmation.body["custom_args"]["hospes_communication"] != str(pre_arrival)
+    assert not [item for item in outbox_rows(rig_engine(rig), tid) if item["ref_id"] == pre_arrival]
+
+
 def test_check_in_instructions_go_out_in_clear_and_stay_encrypted_at_rest(rig: Rig, company: Company) -> None:
     tenant, api = company
     door = "Lockbox 4417 under the blue shutter"
@@ -615,3 +680,79 @@ def test_stored_confirmation_shows_a_marker_where_the_sent_one_carries_the_link(
     create_booking(api, property_id=place["id"], guest_id=guest["id"])
     stored = communications(rig_engine(rig), tenant.schema_name)[0]
     assert "[portal link]" in stored["body"] and "/p/" not in stored["body"]
+
+
+# --- hospes worker --processes N ---------------------------------------------------------------
+
+PROCESS_MESSAGES = 12
+
+
+def _worker_children(parent: int) -> list[int]:
+    """The multiprocessing children of `parent` that run a worker (not its resource tracker)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == parent and b"spawn_main" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_hospes_worker_with_two_processes_sends_each_message_exactly_once(rig: Rig, company: Company) -> None:
+    tenant, api = company
+    worker = rig.command("worker", "--processes", "2", "--threads", "2")
+    try:
+        children = wait_until(lambda: len(_worker_children(worker.pid)) == 2, what="two worker processes")
+        assert children
+        for number in range(PROCESS_MESSAGES):
+            guest = create_guest(
+                api, name=f"Proc Guest{number}", email=f"proc{number}@example.com", phone=None
+            )
+            sent = api.data(
+                SEND, {"input": {"guestId": guest["id"], "subject": "Hi", "body": f"Number {number}"}}
+            )
+            assert sent["sendMessage"]["errors"] == []
+        engine = rig_engine(rig)
+        rows = wait_until(
+            lambda: (
+                found
+                if len(found := communications(engine, tenant.schema_name)) == PROCESS_MESSAGES
+                and all(row["status"] == "sent" for row in found)
+                else None
+            ),
+            what=f"{PROCESS_MESSAGES} messages sent by the two processes",
+        )
+        assert len(_worker_children(worker.pid)) == 2  # both still running
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        status = worker.wait(timeout=60)
+    assert status == 0  # the parent stopped its children and exited cleanly
+    calls = calls_for(rig.provider, tenant_id(rig_engine(rig), tenant.slug))
+    sent_ids = Counter(call.body["custom_args"]["hospes_communication"] for call in calls)
+    assert sent_ids == Counter({str(row["id"]): 1 for row in rows})
+    for row in rows:
+        assert timeline(rig_engine(rig), tenant.schema_name, row["id"]) == [
+            ("queued", "email"),
+            ("sending", "email"),
+            ("sent", "email"),
+        ]
+    assert _worker_children(worker.pid) == []
+
+
+def test_hospes_worker_processes_stop_together_when_one_dies(rig: Rig) -> None:
+    worker = rig.command("worker", "--processes", "2", "--threads", "1")
+    try:
+        children = wait_until(
+            lambda: found if len(found := _worker_children(worker.pid)) == 2 else None,
+            what="two worker processes",
+        )
+        os.kill(children[0], signal.SIGKILL)
+        status = worker.wait(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert status == 1  # for the supervisor to restart the group
+    assert not Path(f"/proc/{children[1]}").exists()  # the other one was stopped (and reaped)
