@@ -15,8 +15,12 @@ from hospes.models.tenant import (
     BookingSource,
     BookingStatus,
     Channel,
+    Communication,
+    CommunicationStatus,
+    Direction,
     Guest,
     GuestAccount,
+    MessageClass,
     Payment,
     PaymentStatus,
     Property,
@@ -33,6 +37,8 @@ from hospes.tenancy.encrypted_columns import (
     GUEST_PHONE,
     PAYMENT_REFERENCE,
     SERVICE_REQUEST_NOTES,
+    STAY_GUEST_EMAIL,
+    STAY_GUEST_PHONE,
     VILLA_GUIDE,
     EncryptedColumn,
 )
@@ -74,7 +80,16 @@ class Child:
     order: tuple[str, ...] = ()
 
 
-FieldSpec = Scalar | Computed | Encrypted | Child
+@dataclass(frozen=True)
+class Embedded:
+    """An object made of the parent row's own columns (`type_name`'s table is the parent's),
+    null unless `present` holds a non-empty value."""
+
+    type_name: str
+    present: str
+
+
+FieldSpec = Scalar | Computed | Encrypted | Child | Embedded
 
 
 @dataclass(frozen=True)
@@ -98,12 +113,14 @@ def _parent_row(column: str) -> Link:
 
 def _payments_of_guest(parent: Source, child: Source) -> sa.ColumnElement[bool]:
     booking = _table(Booking).alias()
-    return child.c.booking_id.in_(sa.select(booking.c.id).where(booking.c.guest_id == parent.c.id))
+    # Correlated by name: the parent row is two SELECTs up, past the list's own.
+    bookings = sa.select(booking.c.id).where(booking.c.guest_id == parent.c.id).correlate(parent)
+    return child.c.booking_id.in_(bookings)
 
 
 def _has_account(row: Source) -> sa.ColumnElement[Any]:
     account = _table(GuestAccount).alias()
-    return sa.exists(sa.select(account.c.guest_id).where(account.c.guest_id == row.c.id))
+    return sa.exists(sa.select(account.c.guest_id).where(account.c.guest_id == row.c.id).correlate(row))
 
 
 def _common(type_name: str) -> dict[str, FieldSpec]:
@@ -134,6 +151,9 @@ TYPES: dict[str, TypeSpec] = {
                 "ServiceRequest", _by_parent("guest_id"), many=True, order=("created_at", "id")
             ),
             "payments": Child("Payment", _payments_of_guest, many=True, order=("created_at", "id")),
+            "communications": Child(
+                "Communication", _by_parent("guest_id"), many=True, order=("created_at", "id")
+            ),
         },
     ),
     "Booking": TypeSpec(
@@ -153,11 +173,42 @@ TYPES: dict[str, TypeSpec] = {
             "cancelledAt": Scalar("cancelled_at", js.iso_datetime),
             "nights": Computed(lambda row: row.c.check_out - row.c.check_in),
             "cancelReason": Encrypted(CANCEL_REASON),
+            "stayGuest": Embedded("StayGuest", present="stay_guest_name"),
+            "communications": Child(
+                "Communication", _by_parent("booking_id"), many=True, order=("created_at", "id")
+            ),
             "property": Child("Property", _parent_row("property_id"), many=False),
             "payments": Child("Payment", _by_parent("booking_id"), many=True, order=("created_at", "id")),
             "serviceRequests": Child(
                 "ServiceRequest", _by_parent("booking_id"), many=True, order=("created_at", "id")
             ),
+        },
+    ),
+    "StayGuest": TypeSpec(
+        _table(Booking),
+        {
+            "name": Scalar("stay_guest_name"),
+            "email": Encrypted(STAY_GUEST_EMAIL),
+            "phone": Encrypted(STAY_GUEST_PHONE),
+        },
+    ),
+    # Its subject and body (markers in place of links) stay with the resolvers.
+    "Communication": TypeSpec(
+        _table(Communication),
+        {
+            **_common("Communication"),
+            "channel": Scalar("channel", js.enum_name(Channel)),
+            "direction": Scalar("direction", js.enum_name(Direction)),
+            "templateKey": Scalar("template_key"),
+            "messageClass": Scalar("message_class", js.enum_name(MessageClass)),
+            "status": Scalar("status", js.enum_name(CommunicationStatus)),
+            "statusAt": Scalar("status_at", js.iso_datetime),
+            "language": Scalar("language"),
+            "provider": Scalar("provider"),
+            "providerMessageId": Scalar("provider_message_id"),
+            "error": Scalar("error"),
+            "attempts": Scalar("attempts"),
+            "sentAt": Scalar("sent_at", js.iso_datetime),
         },
     ),
     "Property": TypeSpec(

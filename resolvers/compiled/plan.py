@@ -14,7 +14,7 @@ from graphql.execution.collect_fields import FieldDetailsList
 from graphql.execution.values import get_argument_values
 from strawberry.types.arguments import convert_arguments
 
-from hospes.resolvers.compiled.fields import TYPES, Child, FieldSpec
+from hospes.resolvers.compiled.fields import TYPES, Child, Embedded, FieldSpec
 from hospes.resolvers.context import Context
 from hospes.resolvers.guests import guest_listing
 from hospes.resolvers.pagination import page_query
@@ -129,7 +129,7 @@ class Planner:
                 raise Unsupported(f"{type_.name}.{name}")
             self._permit(type_, name)
             sub = None
-            if isinstance(chosen, Child):
+            if isinstance(chosen, Child | Embedded):
                 child_type = get_named_type(type_.fields[name].type)
                 assert isinstance(child_type, GraphQLObjectType)
                 sub = self.object_plan(child_type, group)

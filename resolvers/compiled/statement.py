@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hospes.resolvers.compiled import json_sql as js
-from hospes.resolvers.compiled.fields import TYPES, Child, Computed, Encrypted, Scalar, Source
+from hospes.resolvers.compiled.fields import TYPES, Child, Computed, Embedded, Encrypted, Scalar, Source
 from hospes.resolvers.compiled.plan import ConnectionPlan, ObjectPlan, OperationPlan
 
 _CURSOR_FORMATS = {"datetime": js.iso_datetime, "uuid": js.uuid_hex}
@@ -34,6 +34,10 @@ class _Builder:
                 pairs.append((key, spec.expression(row)))
             elif isinstance(spec, Encrypted):
                 pairs.append((key, js.ciphertext(row.c[spec.column.attribute])))
+            elif isinstance(spec, Embedded):
+                assert sub is not None
+                present = sa.func.coalesce(row.c[spec.present], js.const("")) != js.const("")
+                pairs.append((key, sa.case((present, self.object(sub, row)))))
             else:
                 assert isinstance(spec, Child) and sub is not None
                 pairs.append((key, self.child(spec, sub, row)))
@@ -43,9 +47,10 @@ class _Builder:
         row = self.alias(spec.type_name)
         value = self.object(plan, row)
         if not spec.many:
-            return sa.select(value).where(spec.link(parent, row)).scalar_subquery()
+            return sa.select(value).where(spec.link(parent, row)).correlate(parent).scalar_subquery()
         order = [row.c[column].desc() for column in spec.order]
-        return sa.select(js.json_list(value, *order)).where(spec.link(parent, row)).scalar_subquery()
+        listed = sa.select(js.json_list(value, *order)).where(spec.link(parent, row))
+        return listed.correlate(parent).scalar_subquery()
 
     def connection(self, plan: ConnectionPlan) -> js.Expression:
         sort = plan.sort
