@@ -29,13 +29,24 @@ class Unsupported(Exception):
     """This operation is answered by the resolvers."""
 
 
+@dataclass(frozen=True)
+class Selected:
+    """One selected field: its response key, how SQL makes it (a type's name for `__typename`),
+    what is selected of it, and its nodes and type for an error located at it."""
+
+    key: str
+    spec: FieldSpec | str
+    sub: ObjectPlan | None
+    details: FieldDetailsList
+    type_: Any
+
+
 @dataclass
 class ObjectPlan:
-    """The selected fields of one object type, by response key, in response order."""
+    """The selected fields of one object type, in response order."""
 
     type_name: str
-    fields: list[tuple[str, FieldSpec | str, ObjectPlan | None]] = field(default_factory=list)
-    # `str` in place of a spec is `__typename`, holding the type's name.
+    fields: list[Selected] = field(default_factory=list)
 
 
 @dataclass
@@ -122,7 +133,7 @@ class Planner:
         for key, group in self._subfields(type_, details).items():
             name = group[0].node.name.value
             if name == "__typename":
-                plan.fields.append((key, type_.name, None))
+                plan.fields.append(Selected(key, type_.name, None, group, None))
                 continue
             chosen = spec.fields.get(name)
             if chosen is None or type_.fields[name].args:
@@ -133,7 +144,7 @@ class Planner:
                 child_type = get_named_type(type_.fields[name].type)
                 assert isinstance(child_type, GraphQLObjectType)
                 sub = self.object_plan(child_type, group)
-            plan.fields.append((key, chosen, sub))
+            plan.fields.append(Selected(key, chosen, sub, group, type_.fields[name].type))
         return plan
 
     async def connection_plan(

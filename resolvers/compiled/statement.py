@@ -25,7 +25,8 @@ class _Builder:
 
     def object(self, plan: ObjectPlan, row: Source) -> js.Expression:
         pairs: list[tuple[str, js.Expression]] = []
-        for key, spec, sub in plan.fields:
+        for selected in plan.fields:
+            key, spec, sub = selected.key, selected.spec, selected.sub
             if isinstance(spec, str):
                 pairs.append((key, js.const(spec)))
             elif isinstance(spec, Scalar):
