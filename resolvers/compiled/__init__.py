@@ -5,11 +5,12 @@ operation, and any refusal or bad argument, goes to the resolvers unchanged."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 from hospes.resolvers.compiled.answer import answer
 from hospes.resolvers.compiled.plan import Planner, Unsupported
+from hospes.resolvers.compiled.statement import Template
 
 log = logging.getLogger("hospes.read_compiler")
 
@@ -22,6 +23,8 @@ class ReadCompiler:
         self.enabled = enabled
         self.compiled = 0
         self.resolved = 0
+        # Statements compiled once per shape of selection; they hold no data, only SQL.
+        self.templates: dict[Hashable, Template] = {}
 
     async def execute(
         self,
@@ -42,4 +45,4 @@ class ReadCompiler:
             data: dict[str, Any] = result
             return data
         self.compiled += 1
-        return await answer(executor, plan)
+        return await answer(executor, plan, self.templates)

@@ -5,6 +5,7 @@ no guest of the caller's tenant, errors located at their root field as the resol
 from __future__ import annotations
 
 import base64
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,12 +13,14 @@ from graphql.pyutils import Path
 
 from hospes.resolvers.compiled.fields import Encrypted
 from hospes.resolvers.compiled.plan import ConnectionPlan, ObjectPlan, OperationPlan, Selected
-from hospes.resolvers.compiled.statement import statement
+from hospes.resolvers.compiled.statement import Template, bound, shape, template
 from hospes.resolvers.context import Context
 from hospes.resolvers.pagination import encode_cursor
 from hospes.schema.errors import not_found
 from hospes.tenancy.crypto import TenantKeys
 from hospes.tenancy.encrypted_columns import EncryptedColumn
+
+MAX_TEMPLATES = 512
 
 
 @dataclass(frozen=True)
@@ -92,11 +95,20 @@ class _Finishing:
                 self.executor.handle_field_error(error, selected.type_, selected.details, sealed.path)
 
 
-async def answer(executor: Any, plan: OperationPlan) -> dict[str, Any]:
-    """The operation's `data`, with its field errors handed to `executor` as its resolvers' are."""
+async def answer(executor: Any, plan: OperationPlan, templates: dict[Hashable, Template]) -> dict[str, Any]:
+    """The operation's `data`, with its field errors handed to `executor` as its resolvers' are.
+    `templates` holds the statements compiled so far, by shape."""
     ctx: Context = executor.context_value
+    dialect = ctx.resources.engine.dialect
+    key = shape(plan)
+    compiled = templates.get(key)
+    if compiled is None:
+        if len(templates) >= MAX_TEMPLATES:
+            templates.clear()  # a client sending ever new shapes: start over rather than grow
+        compiled = templates[key] = template(plan, dialect)
+    sql, params = bound(plan, compiled, dialect)
     try:
-        data: dict[str, Any] = await ctx.scalar(statement(plan))
+        data: dict[str, Any] = await ctx.compiled_scalar(sql, params)
     except Exception as error:
         for root in plan.roots:
             if root.body is not None:
