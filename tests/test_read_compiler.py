@@ -510,3 +510,16 @@ def test_a_ciphertext_that_does_not_open_is_an_error_at_its_field_as_before(
     assert body["data"]["guest"]["notes"] is None and body["data"]["guest"]["email"] == "moved@example.com"
     listed = both_ways(client, tenant.api, "{ guests(first: 5) { edges { node { name notes } } } }")[0]
     assert listed["errors"][0]["path"] == ["guests", "edges", 0, "node", "notes"]
+
+
+def test_a_shape_of_selection_is_compiled_once(client: TestClient, seeded: Seeded) -> None:
+    compiler = _compiler(client)
+    with _switched(client, True):
+        seeded.tenant.api(DETAIL, {"id": seeded.emile})
+        seeded.tenant.api(LIST, {"first": 2, "search": "plain"})
+        shapes = dict(compiler.templates)
+        for guest_id in (seeded.anna, seeded.emile, seeded.other_tenant_guest):
+            seeded.tenant.api(DETAIL, {"id": guest_id})
+        seeded.tenant.api(LIST, {"first": 3, "search": "Émile"})
+        seeded.tenant.api(LIST, {"first": 1, "filter": {"country": "CR"}})
+    assert compiler.templates == shapes  # the same statements, whatever the arguments
