@@ -193,6 +193,9 @@ class Planner:
         return ConnectionPlan(listing, page, size, arguments["after"] is not None, fields)
 
     async def plan(self, root_type: GraphQLObjectType, grouped: dict[str, FieldDetailsList]) -> OperationPlan:
+        names = {details[0].node.name.value for details in grouped.values()}
+        if not isinstance(self.ctx, Context) or names <= {"__typename"}:
+            raise Unsupported("nothing to read from the database")
         roots: list[RootPlan] = []
         for key, details in grouped.items():
             name = details[0].node.name.value
