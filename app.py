@@ -217,8 +217,10 @@ class HospesGraphQL(GraphQL[Context, RootValue]):
 
     def __init__(self, resources: Resources) -> None:
         settings = resources.settings
+        schema = build_schema(settings)
+        self.read_compiler = schema.read_compiler
         super().__init__(
-            build_schema(settings),
+            schema,
             graphql_ide="graphiql" if settings.is_development else None,
             allow_queries_via_get=True,
         )
@@ -432,6 +434,7 @@ def create_app(settings: Settings, *, database_url: str, redis_url: str) -> Star
         lifespan=lifespan,
     )
     app.state.resources = resources
+    app.state.read_compiler = graphql.read_compiler
     return app
 
 

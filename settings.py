@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # it exits: replacing pooled connections every 10 minutes bounds that growth to the tenants
     # one connection serves in 10 minutes, for one reconnect (a few ms) per connection per period.
     db_pool_recycle_seconds: int = Field(default=600, ge=1)
+    # Query operations whose every field the read compiler knows are answered by one SQL statement
+    # building the JSON in PostgreSQL; off, every operation runs through the resolvers.
+    read_compiler: bool = True
 
     session_ttl_seconds: int = Field(default=12 * 3600, ge=60)
     redis_namespace: str = Field(default="hospes", pattern=r"^[a-z0-9_-]{1,40}$")

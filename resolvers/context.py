@@ -122,6 +122,13 @@ class Context:
         async with self._lock:
             return await self.session().scalar(statement)
 
+    async def compiled_scalar(self, sql: str, params: dict[str, Any]) -> Any:
+        """The one value of SQL compiled ahead (the driver's paramstyle, every value a parameter),
+        run as it is in the request's tenant-bound transaction."""
+        async with self._lock:
+            connection = await self.session().connection()
+            return (await connection.exec_driver_sql(sql, params)).scalar()
+
     async def keys(self, *ciphertexts: bytes | None) -> TenantKeys:
         """The caller's tenant keys (cached per process), able to open `ciphertexts`."""
         async with self._lock:

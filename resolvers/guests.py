@@ -18,6 +18,7 @@ from hospes.schema.errors import bad_input, not_found
 from hospes.schema.ids import decode_id
 from hospes.schema.inputs import CreateGuestInput, GuestFilter, GuestOrder, UpdateGuestInput
 from hospes.services import guests
+from hospes.services.paging import Listing
 from hospes.services.rejections import Problems, Rejection
 from hospes.tenancy.crypto import TenantKeys
 
@@ -43,25 +44,32 @@ async def list_guests(
     filter_: GuestFilter | None,
 ) -> tuple[Page, Callable[[], Awaitable[int]]]:
     """One page of the customer list (erased guests left out) and a counter run only if asked."""
-    region = ctx.tenant.settings.get("default_region")
-    matching: tuple[str, TenantKeys] | None = None
-    if search is not None and search.strip():
-        if len(search) > SEARCH_MAX:
-            raise bad_input(f"`search` must be at most {SEARCH_MAX} characters.")
-        matching = (search, await ctx.keys())
-    listing = guests.guest_list(
-        search=matching,
-        region=region,
-        order_field=order.field.value,
-        descending=order.direction is OrderDirection.DESC,
-        filter_=_filter(filter_) if filter_ is not None else None,
-    )
+    listing = await guest_listing(ctx, search=search, order=order, filter_=filter_)
     page = await keyset_page(ctx, query=listing.query, sort=listing.sort, first=first, after=after)
 
     async def total() -> int:
         return int(await ctx.scalar(listing.count))
 
     return page, total
+
+
+async def guest_listing(
+    ctx: Context, *, search: str | None, order: GuestOrder, filter_: GuestFilter | None
+) -> Listing:
+    """The customer list's statements for these arguments; BAD_USER_INPUT for a search too long."""
+    region = ctx.tenant.settings.get("default_region")
+    matching: tuple[str, TenantKeys] | None = None
+    if search is not None and search.strip():
+        if len(search) > SEARCH_MAX:
+            raise bad_input(f"`search` must be at most {SEARCH_MAX} characters.")
+        matching = (search, await ctx.keys())
+    return guests.guest_list(
+        search=matching,
+        region=region,
+        order_field=order.field.value,
+        descending=order.direction is OrderDirection.DESC,
+        filter_=_filter(filter_) if filter_ is not None else None,
+    )
 
 
 def _filter(filter_: GuestFilter) -> guests.GuestListFilter:

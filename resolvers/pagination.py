@@ -103,6 +103,18 @@ def _decode(sort: Sort, cursor: str) -> tuple[Any, ...]:
     return tuple(values)
 
 
+def page_query(
+    *, query: Select[Any], sort: Sort, first: int | None, after: str | None
+) -> tuple[Select[Any], int]:
+    """`query` narrowed to the rows after the cursor `after`, in order, one row past a page (which
+    says whether there is a next one), and the page's size. BAD_USER_INPUT for a page size out of
+    bounds or a cursor this server did not make for `sort`."""
+    size = page_size(first)
+    if after is not None:
+        query = query.where(sort.after(*_decode(sort, after)))
+    return query.order_by(*sort.order_by()).limit(size + 1), size
+
+
 async def keyset_page(
     ctx: Context,
     *,
@@ -112,11 +124,9 @@ async def keyset_page(
     after: str | None,
 ) -> Page:
     """One page of `query` (a select of one entity, or of an entity and its sort value)."""
-    size = page_size(first)
-    if after is not None:
-        query = query.where(sort.after(*_decode(sort, after)))
+    query, size = page_query(query=query, sort=sort, first=first, after=after)
     columns = sort.columns
-    rows = await ctx.rows(query.add_columns(*columns).order_by(*sort.order_by()).limit(size + 1))
+    rows = await ctx.rows(query.add_columns(*columns))
     visible = rows[:size]
     return Page(
         rows=[row[0] for row in visible],

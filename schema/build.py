@@ -9,6 +9,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from hospes.resolvers.compiled import ReadCompiler
 from hospes.schema.access import AccessMutation, AccessQuery
 from hospes.schema.accounts import AccountMutation, AccountQuery
 from hospes.schema.extensions import ErrorPolicy
@@ -38,6 +39,8 @@ from hospes.settings import Settings
 
 
 class HospesSchema(strawberry.Schema):
+    read_compiler: ReadCompiler  # the switch and its counts, for the tests and the bench
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -66,10 +69,11 @@ MUTATIONS: tuple[type, ...] = (
 )
 
 
-def build_schema(settings: Settings) -> strawberry.Schema:
+def build_schema(settings: Settings) -> HospesSchema:
     limits = Limits.from_settings(settings)
     visibility = SchemaVisibility(development=settings.is_development)
-    return HospesSchema(
+    compiler = ReadCompiler(enabled=settings.read_compiler)
+    schema = HospesSchema(
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS),
         # Implementations reached only through the HistoryEvent and InquiryHistoryItem interfaces.
@@ -87,7 +91,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         config=StrawberryConfig(
             auto_camel_case=True, batching_config={"max_operations": settings.graphql_max_batch}
         ),
-        execution_context_class=execution_class(visibility),
+        execution_context_class=execution_class(visibility, compiler),
         # Factories, not instances: an extension holds per-operation state.
         extensions=[
             ErrorPolicy,
@@ -95,3 +99,5 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             lambda: RequestValidation(limits=limits, visibility=visibility),
         ],
     )
+    schema.read_compiler = compiler
+    return schema

@@ -18,13 +18,16 @@ from graphql import (
     ASTValidationRule,
     DocumentNode,
     GraphQLError,
+    GraphQLObjectType,
     GraphQLSchema,
+    OperationType,
     SelectionSetNode,
     ValidationContext,
     parse,
     specified_rules,
     validate,
 )
+from graphql.execution.collect_fields import GroupedFieldSet
 from graphql.validation import NoSchemaIntrospectionCustomRule, OverlappingFieldsCanBeMergedRule
 from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import SchemaExtension
@@ -32,6 +35,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from hospes.resolvers.compiled import ReadCompiler
 from hospes.schema.errors import ErrorCode
 from hospes.schema.limits import Limits, measure, refusals
 from hospes.schema.text import StorableTextRule, variable_text_errors
@@ -183,9 +187,12 @@ class RequestValidation(SchemaExtension):
         return errors or variable_text_errors(variables)
 
 
-def execution_class(visibility: SchemaVisibility) -> type[StrawberryGraphQLCoreExecutionContext]:
+def execution_class(
+    visibility: SchemaVisibility, compiler: ReadCompiler
+) -> type[StrawberryGraphQLCoreExecutionContext]:
     """Strawberry's execution context, hiding suggestions from errors in variables (an unknown
-    input field, a misspelt enum value) as validation hides them in the document."""
+    input field, a misspelt enum value) as validation hides them in the document, and handing
+    query operations to the read compiler (which hands back what it does not compile)."""
 
     class Execution(StrawberryGraphQLCoreExecutionContext):
         @classmethod
@@ -200,5 +207,22 @@ def execution_class(visibility: SchemaVisibility) -> type[StrawberryGraphQLCoreE
         ) -> Any:
             kwargs["hide_suggestions"] = not visibility.allows(context_value)
             return super().build(schema, document, root_value, context_value, *args, **kwargs)
+
+        def execute_root_grouped_field_set(
+            self,
+            root_type: GraphQLObjectType,
+            root_value: Any,
+            grouped_field_set: GroupedFieldSet,
+            serially: bool,
+            position_context: Any,
+        ) -> Any:
+            def resolve() -> Any:
+                return super(Execution, self).execute_root_grouped_field_set(
+                    root_type, root_value, grouped_field_set, serially, position_context
+                )
+
+            if not compiler.enabled or self.operation.operation is not OperationType.QUERY:
+                return resolve()
+            return compiler.execute(self, root_type, grouped_field_set, resolve)
 
     return Execution

@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 import pytest
 import sqlalchemy as sa
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from psycopg import sql
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
@@ -127,6 +128,29 @@ def strict(settings: Settings, servers: Servers) -> Iterator[Callable[..., TestC
         test_client.__exit__(None, None, None)
 
 
+# HOSPES_TEST_DIFFERENTIAL=1: every query a test sends through GraphQLClient is sent again with the
+# read compiler switched the other way, and the two answers must be the same JSON. (Off by default:
+# a query sent twice counts twice against rate limits and statement counts.)
+DIFFERENTIAL = os.environ.get("HOSPES_TEST_DIFFERENTIAL") == "1"
+
+
+def without_request_ids(body: dict[str, Any]) -> dict[str, Any]:
+    """`body` without what differs between two requests for the same answer: each error's id."""
+    errors = [
+        {**error, "extensions": {k: v for k, v in error.get("extensions", {}).items() if k != "requestId"}}
+        for error in body.get("errors") or []
+    ]
+    return {**body, "errors": errors} if "errors" in body else body
+
+
+def _is_query(document: str) -> bool:
+    try:
+        operations = [d for d in parse(document).definitions if isinstance(d, OperationDefinitionNode)]
+    except GraphQLError:
+        return False
+    return len(operations) == 1 and operations[0].operation is OperationType.QUERY
+
+
 class GraphQLClient:
     """Posts operations to /graphql as one caller (headers fixed at creation)."""
 
@@ -135,6 +159,19 @@ class GraphQLClient:
         self.headers = headers or {}
 
     def __call__(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        body = self._post(query, variables)
+        if DIFFERENTIAL and _is_query(query):
+            compiler = self._client.app.state.read_compiler  # type: ignore[attr-defined]
+            before, compiler.enabled = compiler.enabled, not compiler.enabled
+            try:
+                other = self._post(query, variables)
+            finally:
+                compiler.enabled = before
+            same = without_request_ids(other) == without_request_ids(body)
+            assert same, f"the read compiler and the resolvers differ on {query}"
+        return body
+
+    def _post(self, query: str, variables: dict[str, Any] | None) -> dict[str, Any]:
         response = self._client.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=self.headers
         )

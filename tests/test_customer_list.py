@@ -203,7 +203,9 @@ def test_list_and_searches_never_scan_the_guest_table(
         for variables in questions:
             tenant.api.data(LIST, variables)
     guest_queries = [(sql, params) for sql, params in statements if "FROM guest" in sql]
-    assert len(guest_queries) >= len(questions) * 2  # the page and its count, per question
+    # The page and its count, per question: one compiled statement holding both (the read
+    # compiler), or two (the resolvers); each plan is checked either way.
+    assert len(guest_queries) >= len(questions)
     url = (
         sa.make_url(str(settings.database_url))
         .set(drivername="postgresql")
