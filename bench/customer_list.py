@@ -24,6 +24,7 @@ from psycopg import sql
 
 from hospes.bench.customer_seed import BOOKINGS_PER_GUEST, Customers, seed_customers
 from hospes.bench.measure import Budget, Call, Stats, interleaved, run_clients
+from hospes.bench.report import api_floor_table
 from hospes.bench.seed import (
     drop_seeded,
 )
@@ -287,39 +288,6 @@ async def _questions(
 # --------------------------------------------------------------------------- report
 
 
-def _ms(value: float) -> str:
-    return f"{value:.2f}" if value < 10 else f"{value:.1f}"
-
-
-def _table(results: list[Result]) -> str:
-    header = ("question", "n", "API p50", "API p95", "floor p50", "floor p95", "p50 ratio", "p95 ratio")
-    rows = [header]
-    for r in results:
-        rows.append(
-            (
-                r.name,
-                str(r.api.requests),
-                _ms(r.api.p50),
-                _ms(r.api.p95),
-                _ms(r.floor.p50),
-                _ms(r.floor.p95),
-                f"{r.api.p50 / r.floor.p50:.1f}x",
-                f"{r.api.p95 / r.floor.p95:.1f}x",
-            )
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = []
-    for number, row in enumerate(rows):
-        lines.append(
-            "  ".join(
-                [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
-            )
-        )
-        if number == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
 def _report(data: Customers, results: list[Result], *, options: Options, pg_version: str) -> str:
     counts = data.tenant.counts
     lines = [
@@ -334,7 +302,7 @@ def _report(data: Customers, results: list[Result], *, options: Options, pg_vers
         "email_bidx ON CONFLICT (channel, external_id) DO UPDATE (no guest touch, booking_count",
         "refresh or portal link).",
         "",
-        _table(results),
+        *api_floor_table([(r.name, r.api, r.floor) for r in results]),
         "",
         "ratio = API / floor (higher is worse); times in ms.",
     ]

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 
 from hospes.bench.measure import Stats
+from hospes.bench.report import ms, text_table
 from hospes.bench.seed import SeededTenant
 from hospes.bench.sql_count import SqlCount
 
@@ -57,12 +58,8 @@ class Findings:
     profile_lines: list[str] = field(default_factory=list)
 
 
-def _ms(value: float) -> str:
-    return f"{value:.2f}" if value < 10 else f"{value:.1f}"
-
-
 def _p(stats: Stats) -> str:
-    return f"p50 {_ms(stats.p50)} ms, p95 {_ms(stats.p95)} ms"
+    return f"p50 {ms(stats.p50)} ms, p95 {ms(stats.p95)} ms"
 
 
 def _table(results: Sequence[Result], *, concurrency: int) -> str:
@@ -84,27 +81,18 @@ def _table(results: Sequence[Result], *, concurrency: int) -> str:
         rows.append(
             (
                 r.name,
-                _ms(r.api_latency.p50),
-                _ms(r.api_latency.p95),
+                ms(r.api_latency.p50),
+                ms(r.api_latency.p95),
                 f"{r.api_load.rps:.0f}",
-                _ms(r.floor_latency.p50),
-                _ms(r.floor_latency.p95),
+                ms(r.floor_latency.p50),
+                ms(r.floor_latency.p95),
                 f"{r.floor_load.rps:.0f}",
                 f"{r.api_latency.p50 / r.floor_latency.p50:.1f}x",
                 f"{r.floor_load.rps / r.api_load.rps:.1f}x",
                 statements,
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = []
-    for number, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0])] + [
-            cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)
-        ]
-        lines.append("  ".join(cells))
-        if number == 0:
-            lines.append("  ".join("-" * width for width in widths))
-    return "\n".join(lines)
+    return "\n".join(text_table(rows))
 
 
 def _machine(findings: Findings) -> list[str]:

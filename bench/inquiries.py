@@ -31,7 +31,8 @@ from hospes.bench.customer_seed import Customers, seed_customers
 from hospes.bench.inquiry_seed import Inquiries, fall_due, seed_inquiries
 from hospes.bench.measure import Budget, Call, Stats, interleaved
 from hospes.bench.message_lanes import FloorLane
-from hospes.bench.messages import burst
+from hospes.bench.messages import burst, delete_namespace
+from hospes.bench.report import api_floor_table
 from hospes.bench.seed import libpq_url, scratch_database
 from hospes.bench.server import (
     BenchError,
@@ -266,38 +267,10 @@ async def _reminders(
 # --------------------------------------------------------------------------- report
 
 
-def _ms(value: float) -> str:
-    return f"{value:.2f}" if value < 10 else f"{value:.1f}"
-
-
 def _report(
     data: Customers, seeded: Inquiries, reads: list[Read], reminders: Reminders, *, pg_version: str
 ) -> str:
-    header = ("question", "n", "API p50", "API p95", "floor p50", "floor p95", "p50 ratio", "p95 ratio")
-    rows = [header]
-    for r in reads:
-        rows.append(
-            (
-                r.name,
-                str(r.api.requests),
-                _ms(r.api.p50),
-                _ms(r.api.p95),
-                _ms(r.floor.p50),
-                _ms(r.floor.p95),
-                f"{r.api.p50 / r.floor.p50:.1f}x",
-                f"{r.api.p95 / r.floor.p95:.1f}x",
-            )
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    table = []
-    for number, row in enumerate(rows):
-        table.append(
-            "  ".join(
-                [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
-            )
-        )
-        if number == 0:
-            table.append("  ".join("-" * w for w in widths))
+    table = api_floor_table([(r.name, r.api, r.floor) for r in reads])
     stages = ", ".join(
         f"{stage} {count:,} ({seeded.needs_action[stage]:,} need action)"
         for stage, count in seeded.counts.items()
@@ -322,14 +295,6 @@ def _report(
         f"reminders: {reminders.check}",
     ]
     return "\n".join(lines)
-
-
-def _delete_namespace(redis_url: str, namespace: str) -> None:
-    client = redis.Redis.from_url(redis_url, socket_timeout=5.0, socket_connect_timeout=5.0)
-    with contextlib.closing(client):
-        keys = list(client.scan_iter(match=f"{namespace}*", count=1000))
-        if keys:
-            client.delete(*keys)
 
 
 def run(settings: Settings, *, database_url: str, redis_url: str, options: Options) -> str:
@@ -400,7 +365,7 @@ def run(settings: Settings, *, database_url: str, redis_url: str, options: Optio
         raise BenchError(f"{type(error).__name__}: {error}") from error
     finally:
         with contextlib.suppress(redis.RedisError):
-            _delete_namespace(redis_url, namespace)
+            delete_namespace(redis_url, namespace)
     text = _report(data, seeded, read_results, reminder_results, pg_version=pg_version)
     if "DIFFERENT" in text or reminder_results.check.startswith("FAILED"):
         raise BenchError(text)

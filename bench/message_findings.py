@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 
 from hospes.bench.measure import Stats
+from hospes.bench.report import text_table
 
 
 @dataclass(frozen=True)
@@ -84,17 +85,6 @@ def _ratio(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.1f}x"
 
 
-def _table(rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for number, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
-        lines.append("  ".join(cells).rstrip())
-        if number == 0:
-            lines.append("  ".join("-" * width for width in widths))
-    return "\n".join(lines)
-
-
 _LABELS = {
     "floor": "floor: empty message -> no-op async actor",
     "real": "real: queue+commit -> relay -> deliver -> log provider",
@@ -128,7 +118,7 @@ def _burst_table(findings: Findings) -> str:
                 _ratio(real.p95 / floor.p95),
             )
         )
-    return _table(rows)
+    return "\n".join(text_table(rows))
 
 
 def _backlog_table(findings: Findings) -> str:
@@ -141,7 +131,7 @@ def _backlog_table(findings: Findings) -> str:
     if {"floor", "real"} <= by_lane.keys():
         floor, real = by_lane["floor"], by_lane["real"]
         rows.append(("ratio real/floor (throughput)", "", "", f"{real.rps / floor.rps:.2f}"))
-    return _table(rows)
+    return "\n".join(text_table(rows))
 
 
 def _in_flight_table(findings: Findings) -> str:
@@ -153,7 +143,7 @@ def _in_flight_table(findings: Findings) -> str:
     if {"floor", "real"} <= by_lane.keys():
         floor, real = by_lane["floor"], by_lane["real"]
         rows.append(("ratio real/floor", "", _ratio(real.p50 / floor.p50), _ratio(real.p95 / floor.p95)))
-    return _table(rows)
+    return "\n".join(text_table(rows))
 
 
 def _bottleneck(found: Burst) -> list[str]:

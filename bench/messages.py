@@ -68,7 +68,7 @@ IN_FLIGHT_WARMUP = 5
 # --------------------------------------------------------------------------- set-up
 
 
-def _delete_namespace(redis_url: str, namespace: str) -> int:
+def delete_namespace(redis_url: str, namespace: str) -> int:
     """Remove every Redis key of this run (the namespace is unique to it); returns how many."""
     client = redis.Redis.from_url(redis_url, socket_timeout=5.0, socket_connect_timeout=5.0)
     try:
@@ -365,7 +365,7 @@ def run(settings: Settings, *, database_url: str, redis_url: str, options: Optio
         raise BenchError(f"{type(error).__name__}: {error}") from error
     finally:
         with contextlib.suppress(redis.RedisError):
-            _delete_namespace(redis_url, namespace)
+            delete_namespace(redis_url, namespace)
     text = report(findings, redis_version=redis_version)
     if (
         findings.check.startswith("FAILED")

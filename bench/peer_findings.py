@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hospes.bench.measure import Stats
+from hospes.bench.report import ms, text_table
 
 SIDES = ("hospes", "floor", "postgraphile")
 
@@ -29,10 +30,6 @@ class PeerFindings:
     phases: dict[tuple[str, str], dict[str, Stats]] = field(default_factory=dict)
 
 
-def _ms(value: float) -> str:
-    return f"{value:.2f}" if value < 10 else f"{value:.1f}"
-
-
 def _ratio(top: float | None, bottom: float | None, suffix: str = "") -> str:
     if top is None or bottom is None or bottom == 0:
         return "—"
@@ -48,22 +45,8 @@ def _rows(findings: PeerFindings, concurrency: int) -> list[tuple[str, ...]]:
                 continue
             clients = "1" if kind == "latency" else str(concurrency)
             p95_p50 = f"{stats.p95 / stats.p50:.2f}"
-            rows.append(
-                (operation, side, _ms(stats.p50), _ms(stats.p95), p95_p50, f"{stats.rps:.0f}", clients)
-            )
+            rows.append((operation, side, ms(stats.p50), ms(stats.p95), p95_p50, f"{stats.rps:.0f}", clients))
     return rows
-
-
-def _table(rows: list[tuple[str, ...]]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for number, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
-        cells += [cell.rjust(width) for cell, width in zip(row[2:], widths[2:], strict=True)]
-        lines.append("  ".join(cells))
-        if number == 0:
-            lines.append("  ".join("-" * width for width in widths))
-    return lines
 
 
 def _get(findings: PeerFindings, operation: str, kind: str, side: str) -> Stats | None:
@@ -134,7 +117,7 @@ def report(findings: PeerFindings, options: PeerOptions) -> str:
         lines.append(f"PostGraphile vs Hospes, {name}: {verdict}")
     lines += [
         "",
-        *_table(_rows(findings, options.concurrency)),
+        *text_table(_rows(findings, options.concurrency), left=2),
         "",
         *_targets(findings),
         "",
