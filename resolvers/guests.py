@@ -58,18 +58,23 @@ async def guest_listing(
 ) -> Listing:
     """The customer list's statements for these arguments; BAD_USER_INPUT for a search too long."""
     region = ctx.tenant.settings.get("default_region")
-    matching: tuple[str, TenantKeys] | None = None
-    if search is not None and search.strip():
-        if len(search) > SEARCH_MAX:
-            raise bad_input(f"`search` must be at most {SEARCH_MAX} characters.")
-        matching = (search, await ctx.keys())
     return guests.guest_list(
-        search=matching,
+        search=await search_terms(ctx, search),
         region=region,
         order_field=order.field.value,
         descending=order.direction is OrderDirection.DESC,
         filter_=_filter(filter_) if filter_ is not None else None,
     )
+
+
+async def search_terms(ctx: Context, search: str | None) -> tuple[str, TenantKeys] | None:
+    """A customer-list `search` (checked) with the keys its blind-index lookups need; None for
+    no search. The guest list and the inquiry pipeline search guests alike."""
+    if search is None or not search.strip():
+        return None
+    if len(search) > SEARCH_MAX:
+        raise bad_input(f"`search` must be at most {SEARCH_MAX} characters.")
+    return search, await ctx.keys()
 
 
 def _filter(filter_: GuestFilter) -> guests.GuestListFilter:

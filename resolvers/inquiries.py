@@ -16,10 +16,10 @@ from hospes.models.tenant import Inquiry, InquiryStage
 from hospes.resolvers import validation as check
 from hospes.resolvers.caller import caller_of
 from hospes.resolvers.context import Context
-from hospes.resolvers.guests import SEARCH_MAX
+from hospes.resolvers.guests import search_terms
 from hospes.resolvers.intake import guest_or_details
 from hospes.resolvers.pagination import Page, keyset_page
-from hospes.schema.errors import bad_input, not_found
+from hospes.schema.errors import not_found
 from hospes.schema.ids import decode_id
 from hospes.schema.inputs import (
     AssignInquiryInput,
@@ -55,13 +55,8 @@ async def list_inquiries(
 ) -> tuple[Page, Callable[[], Awaitable[int]]]:
     """One page of the pipeline (needs action first, then newest activity) and a counter run only
     if asked."""
-    matching = None
-    if search is not None and search.strip():
-        if len(search) > SEARCH_MAX:
-            raise bad_input(f"`search` must be at most {SEARCH_MAX} characters.")
-        matching = (search, await ctx.keys())
     listing = pipeline.inquiry_list(
-        stage=stage, search=matching, region=ctx.tenant.settings.get("default_region")
+        stage=stage, search=await search_terms(ctx, search), region=ctx.tenant.settings.get("default_region")
     )
     page = await keyset_page(ctx, query=listing.query, sort=listing.sort, first=first, after=after)
 
